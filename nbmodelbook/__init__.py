@@ -1,2 +1,70 @@
-"""nbmodelbook: turn notebook model exploration into review evidence."""
+"""nbmodelbook: turn notebook model exploration into evidence a review committee accepts.
+
+    %load_ext nbmodelbook
+
+    %%track rf-500 --tag baseline
+    model = RandomForestClassifier(n_estimators=500).fit(X_train, y_train)
+    auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+
+    import nbmodelbook as mb
+    mb.runs()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "load_ipython_extension",
+    "log_metrics",
+    "log_params",
+    "runs",
+    "unload_ipython_extension",
+]
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """Called by `%load_ext nbmodelbook`."""
+    from nbmodelbook.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    from nbmodelbook.magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def runs(
+    notebook: str | None = None, *, all: bool = False, store: str | None = None
+) -> pd.DataFrame:
+    """Runs as a DataFrame, one row per run, oldest first, with `params.*` and `metrics.*`.
+
+    In a notebook: this notebook's runs (`all=True` for every notebook in the store).
+    `notebook` selects another notebook's runs; `store` reads another store.
+    """
+    from nbmodelbook.api import runs as query_runs
+
+    return query_runs(notebook, all_notebooks=all, store=store)
+
+
+def log_metrics(**metrics: Any) -> None:
+    """Add metrics to the run of the `%%track` cell being executed."""
+    from nbmodelbook.api import require_tracker
+
+    require_tracker("log_metrics").log_metrics(metrics)
+
+
+def log_params(**params: Any) -> None:
+    """Add params to the run of the `%%track` cell being executed."""
+    from nbmodelbook.api import require_tracker
+
+    require_tracker("log_params").log_params(params)

@@ -1,0 +1,3 @@
+from nbmodelbook.cli import main
+
+raise SystemExit(main())

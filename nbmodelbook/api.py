@@ -1,0 +1,56 @@
+"""The query side of the public API: which store and which runs a call means."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbmodelbook.magics import active_tracker
+from nbmodelbook.store.backends import StoreUnavailable
+from nbmodelbook.store.store import RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nbmodelbook.capture.tracker import Tracker
+
+
+def require_tracker(caller: str) -> Tracker:
+    tracker = active_tracker()
+    if tracker is None:
+        raise RuntimeError(
+            f"nbmodelbook.{caller}() needs the extension: run %load_ext nbmodelbook, then call "
+            "it inside a cell that starts with %%track"
+        )
+    return tracker
+
+
+def open_store(store: str | None = None) -> tuple[RunStore, Tracker | None]:
+    """The store to read: the given one, else the kernel's (after its pending writes)."""
+    tracker = active_tracker()
+    if store is None and tracker is not None:
+        tracker.flush()
+        opened = tracker.writer.wait_ready(30.0)
+        if opened is None:
+            raise tracker.writer.open_error or StoreUnavailable("the run store is not available")
+        return opened, tracker
+    return RunStore.open(store), tracker
+
+
+def runs(
+    notebook: str | None = None, *, all_notebooks: bool = False, store: str | None = None
+) -> pd.DataFrame:
+    from nbmodelbook.store.frames import runs_frame
+
+    run_store, tracker = open_store(store)
+    if all_notebooks:
+        summaries = run_store.run_summaries()
+    elif notebook is not None:
+        summaries = run_store.run_summaries(notebook=str(Path(notebook).expanduser().resolve()))
+    elif tracker is not None and tracker.notebook is not None:
+        summaries = run_store.run_summaries(notebook=tracker.notebook)
+    elif tracker is not None:
+        summaries = run_store.run_summaries(session_id=tracker.session_id)
+    else:
+        summaries = run_store.run_summaries()
+    return runs_frame(summaries)

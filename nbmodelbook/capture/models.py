@@ -1,0 +1,75 @@
+"""Model inspectors: read hyperparameters off model objects a cell created or fitted.
+
+A registry, so supporting another framework is one function: an inspector returns the model's
+parameters (JSON-safe) or None when the object is not its kind.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from nbmodelbook.capture.values import to_json_safe, type_name
+
+Inspector = Callable[[object], dict[str, Any] | None]
+
+_INSPECTORS: list[tuple[str, Inspector]] = []
+
+
+def register_inspector(name: str, inspector: Inspector) -> None:
+    _INSPECTORS.append((name, inspector))
+
+
+def inspect_model(value: object) -> tuple[str, dict[str, Any]] | None:
+    """(model class, hyperparameters) for the first inspector that knows the object."""
+    if isinstance(value, type):
+        return None
+    for _name, inspector in _INSPECTORS:
+        try:
+            params = inspector(value)
+        except Exception:
+            continue
+        if params is not None:
+            return type_name(value), params
+    return None
+
+
+def _sklearn_style(value: object) -> dict[str, Any] | None:
+    """scikit-learn's estimator API, also implemented by xgboost, lightgbm and catboost wrappers."""
+    get_params = getattr(value, "get_params", None)
+    if not callable(get_params) or not hasattr(value, "fit"):
+        return None
+    params = get_params(deep=True)
+    if not isinstance(params, dict):
+        return None
+    return {
+        str(key): _param_value(item)
+        for key, item in sorted(params.items())
+        if not str(key).startswith("_")
+    }
+
+
+def _param_value(value: object) -> Any:
+    # Nested estimators (pipeline steps) are named by class; their own params follow as keys.
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return type(value).__name__
+    if callable(value) and not isinstance(value, type):
+        return getattr(value, "__name__", type_name(value))
+    return to_json_safe(value)
+
+
+def _torch_module(value: object) -> dict[str, Any] | None:
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.nn.Module):
+        return None
+    parameters = list(value.parameters())
+    return {
+        "n_parameters": int(sum(p.numel() for p in parameters)),
+        "n_trainable": int(sum(p.numel() for p in parameters if p.requires_grad)),
+        "training": bool(value.training),
+    }
+
+
+register_inspector("sklearn", _sklearn_style)
+register_inspector("torch", _torch_module)

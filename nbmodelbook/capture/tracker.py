@@ -1,0 +1,366 @@
+"""The per-kernel tracker: turns IPython's cell events into runs.
+
+IPython executes a `%%track` cell's body as the cell itself (the magic line is stripped by an input
+transformer), so outputs, `Out[n]`, tracebacks and the execute reply are exactly those of the
+untracked cell. The tracker only observes: `pre_run_cell` opens a run, `post_run_cell` closes it.
+Everything here is guarded: a failure in tracking costs one warning, never the user's cell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbmodelbook.capture import environment, redaction
+from nbmodelbook.capture.code_analysis import CellAnalysis, analyze_cell, code_hash
+from nbmodelbook.capture.fingerprint import FingerprintCache
+from nbmodelbook.capture.lineage import CellHistory, ExecutedCell
+from nbmodelbook.capture.namespace import (
+    data_inputs,
+    extract_metrics,
+    extract_params,
+    imported_modules,
+)
+from nbmodelbook.capture.naming import default_run_name
+from nbmodelbook.capture.notebook import detect_notebook_path
+from nbmodelbook.capture.outputs import RUN_MIMETYPE, OutputCollector
+from nbmodelbook.capture.track_args import TrackArgs, parse_track_cell
+from nbmodelbook.capture.values import numeric_value, to_json_safe
+from nbmodelbook.config import ModelBook
+from nbmodelbook.record import (
+    CapturedOutput,
+    ProcessIdentity,
+    RunError,
+    RunRecord,
+    RunStatus,
+    new_run_id,
+)
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult, InteractiveShell
+
+    from nbmodelbook.store.writer import StoreWriter
+
+WARNING_PREFIX = "nbmodelbook: "
+_TEXT_MIMES_SKIP_REDACTION = ("image/png", "image/jpeg")
+
+
+@dataclass(slots=True)
+class ActiveRun:
+    """The run of the cell now executing."""
+
+    record: RunRecord
+    args: TrackArgs
+    analysis: CellAnalysis
+    history_index: int
+    started_perf: float
+    extra_params: dict[str, Any] = field(default_factory=dict)
+    extra_metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Tracker:
+    """One per kernel: owns the session's cell history, the fingerprint cache and the writer."""
+
+    def __init__(self, shell: InteractiveShell, settings: ModelBook) -> None:
+        self.shell = shell
+        self.settings = settings
+        self.session_id = uuid.uuid4().hex
+        self.identity = ProcessIdentity.current()
+        self.history = CellHistory()
+        self.fingerprints = FingerprintCache()
+        self.outputs = OutputCollector(settings.max_output_bytes, settings.max_run_output_bytes)
+        self.current: ActiveRun | None = None
+        self.last_run: RunRecord | None = None
+        self._writer: StoreWriter | None = None
+        self._store_url: str | None = settings.store
+        self._reported: set[str] = set()
+        self._checked_open = False
+        self._in_kernel = hasattr(shell, "kernel")
+        manager = shell.history_manager
+        self.history.seed(
+            getattr(manager, "input_hist_raw", None) or [],
+            getattr(manager, "input_hist_parsed", None) or [],
+        )
+
+    # --- store -------------------------------------------------------------------------------
+
+    @property
+    def writer(self) -> StoreWriter:
+        if self._writer is None:
+            from nbmodelbook.store.writer import StoreWriter
+
+            self._writer = StoreWriter(self._store_url, self.session_id)
+        return self._writer
+
+    def start_store(self) -> None:
+        """Open the store in the background now, so the first tracked cell does not wait."""
+        _ = self.writer
+
+    def use_store(self, url: str | None) -> None:
+        """Switch to another store (after saving everything pending in the current one)."""
+        if self._writer is not None:
+            self._writer.flush()
+            self._writer.close()
+        self._writer = None
+        self._store_url = url
+        self._checked_open = False
+        self._reported.clear()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        if self._writer is not None:
+            self._writer.flush(timeout)
+
+    @property
+    def notebook(self) -> str | None:
+        return detect_notebook_path(self.shell.user_ns)
+
+    # --- IPython events ------------------------------------------------------------------------
+
+    def pre_run_cell(self, info: ExecutionInfo) -> None:
+        try:
+            self._pre_run_cell(info)
+        except Exception as exc:
+            self.current = None
+            self._warn_internal("prepare", exc)
+
+    def post_run_cell(self, result: ExecutionResult | None) -> None:
+        try:
+            self._post_run_cell(result)
+        except Exception as exc:
+            self._warn_internal("record", exc)
+        finally:
+            self.current = None
+            if self.outputs.active:
+                self.outputs.stop()
+
+    def _pre_run_cell(self, info: ExecutionInfo) -> None:
+        raw = info.raw_cell or ""
+        cell_id = getattr(info, "cell_id", None)
+        execution_count = self.shell.execution_count - 1 if info.store_history else None
+        tracked = parse_track_cell(raw)
+        code = _transformed(self.shell, info, raw)
+        index = self.history.record(ExecutedCell(execution_count, cell_id, code, raw))
+        if tracked is None:
+            return
+        args, _body = tracked
+        started_at = time.time()
+        analysis = analyze_cell(code)
+        fallback = f"cell-{cell_id[:8]}" if cell_id else f"cell-{execution_count or index}"
+        record = RunRecord(
+            run_id=new_run_id(started_at),
+            name=args.name or default_run_name(_body, analysis, fallback),
+            started_at=started_at,
+            code=raw,
+            code_hash=code_hash(raw),
+            notebook=self.notebook,
+            cell_id=cell_id,
+            execution_count=execution_count,
+            session_id=self.session_id,
+            user=self.identity.user,
+            host=self.identity.host,
+            tags=list(dict.fromkeys(args.tags)),
+            note=args.note,
+        )
+        self.history.cells[index].run_id = record.run_id
+        record.inputs = data_inputs(analysis, self.shell.user_ns, self.fingerprints)
+        self.current = ActiveRun(record, args, analysis, index, time.perf_counter())
+        self.writer.begin(replace(record, inputs={}, params={}, metrics={}))
+        self.outputs.start()
+
+    def _post_run_cell(self, result: ExecutionResult | None) -> None:
+        active = self.current
+        if active is None:
+            self._forget_mutated(result)
+            return
+        captured = self.outputs.stop()
+        elapsed = time.perf_counter() - active.started_perf
+        record = active.record
+        record.ended_at = record.started_at + elapsed
+        record.status, record.error = _outcome(result)
+        user_ns = self.shell.user_ns
+        params, _models = extract_params(active.analysis, user_ns, active.args.params)
+        params.update(active.extra_params)
+        metrics = extract_metrics(
+            active.analysis, user_ns, active.args.metrics, exclude=params.keys()
+        )
+        metrics.update(active.extra_metrics)
+        record.params, record.metrics, record.outputs = params, metrics, captured
+        record.lineage = self.history.lineage(active.analysis.reads, active.history_index)
+        secrets = redaction.collect_secret_values(user_ns)
+        notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
+        prepare = partial(_prepare_for_store, imported_modules(), notebook_dir, secrets)
+        saved = self.writer.finish(record, prepare)
+        self.last_run = record
+        self._forget_objects(active.analysis.maybe_mutated)
+        self._publish_marker(record)
+        if self.settings.wait_for_save_after_ms >= 0 and (
+            elapsed * 1000 >= self.settings.wait_for_save_after_ms or not self._checked_open
+        ):
+            saved.wait(1.0 if self._checked_open else 30.0)
+        self._report_problems()
+        if active.args.verbose or self.settings.verbose:
+            print(_summary_line(record), file=sys.stderr)
+
+    # --- explicit logging ------------------------------------------------------------------------
+
+    def log_metrics(self, metrics: dict[str, object]) -> None:
+        active = self._require_active("log_metrics")
+        for key, value in metrics.items():
+            number = numeric_value(value)
+            if number is None:
+                raise TypeError(
+                    f"metric {key!r} must be a real number, got {type(value).__name__}"
+                )
+            active.extra_metrics[str(key)] = number
+
+    def log_params(self, params: dict[str, object]) -> None:
+        active = self._require_active("log_params")
+        for key, value in params.items():
+            active.extra_params[str(key)] = to_json_safe(value)
+
+    def _require_active(self, caller: str) -> ActiveRun:
+        if self.current is None:
+            raise RuntimeError(
+                f"nbmodelbook.{caller}() records into the run of the cell being tracked: call it "
+                "inside a cell that starts with %%track"
+            )
+        return self.current
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _forget_mutated(self, result: ExecutionResult | None) -> None:
+        """After an untracked cell, drop cached fingerprints of objects it may have changed."""
+        if not self.fingerprints or not self.history.cells:
+            return
+        analysis = analyze_cell(self.history.cells[-1].code)
+        if not analysis.syntax_ok:
+            self.fingerprints.clear()
+            return
+        self._forget_objects(analysis.maybe_mutated)
+
+    def _forget_objects(self, names: frozenset[str]) -> None:
+        if not self.fingerprints:
+            return
+        user_ns = self.shell.user_ns
+        self.fingerprints.invalidate(id(user_ns[name]) for name in names if name in user_ns)
+
+    def _publish_marker(self, record: RunRecord) -> None:
+        if not (self._in_kernel and self.settings.run_marker):
+            return
+        key_metric = next(iter(record.metrics.items()), None)
+        marker = {
+            "run_id": record.run_id,
+            "name": record.name,
+            "status": record.status.value,
+            "duration": record.duration,
+            "metric": {"name": key_metric[0], "value": key_metric[1]} if key_metric else None,
+        }
+        # Empty text/plain: frontends without nbmodelbook's renderer show nothing.
+        self.shell.display_pub.publish(
+            data={RUN_MIMETYPE: marker, "text/plain": ""},
+            metadata={RUN_MIMETYPE: {"run_id": record.run_id}},
+        )
+
+    def _report_problems(self) -> None:
+        writer = self.writer
+        if not self._checked_open:
+            writer.wait_ready(30.0)
+            self._checked_open = True
+        for problem in writer.take_problems():
+            if problem not in self._reported:
+                self._reported.add(problem)
+                print(WARNING_PREFIX + problem, file=sys.stderr)
+
+    def _warn_internal(self, stage: str, exc: BaseException) -> None:
+        message = (
+            f"could not {stage} this run ({type(exc).__name__}: {exc}); your cell ran normally"
+        )
+        if message not in self._reported:
+            self._reported.add(message)
+            print(WARNING_PREFIX + message, file=sys.stderr)
+
+
+def _transformed(shell: InteractiveShell, info: ExecutionInfo, raw: str) -> str:
+    transformed = getattr(info, "transformed_cell", None)
+    if isinstance(transformed, str):
+        return transformed
+    try:
+        return str(shell.transform_cell(raw))
+    except Exception:
+        return raw
+
+
+def _outcome(result: ExecutionResult | None) -> tuple[RunStatus, RunError | None]:
+    if result is None:
+        return RunStatus.INTERRUPTED, RunError("CancelledError", "the cell was cancelled", "")
+    error = result.error_before_exec or result.error_in_exec
+    if error is None:
+        return RunStatus.OK, None
+    described = RunError(
+        type=type(error).__qualname__,
+        message=str(error)[:2_000],
+        traceback="".join(traceback.format_exception(error))[-20_000:],
+    )
+    if isinstance(error, KeyboardInterrupt):
+        return RunStatus.INTERRUPTED, described
+    return RunStatus.ERROR, described
+
+
+def _prepare_for_store(
+    modules: list[str], notebook_dir: str, secrets: frozenset[str], record: RunRecord
+) -> RunRecord:
+    """Runs on the writer thread: add the environment, then redact everything textual."""
+    env = environment.capture_environment(modules, notebook_dir)
+    git = env.get("git") or {}
+    record.repo = git.get("remote") or git.get("root")
+    record.environment = redaction.redact_value(None, env, secrets)
+    return redact_record(record, secrets)
+
+
+def redact_record(record: RunRecord, secrets: frozenset[str] = frozenset()) -> RunRecord:
+    """Secrets out of every textual part of a run, before anything is written."""
+    record.code = redaction.redact_text(record.code, secrets)
+    record.note = redaction.redact_text(record.note, secrets) if record.note else record.note
+    record.tags = [redaction.redact_text(tag, secrets) for tag in record.tags]
+    record.params = redaction.redact_mapping(record.params, secrets)
+    record.inputs = redaction.redact_mapping(record.inputs, secrets)
+    record.extra = redaction.redact_mapping(record.extra, secrets)
+    for cell in record.lineage:
+        cell.code = redaction.redact_text(cell.code, secrets)
+    if record.error is not None:
+        record.error = RunError(
+            type=record.error.type,
+            message=redaction.redact_text(record.error.message, secrets),
+            traceback=redaction.redact_text(record.error.traceback, secrets),
+        )
+    record.outputs = [
+        output
+        if output.mime in _TEXT_MIMES_SKIP_REDACTION
+        else CapturedOutput(
+            output.mime,
+            redaction.redact_text(output.data, secrets),
+            output.size,
+            output.truncated,
+        )
+        for output in record.outputs
+    ]
+    return record
+
+
+def _summary_line(record: RunRecord) -> str:
+    duration = record.duration or 0.0
+    parts = [
+        f"{WARNING_PREFIX}run {record.name!r} ({record.short_id}) {record.status.value} "
+        f"in {duration:.2f} s",
+        f"{len(record.params)} params",
+        f"{len(record.metrics)} metrics",
+        f"{len(record.inputs)} inputs",
+    ]
+    return ", ".join(parts)

@@ -1,0 +1,189 @@
+"""The `nbmodelbook` command. Subcommands are registered, not switched on."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbmodelbook import __version__
+
+EXIT_OK, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+_COMMANDS: dict[str, Command] = {}
+
+
+def register(command: Command) -> None:
+    _COMMANDS[command.name] = command
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+_TABLE_COLUMNS = ("run", "name", "status", "started", "duration")
+_TABLE_MAX_METRICS = 4
+
+
+def _configure_runs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", nargs="?", help="a notebook's path (default: every run)")
+    parser.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format"
+    )
+    parser.add_argument("--store", help="store path or URL (default: $NBMODELBOOK_STORE, "
+                        "else .nbmodelbook/runs.sqlite beside the notebook or here)")  # fmt: skip
+
+
+def _run_runs(args: argparse.Namespace) -> int:
+    from nbmodelbook.store.frames import runs_frame
+    from nbmodelbook.store.store import RunStore
+
+    store_url = args.store
+    notebook: str | None = None
+    if args.notebook is not None:
+        path = Path(args.notebook).expanduser()
+        if not path.exists():
+            raise CommandError(f"no such notebook: {args.notebook}")
+        notebook = str(path.resolve())
+        if store_url is None:
+            store_url = _store_beside(path)
+    store = RunStore.open(store_url)
+    try:
+        frame = runs_frame(store.run_summaries(notebook=notebook))
+    finally:
+        store.close()
+    out = sys.stdout
+    if args.format == "csv":
+        frame.to_csv(out, index=False)
+    elif args.format == "json":
+        out.write(frame.to_json(orient="records", date_format="iso", indent=1))
+        out.write("\n")
+    else:
+        out.write(_table(frame) + "\n")
+    return EXIT_OK
+
+
+def _store_beside(notebook: Path) -> str | None:
+    """A notebook's runs live in the store of the folder its kernel ran in: its own folder."""
+    import os
+
+    from nbmodelbook.store.backends import DEFAULT_STORE_DIR, DEFAULT_STORE_FILE, STORE_ENV_VAR
+
+    if os.environ.get(STORE_ENV_VAR):
+        return None
+    beside = notebook.resolve().parent / DEFAULT_STORE_DIR / DEFAULT_STORE_FILE
+    return str(beside) if beside.exists() else None
+
+
+def _table(frame: object) -> str:
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    if frame.empty:
+        return "no runs"
+    metric_columns = [c for c in frame.columns if c.startswith("metrics.")][:_TABLE_MAX_METRICS]
+    shown = pd.DataFrame(
+        {
+            "run": frame["run_id"].str[:12],
+            "name": frame["name"],
+            "status": frame["status"],
+            "started": frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "duration": frame["duration"].map(
+                lambda seconds: "" if pd.isna(seconds) else f"{seconds:.2f}s"
+            ),
+        }
+    )
+    for column in metric_columns:
+        shown[column.removeprefix("metrics.")] = frame[column].map(lambda value: f"{value:.4g}")
+    return shown.to_string(index=False)
+
+
+register(Command("runs", "list the runs recorded for a notebook", _configure_runs, _run_runs))
+
+
+# --- execute -----------------------------------------------------------------------------------
+
+
+def _configure_execute(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", help="the notebook to execute")
+    parser.add_argument("-o", "--output", help="where to write the executed notebook "
+                        "(default: over the input)")  # fmt: skip
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    parser.add_argument("--kernel", default=None, help="kernel name (default: the notebook's)")
+
+
+def _run_execute(args: argparse.Namespace) -> int:
+    from nbmodelbook.execute import execute_notebook
+
+    source = Path(args.notebook).expanduser()
+    if not source.exists():
+        raise CommandError(f"no such notebook: {args.notebook}")
+    target = Path(args.output).expanduser() if args.output else source
+    result = execute_notebook(source, target, timeout=args.timeout, kernel_name=args.kernel)
+    print(f"executed {source} -> {target} ({result.cells} cells, {result.seconds:.1f} s)")
+    if result.error is not None:
+        print(f"nbmodelbook: the notebook stopped with an error: {result.error}", file=sys.stderr)
+        return EXIT_NOT_READY
+    return EXIT_OK
+
+
+register(
+    Command(
+        "execute",
+        "execute a notebook headless, filing its runs under the notebook's path",
+        _configure_execute,
+        _run_execute,
+    )
+)
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nbmodelbook",
+        description="Notebook experiments as evidence for model review.",
+    )
+    parser.add_argument("--version", action="version", version=f"nbmodelbook {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in _COMMANDS.values():
+        sub = commands.add_parser(command.name, help=command.help, description=command.help)
+        command.configure(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    from nbmodelbook.store.backends import StoreUnavailable
+
+    try:
+        return int(handler(args))
+    except (CommandError, StoreUnavailable) as exc:
+        print(f"nbmodelbook: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""The run record: what one execution of a tracked cell leaves behind.
+
+A plain data model shared by capture (which fills it), the store (which persists it) and every
+reader. Values are JSON-safe by the time a record reaches the store.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    """Run lifecycle: running -> ok | error | interrupted, or crashed when its kernel died."""
+
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+    CRASHED = "crashed"
+
+    @property
+    def finished(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+def new_run_id(now: float | None = None) -> str:
+    """A 32-hex-digit id whose first 12 digits are the start time in ms, so ids sort by time."""
+    millis = int((time.time() if now is None else now) * 1000)
+    return f"{millis:012x}{secrets.token_hex(10)}"
+
+
+@dataclass(slots=True)
+class RunError:
+    type: str
+    message: str
+    traceback: str
+
+
+@dataclass(slots=True)
+class CapturedOutput:
+    """One displayed output kept with the run (size-bounded; `data` is text or base64)."""
+
+    mime: str
+    data: str
+    size: int
+    truncated: bool = False
+
+
+@dataclass(slots=True)
+class LineageCell:
+    """An earlier cell of the same kernel session that the run depends on."""
+
+    execution_count: int | None
+    cell_id: str | None
+    code_hash: str
+    code: str
+    defines: list[str]
+    reads: list[str]
+    run_id: str | None = None
+
+
+@dataclass(slots=True)
+class RunRecord:
+    run_id: str
+    name: str
+    started_at: float
+    code: str
+    code_hash: str
+    status: RunStatus = RunStatus.RUNNING
+    notebook: str | None = None
+    repo: str | None = None
+    cell_id: str | None = None
+    execution_count: int | None = None
+    session_id: str | None = None
+    user: str | None = None
+    host: str | None = None
+    ended_at: float | None = None
+    tags: list[str] = field(default_factory=list)
+    note: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: list[CapturedOutput] = field(default_factory=list)
+    lineage: list[LineageCell] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+    error: RunError | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.started_at)
+
+    @property
+    def short_id(self) -> str:
+        return self.run_id[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessIdentity:
+    """Who is writing: lets a later reader tell whether a `running` run's kernel is still alive."""
+
+    host: str
+    pid: int
+    pid_start: str | None
+    user: str | None
+
+    @classmethod
+    def current(cls) -> ProcessIdentity:
+        return cls(
+            host=_hostname(),
+            pid=os.getpid(),
+            pid_start=process_start_marker(os.getpid()),
+            user=_username(),
+        )
+
+
+def _proc_stat_fields(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            raw = stat.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses; fields resume after the last ')'.
+    return raw.rsplit(")", 1)[-1].split()
+
+
+def process_start_marker(pid: int) -> str | None:
+    """The kernel's boot-relative start tick of `pid`, which tells a reused pid from the original."""
+    fields = _proc_stat_fields(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
+
+
+def process_alive(pid: int, pid_start: str | None) -> bool:
+    """True when `pid` still runs and is the same process that recorded `pid_start`."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except OSError:
+        return False
+    fields = _proc_stat_fields(pid)
+    if fields is None:
+        return True  # no /proc: the signal probe is all we can know
+    if fields and fields[0] in ("Z", "X"):
+        return False  # killed, waiting to be reaped
+    return pid_start is None or len(fields) <= 19 or fields[19] == pid_start
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _username() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None

@@ -1,0 +1,204 @@
+"""Tables of the run store and the versioned migrations that create them.
+
+The schema is plain SQLAlchemy Core so one definition serves SQLite and PostgreSQL. Wide,
+frequently read fields (params, metrics, tags) live as JSON text on the run row for fast bulk
+reads; normalised copies in `run_params` / `run_metrics` / `run_tags` let queries filter and sort
+in the database. Code is stored once per distinct hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "nbmb_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+kernels = Table(
+    "nbmb_kernels",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("pid_start", String(32)),
+    Column("user", String(255)),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+)
+
+runs = Table(
+    "nbmb_runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("notebook", Text),
+    Column("repo", Text),
+    Column("cell_id", String(128)),
+    Column("execution_count", Integer),
+    Column("session_id", String(64)),
+    Column("user", String(255)),
+    Column("host", String(255)),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("duration", Float),
+    Column("code_hash", String(40)),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("note", Text),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("metrics", Text, nullable=False, default="{}"),
+    Column("error_type", String(255)),
+    Column("error_message", Text),
+    Column("env_hash", String(40)),
+    Index("ix_nbmb_runs_notebook_started", "notebook", "started_at"),
+    Index("ix_nbmb_runs_session", "session_id"),
+    Index("ix_nbmb_runs_name", "name"),
+    Index("ix_nbmb_runs_started", "started_at"),
+    Index("ix_nbmb_runs_status", "status"),
+    Index("ix_nbmb_runs_code_hash", "code_hash"),
+)
+
+run_details = Table(
+    "nbmb_run_details",
+    metadata,
+    Column(
+        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("error_traceback", Text),
+    Column("inputs", Text, nullable=False, default="{}"),
+    Column("lineage", Text, nullable=False, default="[]"),
+    Column("extra", Text, nullable=False, default="{}"),
+)
+
+run_params = Table(
+    "nbmb_run_params",
+    metadata,
+    Column(
+        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("num", Float),
+    Index("ix_nbmb_run_params_key_num", "key", "num"),
+)
+
+run_metrics = Table(
+    "nbmb_run_metrics",
+    metadata,
+    Column(
+        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("key", String(255), primary_key=True),
+    # NaN and infinities do not survive a REAL column everywhere: they go to `special`.
+    Column("value", Float),
+    Column("special", String(8)),
+    Index("ix_nbmb_run_metrics_key_value", "key", "value"),
+)
+
+run_tags = Table(
+    "nbmb_run_tags",
+    metadata,
+    Column(
+        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("tag", String(255), primary_key=True),
+    Index("ix_nbmb_run_tags_tag", "tag"),
+)
+
+run_outputs = Table(
+    "nbmb_run_outputs",
+    metadata,
+    Column(
+        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("mime", String(255), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("truncated", Integer, nullable=False, default=0),
+)
+
+environments = Table(
+    "nbmb_environments",
+    metadata,
+    Column("env_hash", String(40), primary_key=True),
+    Column("data", Text, nullable=False),
+)
+
+code_blobs = Table(
+    "nbmb_code",
+    metadata,
+    Column("code_hash", String(40), primary_key=True),
+    Column("code", Text, nullable=False),
+)
+
+SCHEMA_VERSION_KEY = "schema_version"
+
+Migration = Callable[[Connection], None]
+
+
+def _create_v1(connection: Connection) -> None:
+    metadata.create_all(connection, checkfirst=True)
+
+
+# Ordered: migration N brings a store from version N-1 to N. Append, never edit.
+MIGRATIONS: list[Migration] = [_create_v1]
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def current_version(connection: Connection) -> int:
+    """The store's schema version, 0 when it has no schema yet."""
+    if not connection.dialect.has_table(connection, meta.name):
+        return 0
+    row = connection.execute(
+        select(meta.c.value).where(meta.c.key == SCHEMA_VERSION_KEY)
+    ).scalar_one_or_none()
+    return int(row) if row is not None else 0
+
+
+def migrate(connection: Connection) -> tuple[int, int]:
+    """Apply pending migrations inside the caller's (locked) transaction; returns (from, to)."""
+    start = current_version(connection)
+    if start > LATEST_VERSION:
+        raise StoreVersionError(
+            f"this store was written by a newer nbmodelbook (schema {start}, this version "
+            f"knows {LATEST_VERSION}); upgrade nbmodelbook to read it"
+        )
+    for version in range(start, LATEST_VERSION):
+        MIGRATIONS[version](connection)
+    if start != LATEST_VERSION:
+        if start == 0:
+            connection.execute(
+                meta.insert().values(key=SCHEMA_VERSION_KEY, value=str(LATEST_VERSION))
+            )
+        else:
+            connection.execute(
+                meta.update()
+                .where(meta.c.key == SCHEMA_VERSION_KEY)
+                .values(value=str(LATEST_VERSION))
+            )
+    return start, LATEST_VERSION
+
+
+class StoreVersionError(RuntimeError):
+    """The store's schema is newer than this nbmodelbook."""

@@ -1,0 +1,506 @@
+"""The run store: open (create, migrate, recover), write runs atomically, read them back."""
+
+from __future__ import annotations
+
+import base64
+import time
+import xxhash
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from nbmodelbook.record import (
+    CapturedOutput,
+    LineageCell,
+    ProcessIdentity,
+    RunError,
+    RunRecord,
+    RunStatus,
+    process_alive,
+)
+from nbmodelbook.store import codec, schema
+from nbmodelbook.store.backends import (
+    Backend,
+    StoreCorrupted,
+    StoreUnavailable,
+    backend_for,
+    resolve_store_url,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+# A `running` run on another host is declared crashed once its kernel has been silent this long.
+REMOTE_LEASE_SECONDS = 15 * 60
+HEARTBEAT_SECONDS = 60.0
+
+SUMMARY_COLUMNS = (
+    "run_id",
+    "name",
+    "status",
+    "notebook",
+    "repo",
+    "cell_id",
+    "execution_count",
+    "session_id",
+    "user",
+    "host",
+    "started_at",
+    "ended_at",
+    "duration",
+    "code_hash",
+    "tags",
+    "note",
+    "params",
+    "metrics",
+    "error_type",
+    "error_message",
+)
+
+
+class RunStore:
+    """One store, shared safely by kernels, the Jupyter server and the CLI."""
+
+    def __init__(self, url: str, backend: Backend, engine: Engine) -> None:
+        self.url = url
+        self.backend = backend
+        self.engine = engine
+        self.notices: list[str] = []
+
+    @property
+    def location(self) -> str:
+        return self.backend.describe(self.url)
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None, *, recover: bool = True) -> RunStore:
+        """Open (creating or upgrading the schema); a damaged SQLite file is moved aside."""
+        resolved = resolve_store_url(url)
+        backend = backend_for(resolved)
+        notices: list[str] = []
+        store = cls._connect(resolved, backend, notices)
+        store.notices.extend(notices)
+        if recover:
+            store.recover_orphans()
+        return store
+
+    @classmethod
+    def _connect(cls, url: str, backend: Backend, notices: list[str]) -> RunStore:
+        from sqlalchemy.exc import DBAPIError
+
+        for attempt in range(2):
+            engine = backend.create_engine(url)
+            store = cls(url, backend, engine)
+            try:
+                store._ensure_schema()
+                return store
+            except DBAPIError as exc:
+                engine.dispose()
+                if attempt == 0 and backend.is_corruption(exc):
+                    moved = backend.quarantine(url)
+                    if moved is not None:
+                        notices.append(
+                            f"the run store {backend.describe(url)} was damaged; it was moved "
+                            f"to {moved} (nothing deleted) and a new store was started"
+                        )
+                    continue
+                raise _unavailable(backend, url, exc) from exc
+        raise StoreCorrupted(f"the run store {backend.describe(url)} is damaged")
+
+    def _ensure_schema(self) -> None:
+        with self.engine.connect() as connection:
+            if schema.current_version(connection) == schema.LATEST_VERSION:
+                return
+        with self._write() as connection:
+            self.backend.lock_schema(connection)
+            schema.migrate(connection)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            self.backend.begin_write(connection)
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    # --- kernels -----------------------------------------------------------------------------
+
+    def register_kernel(self, session_id: str, identity: ProcessIdentity, now: float) -> None:
+        with self._write() as connection:
+            connection.execute(
+                schema.kernels.delete().where(schema.kernels.c.session_id == session_id)
+            )
+            connection.execute(
+                schema.kernels.insert().values(
+                    session_id=session_id,
+                    host=identity.host,
+                    pid=identity.pid,
+                    pid_start=identity.pid_start,
+                    user=identity.user,
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+
+    def heartbeat(self, session_id: str, now: float) -> None:
+        with self._write() as connection:
+            connection.execute(
+                schema.kernels.update()
+                .where(schema.kernels.c.session_id == session_id)
+                .values(heartbeat_at=now)
+            )
+
+    def recover_orphans(self, now: float | None = None) -> list[str]:
+        """Mark `running` runs whose kernel is gone as `crashed`; returns their ids."""
+        from sqlalchemy import select
+
+        now = time.time() if now is None else now
+        here = ProcessIdentity.current().host
+        runs, kernels = schema.runs, schema.kernels
+        query = (
+            select(
+                runs.c.run_id,
+                runs.c.started_at,
+                kernels.c.host,
+                kernels.c.pid,
+                kernels.c.pid_start,
+                kernels.c.heartbeat_at,
+            )
+            .select_from(runs.outerjoin(kernels, runs.c.session_id == kernels.c.session_id))
+            .where(runs.c.status == RunStatus.RUNNING.value)
+        )
+        with self._read() as connection:
+            candidates = connection.execute(query).all()
+        crashed: dict[str, float] = {}
+        for run_id, started_at, host, pid, pid_start, heartbeat_at in candidates:
+            last_seen = max(started_at, heartbeat_at or 0.0)
+            if host is None:
+                dead = now - last_seen > REMOTE_LEASE_SECONDS
+            elif host == here:
+                dead = not process_alive(int(pid), pid_start)
+            else:
+                dead = now - last_seen > REMOTE_LEASE_SECONDS
+            if dead:
+                crashed[run_id] = last_seen
+        if not crashed:
+            return []
+        detected = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
+        with self._write() as connection:
+            for run_id, last_seen in crashed.items():
+                connection.execute(
+                    runs.update()
+                    .where(runs.c.run_id == run_id, runs.c.status == RunStatus.RUNNING.value)
+                    .values(
+                        status=RunStatus.CRASHED.value,
+                        ended_at=last_seen,
+                        error_type="KernelDied",
+                        error_message=(
+                            "the kernel stopped while this cell was running (killed, out of "
+                            f"memory or crashed); detected {detected}"
+                        ),
+                    )
+                )
+        return list(crashed)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def begin_run(self, record: RunRecord) -> None:
+        """Record that a run started, so a kernel death mid-cell is visible later."""
+        with self._write() as connection:
+            self._put_code(connection, record.code_hash, record.code)
+            connection.execute(schema.runs.delete().where(schema.runs.c.run_id == record.run_id))
+            connection.execute(schema.runs.insert().values(**_run_row(record, None)))
+
+    def finish_run(self, record: RunRecord) -> None:
+        """Write the whole run in one transaction: all of it becomes visible, or none."""
+        from sqlalchemy import insert
+
+        env_hash = _hash_json(record.environment) if record.environment else None
+        with self._write() as connection:
+            self._put_code(connection, record.code_hash, record.code)
+            for cell in record.lineage:
+                self._put_code(connection, cell.code_hash, cell.code)
+            if env_hash is not None:
+                connection.execute(
+                    self.backend.insert_ignore(schema.environments).values(
+                        env_hash=env_hash, data=codec.dumps(record.environment)
+                    )
+                )
+            connection.execute(schema.runs.delete().where(schema.runs.c.run_id == record.run_id))
+            connection.execute(schema.runs.insert().values(**_run_row(record, env_hash)))
+            connection.execute(
+                schema.run_details.insert().values(
+                    run_id=record.run_id,
+                    error_traceback=record.error.traceback if record.error else None,
+                    inputs=codec.dumps(record.inputs),
+                    lineage=codec.dumps([_lineage_row(cell) for cell in record.lineage]),
+                    extra=codec.dumps(record.extra),
+                )
+            )
+            if record.params:
+                connection.execute(
+                    insert(schema.run_params),
+                    [
+                        {
+                            "run_id": record.run_id,
+                            "key": key,
+                            "value": codec.dumps(value),
+                            "num": codec.numeric_or_none(value),
+                        }
+                        for key, value in record.params.items()
+                    ],
+                )
+            if record.metrics:
+                rows = []
+                for key, value in record.metrics.items():
+                    number, special = codec.split_metric(float(value))
+                    rows.append(
+                        {"run_id": record.run_id, "key": key, "value": number, "special": special}
+                    )
+                connection.execute(insert(schema.run_metrics), rows)
+            if record.tags:
+                connection.execute(
+                    insert(schema.run_tags),
+                    [{"run_id": record.run_id, "tag": tag} for tag in dict.fromkeys(record.tags)],
+                )
+            if record.outputs:
+                connection.execute(
+                    insert(schema.run_outputs),
+                    [
+                        {
+                            "run_id": record.run_id,
+                            "position": position,
+                            "mime": output.mime,
+                            "data": output.data.encode("utf-8"),
+                            "size": output.size,
+                            "truncated": int(output.truncated),
+                        }
+                        for position, output in enumerate(record.outputs)
+                    ],
+                )
+
+    def _put_code(self, connection: Connection, code_hash: str, code: str) -> None:
+        connection.execute(
+            self.backend.insert_ignore(schema.code_blobs).values(code_hash=code_hash, code=code)
+        )
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def run_summaries(
+        self,
+        *,
+        notebook: str | None = None,
+        session_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run rows (without code and details), oldest first, optionally for one notebook/session."""
+        from sqlalchemy import select
+
+        runs = schema.runs
+        query = select(*(runs.c[name] for name in SUMMARY_COLUMNS)).order_by(
+            runs.c.started_at, runs.c.run_id
+        )
+        if notebook is not None:
+            query = query.where(runs.c.notebook == notebook)
+        if session_id is not None:
+            query = query.where(runs.c.session_id == session_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as connection:
+            rows = connection.execute(query).all()
+        summaries = []
+        for row in rows:
+            summary = dict(zip(SUMMARY_COLUMNS, row, strict=True))
+            summary["tags"] = codec.loads(summary["tags"], [])
+            summary["params"] = codec.loads(summary["params"], {})
+            summary["metrics"] = codec.loads(summary["metrics"], {})
+            summaries.append(summary)
+        return summaries
+
+    def count(self) -> int:
+        from sqlalchemy import func, select
+
+        with self._read() as connection:
+            return int(connection.execute(select(func.count()).select_from(schema.runs)).scalar())
+
+    def resolve(self, ref: str, *, notebook: str | None = None) -> str | None:
+        """A run id from a full id, an id prefix (≥ 6 digits) or a name (its latest run)."""
+        from sqlalchemy import select
+
+        runs = schema.runs
+        with self._read() as connection:
+            exact = connection.execute(
+                select(runs.c.run_id).where(runs.c.run_id == ref)
+            ).scalar_one_or_none()
+            if exact is not None:
+                return str(exact)
+            by_name = select(runs.c.run_id).where(runs.c.name == ref)
+            if notebook is not None:
+                scoped = connection.execute(
+                    by_name.where(runs.c.notebook == notebook)
+                    .order_by(runs.c.started_at.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                if scoped is not None:
+                    return str(scoped)
+            latest = connection.execute(
+                by_name.order_by(runs.c.started_at.desc()).limit(1)
+            ).scalar_one_or_none()
+            if latest is not None:
+                return str(latest)
+            if len(ref) >= 6 and all(ch in "0123456789abcdef" for ch in ref.lower()):
+                matches = connection.execute(
+                    select(runs.c.run_id).where(runs.c.run_id.like(ref.lower() + "%")).limit(2)
+                ).all()
+                if len(matches) == 1:
+                    return str(matches[0][0])
+        return None
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """The full record of one run, with code, lineage, inputs, outputs and environment."""
+        from sqlalchemy import select
+
+        runs, details = schema.runs, schema.run_details
+        with self._read() as connection:
+            row = connection.execute(
+                select(runs, details, schema.code_blobs.c.code)
+                .select_from(
+                    runs.outerjoin(details, runs.c.run_id == details.c.run_id).outerjoin(
+                        schema.code_blobs, runs.c.code_hash == schema.code_blobs.c.code_hash
+                    )
+                )
+                .where(runs.c.run_id == run_id)
+            ).mappings().one_or_none()
+            if row is None:
+                return None
+            outputs = connection.execute(
+                select(schema.run_outputs)
+                .where(schema.run_outputs.c.run_id == run_id)
+                .order_by(schema.run_outputs.c.position)
+            ).mappings().all()
+            environment: dict[str, Any] = {}
+            if row["env_hash"] is not None:
+                env_text = connection.execute(
+                    select(schema.environments.c.data).where(
+                        schema.environments.c.env_hash == row["env_hash"]
+                    )
+                ).scalar_one_or_none()
+                environment = codec.loads(env_text, {})
+            lineage_rows = codec.loads(row["lineage"], [])
+            lineage_codes = self._codes(
+                connection, [entry["code_hash"] for entry in lineage_rows]
+            )
+        error = None
+        if row["error_type"] is not None:
+            error = RunError(
+                type=row["error_type"],
+                message=row["error_message"] or "",
+                traceback=row["error_traceback"] or "",
+            )
+        return RunRecord(
+            run_id=row["run_id"],
+            name=row["name"],
+            started_at=row["started_at"],
+            code=row["code"] or "",
+            code_hash=row["code_hash"] or "",
+            status=RunStatus(row["status"]),
+            notebook=row["notebook"],
+            repo=row["repo"],
+            cell_id=row["cell_id"],
+            execution_count=row["execution_count"],
+            session_id=row["session_id"],
+            user=row["user"],
+            host=row["host"],
+            ended_at=row["ended_at"],
+            tags=codec.loads(row["tags"], []),
+            note=row["note"],
+            params=codec.loads(row["params"], {}),
+            metrics=codec.loads(row["metrics"], {}),
+            inputs=codec.loads(row["inputs"], {}),
+            outputs=[
+                CapturedOutput(
+                    mime=output["mime"],
+                    data=bytes(output["data"]).decode("utf-8"),
+                    size=output["size"],
+                    truncated=bool(output["truncated"]),
+                )
+                for output in outputs
+            ],
+            lineage=[
+                LineageCell(code=lineage_codes.get(entry["code_hash"], ""), **entry)
+                for entry in lineage_rows
+            ],
+            environment=environment,
+            error=error,
+            extra=codec.loads(row["extra"], {}),
+        )
+
+    def _codes(self, connection: Connection, hashes: Sequence[str]) -> dict[str, str]:
+        from sqlalchemy import select
+
+        if not hashes:
+            return {}
+        blobs = schema.code_blobs
+        rows = connection.execute(
+            select(blobs.c.code_hash, blobs.c.code).where(blobs.c.code_hash.in_(set(hashes)))
+        ).all()
+        return {code_hash: code for code_hash, code in rows}
+
+
+def _run_row(record: RunRecord, env_hash: str | None) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "name": record.name,
+        "status": record.status.value,
+        "notebook": record.notebook,
+        "repo": record.repo,
+        "cell_id": record.cell_id,
+        "execution_count": record.execution_count,
+        "session_id": record.session_id,
+        "user": record.user,
+        "host": record.host,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "duration": record.duration,
+        "code_hash": record.code_hash,
+        "tags": codec.dumps(record.tags),
+        "note": record.note,
+        "params": codec.dumps(record.params),
+        "metrics": codec.dumps(record.metrics),
+        "error_type": record.error.type if record.error else None,
+        "error_message": record.error.message if record.error else None,
+        "env_hash": env_hash,
+    }
+
+
+def _lineage_row(cell: LineageCell) -> dict[str, Any]:
+    row = asdict(cell)
+    del row["code"]  # stored once in the code table
+    return row
+
+
+def _hash_json(value: Any) -> str:
+    return xxhash.xxh3_128_hexdigest(codec.dumps(value).encode("utf-8"))
+
+
+def encode_binary_output(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unavailable(backend: Backend, url: str, exc: BaseException) -> StoreUnavailable:
+    detail = str(getattr(exc, "orig", exc)) or type(exc).__name__
+    where = backend.describe(url)
+    if "readonly" in detail.replace(" ", "").lower() or "unable to open" in detail.lower():
+        hint = f"the store {where} is not writable ({detail})"
+    else:
+        hint = f"the store {where} could not be used ({detail})"
+    return StoreUnavailable(f"{hint}. Set NBMODELBOOK_STORE to a writable path or URL.")

@@ -1,0 +1,259 @@
+"""A background writer: runs reach the store without the notebook waiting for the database.
+
+The kernel's main thread only enqueues. This thread opens the store (so SQLAlchemy's import cost
+never lands on a cell), writes runs in order, heartbeats while a run is open and keeps any run it
+could not write so a later attempt, or the final flush, can still save it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from nbmodelbook.record import ProcessIdentity, RunRecord
+from nbmodelbook.store.backends import StoreUnavailable
+
+if TYPE_CHECKING:
+    from nbmodelbook.store.store import RunStore
+
+# A cell that ends sooner than this is written once, as a finished run, instead of twice.
+BEGIN_DELAY_SECONDS = 0.1
+RETRY_SECONDS = 5.0
+# The store opens this long after the extension loads (or as soon as a run needs it), so
+# importing SQLAlchemy does not compete with the cell that ran `%load_ext`.
+OPEN_DELAY_SECONDS = 1.0
+# Mirrors store.HEARTBEAT_SECONDS without importing the store (and SQLAlchemy) on this thread.
+HEARTBEAT_SECONDS = 60.0
+
+Prepare = Callable[[RunRecord], RunRecord]
+
+
+@dataclass(slots=True)
+class _Op:
+    kind: str  # "begin" | "finish" | "flush" | "stop"
+    record: RunRecord | None = None
+    prepare: Prepare | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    due: float = 0.0
+
+
+class StoreWriter:
+    """Owns one store connection on a daemon thread; the only writer of this kernel."""
+
+    def __init__(self, url: str | None, session_id: str) -> None:
+        self.url = url
+        self.session_id = session_id
+        self.ready = threading.Event()
+        self.store: RunStore | None = None
+        self.open_error: StoreUnavailable | None = None
+        self._problems: deque[str] = deque(maxlen=20)
+        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
+        self._delayed: dict[str, _Op] = {}
+        self._open_runs: set[str] = set()
+        self._unsaved: list[_Op] = []
+        self._stopped = False
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="nbmodelbook-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    # --- called from the kernel's main thread --------------------------------------------------
+
+    def _put(self, op: _Op) -> None:
+        self._queue.put(op)
+        self._wake.set()
+
+    def begin(self, record: RunRecord) -> None:
+        self._put(_Op("begin", record, due=time.monotonic() + BEGIN_DELAY_SECONDS))
+
+    def finish(self, record: RunRecord, prepare: Prepare | None = None) -> threading.Event:
+        op = _Op("finish", record, prepare)
+        self._put(op)
+        return op.done
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything enqueued so far is written (or failed); False on timeout."""
+        if self._stopped or not self._thread.is_alive():
+            return True
+        op = _Op("flush")
+        self._put(op)
+        return op.done.wait(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> RunStore | None:
+        self._wake.set()
+        self.ready.wait(timeout)
+        return self.store
+
+    def take_problems(self) -> list[str]:
+        """Messages about failures since the last call (each to be shown once)."""
+        problems = []
+        while self._problems:
+            problems.append(self._problems.popleft())
+        return problems
+
+    @property
+    def unsaved_count(self) -> int:
+        return len(self._unsaved)
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        op = _Op("stop")
+        self._put(op)
+        op.done.wait(timeout)
+
+    # --- the writer thread ---------------------------------------------------------------------
+
+    def _main(self) -> None:
+        self._wake.wait(OPEN_DELAY_SECONDS)
+        try:
+            from nbmodelbook.store.store import RunStore
+
+            self.store = RunStore.open(self.url)
+            self.store.register_kernel(self.session_id, ProcessIdentity.current(), time.time())
+            for notice in self.store.notices:
+                self._problems.append(notice)
+        except StoreUnavailable as exc:
+            self.open_error = exc
+            self._problems.append(str(exc))
+        except Exception as exc:  # never let the thread die silently
+            self.open_error = StoreUnavailable(f"could not open the run store: {exc}")
+            self._problems.append(str(self.open_error))
+        finally:
+            self.ready.set()
+        last_heartbeat = last_retry = time.monotonic()
+        while True:
+            op = self._next_op()
+            if op is not None:
+                if op.kind == "stop":
+                    self._write_delayed(force=True)
+                    self._retry_unsaved()
+                    op.done.set()
+                    return
+                self._handle(op)
+            self._write_delayed(force=False)
+            now = time.monotonic()
+            if self._unsaved and now - last_retry >= RETRY_SECONDS:
+                self._retry_unsaved()
+                last_retry = now
+            if self._open_runs and now - last_heartbeat >= HEARTBEAT_SECONDS:
+                self._safely(lambda store: store.heartbeat(self.session_id, time.time()))
+                last_heartbeat = now
+
+    def _next_op(self) -> _Op | None:
+        waits = [HEARTBEAT_SECONDS] if self._open_runs else []
+        if self._unsaved:
+            waits.append(RETRY_SECONDS)
+        if self._delayed:
+            waits.append(max(0.0, min(op.due for op in self._delayed.values()) - time.monotonic()))
+        try:
+            return self._queue.get(timeout=min(waits)) if waits else self._queue.get()
+        except queue.Empty:
+            return None
+
+    def _handle(self, op: _Op) -> None:
+        record = op.record
+        if op.kind == "begin" and record is not None:
+            self._delayed[record.run_id] = op
+        elif op.kind == "finish" and record is not None:
+            begun = self._delayed.pop(record.run_id, None)
+            if begun is not None:
+                begun.done.set()  # superseded: the finished run is written in one go
+            self._write_finish(op)
+        elif op.kind == "flush":
+            self._write_delayed(force=True)
+            self._retry_unsaved()
+            op.done.set()
+
+    def _write_delayed(self, *, force: bool) -> None:
+        now = time.monotonic()
+        for run_id, op in list(self._delayed.items()):
+            if force or op.due <= now:
+                del self._delayed[run_id]
+                assert op.record is not None
+                record = op.record
+                if self._safely(lambda store, r=record: store.begin_run(r)):  # type: ignore[misc]
+                    self._open_runs.add(run_id)
+                op.done.set()
+
+    def _write_finish(self, op: _Op) -> None:
+        assert op.record is not None
+        if op.prepare is not None:
+            try:
+                op.record = op.prepare(op.record)
+            except Exception as exc:
+                self._problems.append(f"a run could not be prepared for saving: {exc}")
+            op.prepare = None
+        record = op.record
+        if self._safely(lambda store: store.finish_run(record)):
+            self._open_runs.discard(record.run_id)
+            op.done.set()
+        else:
+            self._unsaved.append(op)
+            op.done.set()
+
+    def _retry_unsaved(self) -> None:
+        if not self._unsaved:
+            return
+        pending, self._unsaved = self._unsaved, []
+        for op in pending:
+            record = op.record
+            assert record is not None
+            if self._safely(lambda store, r=record: store.finish_run(r), report=False):  # type: ignore[misc]
+                self._open_runs.discard(record.run_id)
+            else:
+                self._unsaved.append(op)
+        if not self._unsaved and pending:
+            self._problems.append(
+                f"the run store is writable again; {len(pending)} held-back run(s) were saved"
+            )
+
+    def _safely(self, action: Callable[[RunStore], None], *, report: bool = True) -> bool:
+        if self.store is None and not report:
+            self._reopen()
+        if self.store is None:
+            if report and self.open_error is not None:
+                self._problems.append(str(self.open_error))
+            return False
+        try:
+            action(self.store)
+            return True
+        except Exception as exc:
+            if report:
+                self._problems.append(_describe_failure(self.store, exc))
+            return False
+
+
+    def _reopen(self) -> None:
+        from nbmodelbook.store.store import RunStore
+
+        try:
+            self.store = RunStore.open(self.url)
+            self.store.register_kernel(self.session_id, ProcessIdentity.current(), time.time())
+            self.open_error = None
+        except Exception:
+            self.store = None
+
+
+def _describe_failure(store: RunStore, exc: BaseException) -> str:
+    detail = str(getattr(exc, "orig", exc)).strip() or type(exc).__name__
+    lowered = detail.lower()
+    if "full" in lowered or "no space" in lowered:
+        cause = "the disk is full"
+    elif "readonly" in lowered.replace(" ", "") or "read-only" in lowered:
+        cause = "the store is read-only"
+    elif "locked" in lowered or "busy" in lowered:
+        cause = "the store stayed locked by another process"
+    else:
+        cause = detail
+    return (
+        f"could not save the run to {store.location}: {cause}. It is kept in memory and "
+        "retried; free space or fix access, or set NBMODELBOOK_STORE elsewhere."
+    )
