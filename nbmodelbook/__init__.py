@@ -1,13 +1,13 @@
 """nbmodelbook: turn notebook model exploration into evidence a review committee accepts.
 
-    %load_ext nbmodelbook
+%load_ext nbmodelbook
 
-    %%track rf-500 --tag baseline
-    model = RandomForestClassifier(n_estimators=500).fit(X_train, y_train)
-    auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+%%track rf-500 --tag baseline
+model = RandomForestClassifier(n_estimators=500).fit(X_train, y_train)
+auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
 
-    import nbmodelbook as mb
-    mb.runs()
+import nbmodelbook as mb
+mb.runs()
 """
 
 from __future__ import annotations

@@ -7,8 +7,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbmodelbook import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 
@@ -34,7 +38,6 @@ class CommandError(Exception):
 
 # --- runs --------------------------------------------------------------------------------------
 
-_TABLE_COLUMNS = ("run", "name", "status", "started", "duration")
 _TABLE_MAX_METRICS = 4
 
 
@@ -67,7 +70,7 @@ def _run_runs(args: argparse.Namespace) -> int:
         store.close()
     out = sys.stdout
     if args.format == "csv":
-        frame.to_csv(out, index=False)
+        _json_cells(frame).to_csv(out, index=False)
     elif args.format == "json":
         out.write(frame.to_json(orient="records", date_format="iso", indent=1))
         out.write("\n")
@@ -88,26 +91,47 @@ def _store_beside(notebook: Path) -> str | None:
     return str(beside) if beside.exists() else None
 
 
-def _table(frame: object) -> str:
+def _json_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists and dicts (tags, structured params) as JSON text, so CSV readers can parse them."""
+    import json
+
+    converted = frame.copy()
+    for column in converted.columns:
+        if converted[column].dtype == object:
+            converted[column] = converted[column].map(
+                lambda value: json.dumps(value) if isinstance(value, list | dict) else value
+            )
+    return converted
+
+
+def _table(frame: pd.DataFrame) -> str:
     import pandas as pd
 
-    assert isinstance(frame, pd.DataFrame)
     if frame.empty:
         return "no runs"
-    metric_columns = [c for c in frame.columns if c.startswith("metrics.")][:_TABLE_MAX_METRICS]
+    # The metrics most runs share say the most in a narrow table.
+    metric_columns = (
+        frame.filter(like="metrics.")
+        .notna()
+        .sum()
+        .sort_values(ascending=False, kind="stable")
+        .index[:_TABLE_MAX_METRICS]
+    )
     shown = pd.DataFrame(
         {
             "run": frame["run_id"].str[:12],
             "name": frame["name"],
             "status": frame["status"],
-            "started": frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "started (UTC)": frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
             "duration": frame["duration"].map(
                 lambda seconds: "" if pd.isna(seconds) else f"{seconds:.2f}s"
             ),
         }
     )
     for column in metric_columns:
-        shown[column.removeprefix("metrics.")] = frame[column].map(lambda value: f"{value:.4g}")
+        shown[column.removeprefix("metrics.")] = frame[column].map(
+            lambda value: "" if pd.isna(value) else f"{value:.4g}"
+        )
     return shown.to_string(index=False)
 
 

@@ -1,8 +1,8 @@
 """User settings, as traitlets so they live in IPython config like any Jupyter option.
 
-    # ~/.ipython/profile_default/ipython_config.py
-    c.ModelBook.store = "postgresql://team@db/modelbook"
-    c.ModelBook.verbose = True
+# ~/.ipython/profile_default/ipython_config.py
+c.ModelBook.store = "postgresql://team@db/modelbook"
+c.ModelBook.verbose = True
 """
 
 from __future__ import annotations

@@ -10,8 +10,55 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nbmodelbook.capture.notebook import NOTEBOOK_ENV_VAR
+
+
+class _CellIdSender:
+    """Send each cell's id with its execute request, as JupyterLab does and nbclient does not,
+    so runs recorded headless know their cell."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.cell_id: str | None = None
+        self.patched: Any = None
+
+    def __call__(self, cell: Any, cell_index: int) -> None:
+        self.cell_id = cell.get("id")
+        kc = self.client.kc
+        if kc is None or self.patched is kc:
+            return
+        self.patched = kc
+        send_plain = kc.execute
+        sender = self
+
+        def execute(
+            code: str,
+            silent: bool = False,
+            store_history: bool = True,
+            user_expressions: dict[str, Any] | None = None,
+            allow_stdin: bool | None = None,
+            stop_on_error: bool = True,
+        ) -> str:
+            if sender.cell_id is None:
+                return str(send_plain(code, silent, store_history, user_expressions,
+                                      allow_stdin, stop_on_error))  # fmt: skip
+            content = {
+                "code": code,
+                "silent": silent,
+                "store_history": store_history,
+                "user_expressions": user_expressions or {},
+                "allow_stdin": kc.allow_stdin if allow_stdin is None else allow_stdin,
+                "stop_on_error": stop_on_error,
+            }
+            message = kc.session.msg(
+                "execute_request", content, metadata={"cellId": sender.cell_id}
+            )
+            kc.shell_channel.send(message)
+            return str(message["header"]["msg_id"])
+
+        kc.execute = execute
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +91,17 @@ def execute_notebook(
     env = dict(os.environ)
     env[NOTEBOOK_ENV_VAR] = str(source)
     env.update(extra_env or {})
-    options: dict[str, object] = {"timeout": timeout, "resources": {"metadata": {"path": str(source.parent)}}}
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        resources={"metadata": {"path": str(source.parent)}},
+    )
     if kernel_name:
-        options["kernel_name"] = kernel_name
-    client = NotebookClient(notebook, **options)
+        client.kernel_name = kernel_name
+    # Local sockets rather than TCP: nothing leaves the machine, and the kernel stays quiet.
+    client.km = client.create_kernel_manager()
+    client.km.transport = "ipc"
+    client.on_cell_execute = _CellIdSender(client)
     started = time.perf_counter()
     error: str | None = None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -13,7 +14,6 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from nbmodelbook.capture.notebook import NOTEBOOK_ENV_VAR, resolve_notebook_path
 from nbmodelbook.capture.track_args import (
     TRACK_PREFIX,
-    USAGE,
     TrackUsageError,
     parse_track_line,
 )
@@ -177,10 +177,8 @@ def unload_ipython_extension(shell: InteractiveShell) -> None:
         ("pre_run_cell", tracker.pre_run_cell),
         ("post_run_cell", tracker.post_run_cell),
     ):
-        try:
+        with contextlib.suppress(ValueError):
             shell.events.unregister(event, callback)
-        except ValueError:
-            pass
     for owner, attribute in _OBSERVED:
         original = getattr(owner, f"_nbmodelbook_original_{attribute}", None)
         if original is not None:

@@ -132,7 +132,7 @@ def _proc_stat_fields(pid: int) -> list[str] | None:
 
 
 def process_start_marker(pid: int) -> str | None:
-    """The kernel's boot-relative start tick of `pid`, which tells a reused pid from the original."""
+    """The boot-relative start tick of `pid`: tells a reused pid from the original process."""
     fields = _proc_stat_fields(pid)
     return fields[19] if fields is not None and len(fields) > 19 else None
 

@@ -36,7 +36,7 @@ CELLS = [
     ),
     new_markdown_cell("## Baseline: regularised logistic regression"),
     new_code_cell(
-        "%%track logreg --tag baseline --note \"scaled features, L2\"\n"
+        '%%track logreg --tag baseline --note "scaled features, L2"\n'
         "C = 1.0\n"
         "model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))\n"
         "model.fit(X_train, y_train)\n"
@@ -44,11 +44,11 @@ CELLS = [
         "auc = roc_auc_score(y_test, proba)\n"
         "accuracy = accuracy_score(y_test, proba > 0.5)\n"
         "brier = brier_score_loss(y_test, proba)\n"
-        "print(f\"AUC {auc:.4f}  accuracy {accuracy:.3f}\")"
+        'print(f"AUC {auc:.4f}  accuracy {accuracy:.3f}")'
     ),
     new_markdown_cell("## Tree ensembles"),
     new_code_cell(
-        "%%track rf-500 --tag forest --note \"first forest\"\n"
+        '%%track rf-500 --tag forest --note "first forest"\n'
         "model = RandomForestClassifier(n_estimators=500, max_depth=8, random_state=0, n_jobs=1)\n"
         "model.fit(X_train, y_train)\n"
         "proba = model.predict_proba(X_test)[:, 1]\n"
@@ -61,23 +61,28 @@ CELLS = [
         "# Five-fold AUC for a few learning rates, on the training data only\n"
         "cv_auc = {}\n"
         "for lr in [0.03, 0.1, 0.3]:\n"
-        "    candidate = GradientBoostingClassifier(learning_rate=lr, n_estimators=150, random_state=0)\n"
-        "    cv_auc[f\"lr={lr}\"] = cross_val_score(candidate, X_train, y_train, cv=5, scoring=\"roc_auc\").mean()\n"
-        "best_lr = float(max(cv_auc, key=cv_auc.get).split(\"=\")[1])\n"
+        "    candidate = GradientBoostingClassifier(\n"
+        "        learning_rate=lr, n_estimators=150, random_state=0\n"
+        "    )\n"
+        "    folds = cross_val_score(candidate, X_train, y_train, cv=5, scoring='roc_auc')\n"
+        '    cv_auc[f"lr={lr}"] = folds.mean()\n'
+        'best_lr = float(max(cv_auc, key=cv_auc.get).split("=")[1])\n'
         "cv_auc"
     ),
     new_code_cell(
         "%%track gbm-tuned --tag boosting -p best_lr\n"
         "import matplotlib.pyplot as plt\n"
         "from sklearn.metrics import RocCurveDisplay\n"
-        "model = GradientBoostingClassifier(learning_rate=best_lr, n_estimators=150, random_state=0)\n"
+        "model = GradientBoostingClassifier(\n"
+        "    learning_rate=best_lr, n_estimators=150, random_state=0\n"
+        ")\n"
         "model.fit(X_train, y_train)\n"
         "proba = model.predict_proba(X_test)[:, 1]\n"
         "auc = roc_auc_score(y_test, proba)\n"
         "accuracy = accuracy_score(y_test, proba > 0.5)\n"
         "brier = brier_score_loss(y_test, proba)\n"
-        "RocCurveDisplay.from_predictions(y_test, proba, name=\"gbm-tuned\")\n"
-        "plt.title(\"ROC, held-out test set\")\n"
+        'RocCurveDisplay.from_predictions(y_test, proba, name="gbm-tuned")\n'
+        'plt.title("ROC, held-out test set")\n'
         "plt.show()"
     ),
     new_markdown_cell(
@@ -86,7 +91,7 @@ CELLS = [
     ),
     new_code_cell(
         "%%track svm-rbf --tag svm\n"
-        "model = SVC(kernel=\"rbf\", C=\"high\", probability=True)\n"
+        'model = SVC(kernel="rbf", C="high", probability=True)\n'
         "model.fit(X_train, y_train)",
         metadata={"tags": ["raises-exception"]},
     ),
@@ -94,7 +99,7 @@ CELLS = [
     new_code_cell(
         "import nbmodelbook as mb\n"
         "runs = mb.runs()\n"
-        "runs[[\"name\", \"status\", \"duration\", \"metrics.auc\", \"metrics.accuracy\", \"metrics.brier\"]]"
+        'runs[["name", "status", "duration", "metrics.auc", "metrics.accuracy", "metrics.brier"]]'
     ),
 ]
 

@@ -45,10 +45,12 @@ class OutputCollector:
         self._total = 0
         self._stream: list[str] = []
         self._stream_chars = 0
+        self._stream_total = 0
         self._restore_stdout: Callable[[], None] | None = None
 
     def start(self) -> None:
-        self._outputs, self._total, self._stream, self._stream_chars = [], 0, [], 0
+        self._outputs, self._total, self._stream = [], 0, []
+        self._stream_chars = self._stream_total = 0
         self.active = True
         self._tee_stdout()
 
@@ -60,10 +62,10 @@ class OutputCollector:
         outputs = self._outputs
         if self._stream:
             text = "".join(self._stream)
-            truncated = self._stream_chars > self.max_stream_chars
+            truncated = self._stream_total > self.max_stream_chars
             outputs.append(
                 CapturedOutput(
-                    STREAM_MIMETYPE, text[-self.max_stream_chars :], len(text), truncated
+                    STREAM_MIMETYPE, text[-self.max_stream_chars :], self._stream_total, truncated
                 )
             )
         self._outputs, self._stream = [], []
@@ -98,6 +100,7 @@ class OutputCollector:
             result = previous(data, *args, **kwargs)
             if self.active and isinstance(data, str) and data:
                 self._stream_chars += len(data)
+                self._stream_total += len(data)
                 self._stream.append(data)
                 # Keep the tail: a long training log's last lines are the ones that matter.
                 while self._stream_chars > 2 * self.max_stream_chars and len(self._stream) > 1:

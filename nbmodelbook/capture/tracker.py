@@ -171,7 +171,11 @@ class Tracker:
         self.history.cells[index].run_id = record.run_id
         record.inputs = data_inputs(analysis, self.shell.user_ns, self.fingerprints)
         self.current = ActiveRun(record, args, analysis, index, time.perf_counter())
-        self.writer.begin(replace(record, inputs={}, params={}, metrics={}))
+        secrets = redaction.collect_secret_values(self.shell.user_ns)
+        self.writer.begin(
+            replace(record, inputs={}, params={}, metrics={}, tags=list(record.tags)),
+            partial(redact_record, secrets=secrets),
+        )
         self.outputs.start()
 
     def _post_run_cell(self, result: ExecutionResult | None) -> None:
@@ -215,9 +219,7 @@ class Tracker:
         for key, value in metrics.items():
             number = numeric_value(value)
             if number is None:
-                raise TypeError(
-                    f"metric {key!r} must be a real number, got {type(value).__name__}"
-                )
+                raise TypeError(f"metric {key!r} must be a real number, got {type(value).__name__}")
             active.extra_metrics[str(key)] = number
 
     def log_params(self, params: dict[str, object]) -> None:

@@ -75,9 +75,7 @@ def to_json_safe(value: object, depth: int = 0, _seen: set[int] | None = None) -
         try:
             if isinstance(value, dict):
                 items = list(value.items())[:MAX_ITEMS]
-                return {
-                    str(key): to_json_safe(item, depth + 1, seen) for key, item in items
-                }
+                return {str(key): to_json_safe(item, depth + 1, seen) for key, item in items}
             sequence = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
             return [to_json_safe(item, depth + 1, seen) for item in list(sequence)[:MAX_ITEMS]]
         except Exception:

@@ -5,6 +5,7 @@ Adding a backend means registering a `Backend` for its scheme; nothing else swit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -183,10 +184,8 @@ def _sqlite_quarantine(url: str) -> str | None:
     for suffix in ("-wal", "-shm", "-journal"):
         sidecar = path.with_name(path.name + suffix)
         if sidecar.exists():
-            try:
+            with contextlib.suppress(OSError):
                 sidecar.rename(target.with_name(target.name + suffix))
-            except OSError:
-                pass
     return str(target)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import time
-import xxhash
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
+
+import xxhash
 
 from nbmodelbook.record import (
     CapturedOutput,
@@ -302,7 +303,7 @@ class RunStore:
         session_id: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Run rows (without code and details), oldest first, optionally for one notebook/session."""
+        """Run rows (no code or details), oldest first, optionally of one notebook or session."""
         from sqlalchemy import select
 
         runs = schema.runs
@@ -330,7 +331,8 @@ class RunStore:
         from sqlalchemy import func, select
 
         with self._read() as connection:
-            return int(connection.execute(select(func.count()).select_from(schema.runs)).scalar())
+            total = connection.execute(select(func.count()).select_from(schema.runs)).scalar()
+            return int(total or 0)
 
     def resolve(self, ref: str, *, notebook: str | None = None) -> str | None:
         """A run id from a full id, an id prefix (≥ 6 digits) or a name (its latest run)."""
@@ -371,22 +373,30 @@ class RunStore:
 
         runs, details = schema.runs, schema.run_details
         with self._read() as connection:
-            row = connection.execute(
-                select(runs, details, schema.code_blobs.c.code)
-                .select_from(
-                    runs.outerjoin(details, runs.c.run_id == details.c.run_id).outerjoin(
-                        schema.code_blobs, runs.c.code_hash == schema.code_blobs.c.code_hash
+            row = (
+                connection.execute(
+                    select(runs, details, schema.code_blobs.c.code)
+                    .select_from(
+                        runs.outerjoin(details, runs.c.run_id == details.c.run_id).outerjoin(
+                            schema.code_blobs, runs.c.code_hash == schema.code_blobs.c.code_hash
+                        )
                     )
+                    .where(runs.c.run_id == run_id)
                 )
-                .where(runs.c.run_id == run_id)
-            ).mappings().one_or_none()
+                .mappings()
+                .one_or_none()
+            )
             if row is None:
                 return None
-            outputs = connection.execute(
-                select(schema.run_outputs)
-                .where(schema.run_outputs.c.run_id == run_id)
-                .order_by(schema.run_outputs.c.position)
-            ).mappings().all()
+            outputs = (
+                connection.execute(
+                    select(schema.run_outputs)
+                    .where(schema.run_outputs.c.run_id == run_id)
+                    .order_by(schema.run_outputs.c.position)
+                )
+                .mappings()
+                .all()
+            )
             environment: dict[str, Any] = {}
             if row["env_hash"] is not None:
                 env_text = connection.execute(
@@ -396,9 +406,7 @@ class RunStore:
                 ).scalar_one_or_none()
                 environment = codec.loads(env_text, {})
             lineage_rows = codec.loads(row["lineage"], [])
-            lineage_codes = self._codes(
-                connection, [entry["code_hash"] for entry in lineage_rows]
-            )
+            lineage_codes = self._codes(connection, [entry["code_hash"] for entry in lineage_rows])
         error = None
         if row["error_type"] is not None:
             error = RunError(

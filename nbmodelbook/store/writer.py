@@ -69,8 +69,8 @@ class StoreWriter:
         self._queue.put(op)
         self._wake.set()
 
-    def begin(self, record: RunRecord) -> None:
-        self._put(_Op("begin", record, due=time.monotonic() + BEGIN_DELAY_SECONDS))
+    def begin(self, record: RunRecord, prepare: Prepare | None = None) -> None:
+        self._put(_Op("begin", record, prepare, due=time.monotonic() + BEGIN_DELAY_SECONDS))
 
     def finish(self, record: RunRecord, prepare: Prepare | None = None) -> threading.Event:
         op = _Op("finish", record, prepare)
@@ -177,21 +177,32 @@ class StoreWriter:
         for run_id, op in list(self._delayed.items()):
             if force or op.due <= now:
                 del self._delayed[run_id]
-                assert op.record is not None
-                record = op.record
+                record = self._prepared(op)
+                if record is None:
+                    op.done.set()
+                    continue
                 if self._safely(lambda store, r=record: store.begin_run(r)):  # type: ignore[misc]
                     self._open_runs.add(run_id)
                 op.done.set()
 
-    def _write_finish(self, op: _Op) -> None:
-        assert op.record is not None
+    def _prepared(self, op: _Op) -> RunRecord | None:
+        """The op's record after its preparation (redaction); None if that failed: an
+        unredacted run must never be written."""
         if op.prepare is not None:
+            assert op.record is not None
             try:
                 op.record = op.prepare(op.record)
             except Exception as exc:
                 self._problems.append(f"a run could not be prepared for saving: {exc}")
+                return None
             op.prepare = None
-        record = op.record
+        return op.record
+
+    def _write_finish(self, op: _Op) -> None:
+        record = self._prepared(op)
+        if record is None:
+            op.done.set()
+            return
         if self._safely(lambda store: store.finish_run(record)):
             self._open_runs.discard(record.run_id)
             op.done.set()
@@ -229,7 +240,6 @@ class StoreWriter:
             if report:
                 self._problems.append(_describe_failure(self.store, exc))
             return False
-
 
     def _reopen(self) -> None:
         from nbmodelbook.store.store import RunStore

@@ -59,7 +59,11 @@ def make_notebook(*sources: str | tuple[str, list[str]]) -> nbformat.NotebookNod
         else:
             cells.append(new_code_cell(source))
     notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return notebook
 
 

@@ -82,9 +82,11 @@ def test_finished_run_reads_back_whole(store: RunStore) -> None:
 def test_normalised_metrics_keep_nan_and_infinity(store: RunStore, tmp_path: Path) -> None:
     record = make_record()
     store.finish_run(record)
-    rows = sqlite3.connect(tmp_path / "runs.sqlite").execute(
-        "SELECT key, value, special FROM nbmb_run_metrics ORDER BY key"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "runs.sqlite")
+        .execute("SELECT key, value, special FROM nbmb_run_metrics ORDER BY key")
+        .fetchall()
+    )
     assert rows == [
         ("auc", 0.93, None),
         ("drop", None, "-inf"),

@@ -1,0 +1,114 @@
+"""Params, metrics and inputs read off a namespace, with real scikit-learn objects."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from nbmodelbook.capture.code_analysis import analyze_cell
+from nbmodelbook.capture.fingerprint import FingerprintCache
+from nbmodelbook.capture.namespace import data_inputs, extract_metrics, extract_params
+
+
+def run(code: str, namespace: dict[str, object]) -> dict[str, object]:
+    exec(code, namespace)
+    return namespace
+
+
+def test_literals_kwargs_and_model_hyperparameters() -> None:
+    code = (
+        "lr = 0.01\n"
+        "layers = [64, 32]\n"
+        "split = train_test_split(X, test_size=0.25, random_state=42)\n"
+        "model = RandomForestClassifier(n_estimators=10, max_depth=3)\n"
+        "plt_figure = show(figsize=(8, 4))\n"
+    )
+    namespace = run(
+        code,
+        {
+            "train_test_split": lambda X, **kw: X,
+            "X": [1],
+            "RandomForestClassifier": RandomForestClassifier,
+            "show": lambda **kw: None,
+        },
+    )
+    params, models = extract_params(analyze_cell(code), namespace)
+    assert params["lr"] == 0.01 and params["layers"] == [64, 32]
+    assert params["test_size"] == 0.25 and params["random_state"] == 42
+    assert params["model"] == "RandomForestClassifier"
+    assert params["model.n_estimators"] == 10 and params["model.max_depth"] == 3
+    assert params["model.criterion"] == "gini"  # a default, recorded too
+    assert "n_estimators" not in params  # the model's own kwargs are not repeated
+    assert "figsize" not in params  # presentation, not modelling
+    assert models == ["model"]
+
+
+def test_fitted_pipeline_names_nested_steps_by_class() -> None:
+    code = "pipe.fit(X, y)"
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.5))
+    namespace = {"pipe": pipe, "X": np.zeros((4, 2)), "y": np.array([0, 1, 0, 1])}
+    run(code, namespace)
+    params, _ = extract_params(analyze_cell(code), namespace)
+    assert params["pipe"] == "Pipeline"
+    assert params["pipe.logisticregression"] == "LogisticRegression"
+    assert params["pipe.logisticregression__C"] == 0.5
+
+
+def test_same_keyword_with_different_values_is_qualified_by_callee() -> None:
+    code = "a = f(alpha=1)\nb = g(alpha=2)"
+    namespace = run(code, {"f": lambda **k: 1, "g": lambda **k: 2})
+    params, _ = extract_params(analyze_cell(code), namespace)
+    assert params["f.alpha"] == 1 and params["g.alpha"] == 2 and "alpha" not in params
+
+
+def test_forced_params_and_missing_names() -> None:
+    code = "seed = compute()"
+    namespace = run(code, {"compute": lambda: 7})
+    params, _ = extract_params(analyze_cell(code), namespace, forced=["seed", "nope"])
+    assert params["seed"] == 7
+    assert params["nope"]["type"] == "missing"
+
+
+def test_metrics_are_computed_numbers_and_dict_entries() -> None:
+    code = (
+        "auc = score()\n"
+        "ratio = auc / 2\n"
+        "n = 5\n"
+        "report = {'f1': score(), 'nested': {'p': 0.5}, 'name': 'x', 'flag': True}\n"
+        "bad = float('nan')\n"
+        "big = float('inf')\n"
+        "for i in range(3):\n"
+        "    total = i\n"
+        "_private = score()\n"
+        "arr = [score()]\n"
+    )
+    namespace = run(code, {"score": lambda: 0.8})
+    metrics = extract_metrics(analyze_cell(code), namespace, forced=["n"])
+    assert metrics["auc"] == 0.8 and metrics["ratio"] == 0.4
+    assert metrics["report.f1"] == 0.8 and metrics["report.nested.p"] == 0.5
+    assert "report.name" not in metrics and "report.flag" not in metrics
+    assert math.isnan(metrics["bad"]) and metrics["big"] == math.inf
+    assert metrics["n"] == 5.0  # literal, but asked for with -m
+    assert "i" not in metrics and "_private" not in metrics and "arr" not in metrics
+
+
+def test_metrics_exclude_params() -> None:
+    code = "best = pick()"
+    namespace = run(code, {"pick": lambda: 0.3})
+    assert extract_metrics(analyze_cell(code), namespace, exclude=["best"]) == {}
+
+
+def test_inputs_are_the_data_objects_the_cell_reads() -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3]})
+    code = "model.fit(frame, labels)\nresult = other + 1"
+    namespace = {"frame": frame, "labels": np.array([0, 1, 0]), "other": 1, "model": object()}
+    inputs = data_inputs(analyze_cell(code), namespace, FingerprintCache())
+    assert set(inputs) == {"frame", "labels"}
+    assert inputs["frame"]["columns"] == ["a"]
+    assert inputs["labels"]["shape"] == [3]

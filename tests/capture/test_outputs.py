@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import base64
+import sys
+
+from nbmodelbook.capture.outputs import RUN_MIMETYPE, STREAM_MIMETYPE, OutputCollector
+
+
+def test_keeps_the_most_telling_representation() -> None:
+    collector = OutputCollector()
+    collector.start()
+    collector.add_bundle({"image/png": b"\x89PNG...", "text/plain": "<Figure>"})
+    collector.add_bundle({"text/html": "<table></table>", "text/plain": "df"})
+    collector.add_bundle({"application/vnd.vegalite.v5+json": {"mark": "bar"}, "text/plain": ""})
+    collector.add_bundle({RUN_MIMETYPE: {"run_id": "x"}, "text/plain": ""})
+    collector.add_bundle({"application/x-unknown": "?"})
+    outputs = collector.stop()
+    assert [o.mime for o in outputs] == [
+        "image/png",
+        "text/html",
+        "application/vnd.vegalite.v5+json",
+    ]
+    assert base64.b64decode(outputs[0].data) == b"\x89PNG..."
+    assert outputs[2].data == '{"mark":"bar"}'
+
+
+def test_size_bounds_keep_a_truncated_stand_in() -> None:
+    collector = OutputCollector(max_output_bytes=100, max_total_bytes=150)
+    collector.start()
+    collector.add_bundle({"text/html": "x" * 101, "text/plain": "summary"})
+    collector.add_bundle({"text/html": "y" * 90})
+    collector.add_bundle({"text/html": "z" * 90})
+    outputs = collector.stop()
+    assert outputs[0].truncated and outputs[0].data == "summary" and outputs[0].size == 101
+    assert not outputs[1].truncated
+    assert outputs[2].truncated  # over the per-run total
+
+
+def test_printed_text_is_kept_and_stdout_restored() -> None:
+    original = sys.stdout.write
+    collector = OutputCollector(max_stream_chars=10)
+    collector.start()
+    print("first line")
+    print("second")
+    outputs = collector.stop()
+    assert sys.stdout.write == original
+    [stream] = outputs
+    assert stream.mime == STREAM_MIMETYPE
+    assert stream.data == "first line\nsecond\n"[-10:]
+    assert stream.truncated and stream.size == len("first line\nsecond\n")
+
+
+def test_inactive_collector_ignores_displays() -> None:
+    collector = OutputCollector()
+    collector.add_bundle({"image/png": "abc"})
+    collector.start()
+    assert collector.stop() == []

@@ -1,0 +1,131 @@
+"""The background writer: one write for quick cells, nothing lost when writes fail."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from nbmodelbook.record import RunRecord, RunStatus, new_run_id
+from nbmodelbook.store import writer as writer_module
+from nbmodelbook.store.store import RunStore
+from nbmodelbook.store.writer import StoreWriter
+
+
+def record(name: str = "r") -> RunRecord:
+    now = time.time()
+    return RunRecord(new_run_id(now), name, now, "x = 1", "h", session_id="s")
+
+
+def finished(run: RunRecord) -> RunRecord:
+    run.status, run.ended_at = RunStatus.OK, time.time()
+    return run
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> StoreWriter:
+    started = StoreWriter(str(tmp_path / "runs.sqlite"), "session")
+    assert started.wait_ready(30) is not None
+    yield started
+    started.close()
+
+
+def test_quick_cell_is_written_once(writer: StoreWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    begun: list[str] = []
+    store = writer.store
+    assert store is not None
+    real_begin = store.begin_run
+    monkeypatch.setattr(store, "begin_run", lambda r: (begun.append(r.run_id), real_begin(r)))
+    run = record()
+    writer.begin(run)
+    writer.finish(finished(run))
+    assert writer.flush(10)
+    assert begun == []
+    assert [r["status"] for r in store.run_summaries()] == ["ok"]
+
+
+def test_slow_cell_is_visible_as_running(writer: StoreWriter) -> None:
+    run = record()
+    writer.begin(run)
+    store = writer.store
+    assert store is not None
+    deadline = time.monotonic() + 10
+    while not store.run_summaries() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r["status"] for r in store.run_summaries()] == ["running"]
+    writer.finish(finished(run))
+    writer.flush(10)
+    assert [r["status"] for r in store.run_summaries()] == ["ok"]
+
+
+def test_failed_write_is_kept_reported_and_retried(
+    writer: StoreWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = writer.store
+    assert store is not None
+    real_finish = store.finish_run
+    failures = {"left": 1}
+
+    def flaky(run: RunRecord) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OSError("database or disk is full")
+        real_finish(run)
+
+    monkeypatch.setattr(store, "finish_run", flaky)
+    run = finished(record())
+    writer.finish(run).wait(10)
+    assert writer.unsaved_count == 1
+    [problem] = writer.take_problems()
+    assert "disk is full" in problem and "kept in memory" in problem
+    writer.flush(10)  # a flush retries what is held back
+    assert writer.unsaved_count == 0
+    assert [r["run_id"] for r in store.run_summaries()] == [run.run_id]
+    assert any("writable again" in p for p in writer.take_problems())
+
+
+def test_a_run_that_cannot_be_redacted_is_never_written(writer: StoreWriter) -> None:
+    def broken(_run: RunRecord) -> RunRecord:
+        raise ValueError("redaction failed")
+
+    writer.finish(finished(record()), broken).wait(10)
+    writer.flush(10)
+    assert writer.store is not None and writer.store.count() == 0
+    assert any("redaction failed" in p for p in writer.take_problems())
+
+
+def test_unopenable_store_reports_once_and_keeps_runs(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("in the way")
+    broken = StoreWriter(str(blocker / "runs.sqlite"), "session")
+    try:
+        assert broken.wait_ready(30) is None
+        assert broken.open_error is not None
+        assert "NBMODELBOOK_STORE" in str(broken.open_error)
+        broken.finish(finished(record())).wait(10)
+        assert broken.unsaved_count == 1
+    finally:
+        broken.close()
+
+
+def test_open_is_deferred_until_needed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "OPEN_DELAY_SECONDS", 30.0)
+    lazy = StoreWriter(str(tmp_path / "runs.sqlite"), "session")
+    try:
+        assert not lazy.ready.wait(0.3)
+        lazy.finish(finished(record()))
+        assert lazy.flush(10)
+        assert lazy.store is not None and lazy.store.count() == 1
+    finally:
+        lazy.close()
+
+
+def test_close_writes_what_is_pending(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    closing = StoreWriter(str(path), "session")
+    run = record()
+    closing.begin(run)
+    closing.finish(finished(run))
+    closing.close()
+    assert RunStore.open(str(path)).count() == 1

@@ -1,0 +1,81 @@
+"""The `nbmodelbook` command: runs in three formats, clear errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nbmodelbook.cli import main
+from nbmodelbook.record import RunRecord, RunStatus, new_run_id
+from nbmodelbook.store.store import RunStore
+
+
+@pytest.fixture
+def notebook_with_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("NBMODELBOOK_STORE", raising=False)
+    notebook = tmp_path / "model.ipynb"
+    notebook.write_text("{}")
+    store = RunStore.open(str(tmp_path / ".nbmodelbook" / "runs.sqlite"))
+    for name, auc in (("rf", 0.91), ("gbm", math.nan)):
+        now = time.time()
+        run = RunRecord(
+            new_run_id(now),
+            name,
+            now,
+            "x",
+            "h",
+            status=RunStatus.OK,
+            ended_at=now + 1.5,
+            notebook=str(notebook),
+            tags=["a", "b"],
+            params={"depth": 3, "layers": [1, 2]},
+            metrics={"auc": auc},
+        )
+        store.finish_run(run)
+    other = time.time()
+    store.finish_run(RunRecord(new_run_id(other), "elsewhere", other, "x", "h", notebook="/o.ipynb"))
+    return notebook
+
+
+def test_table(notebook_with_runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", str(notebook_with_runs)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["run", "name", "status", "started", "(UTC)", "duration", "auc"]
+    assert "rf" in lines[1] and "0.91" in lines[1] and "1.50s" in lines[1]
+    assert len(lines) == 3  # only this notebook's runs
+
+
+def test_json_and_csv(notebook_with_runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", str(notebook_with_runs), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["name"] for row in rows] == ["rf", "gbm"]
+    assert rows[0]["params.depth"] == 3 and rows[0]["metrics.auc"] == 0.91
+    assert main(["runs", str(notebook_with_runs), "--format", "csv"]) == 0
+    csv = capsys.readouterr().out
+    assert csv.splitlines()[0].startswith("run_id,name,status,started_at")
+    assert '"[""a"", ""b""]"' in csv  # lists as JSON, parseable by CSV readers
+
+
+def test_missing_notebook_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["runs", str(tmp_path / "nope.ipynb")]) == 2
+    assert "no such notebook" in capsys.readouterr().err
+
+
+def test_unknown_store_scheme(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", "--store", "mongodb://x/y"]) == 2
+    assert "no nbmodelbook store backend for 'mongodb://'" in capsys.readouterr().err
+
+
+def test_console_script_and_module_entry_point() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nbmodelbook", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.startswith("nbmodelbook ")
