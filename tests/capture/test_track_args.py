@@ -13,7 +13,9 @@ from nbmodelbook.magics import strip_track_line
 
 
 def test_full_option_line() -> None:
-    args = parse_track_line('rf-500 -t baseline --tag forest --note "first forest" -p seed -m auc -v')
+    args = parse_track_line(
+        'rf-500 -t baseline --tag forest --note "first forest" -p seed -m auc -v'
+    )
     assert args == TrackArgs(
         name="rf-500",
         tags=("baseline", "forest"),
