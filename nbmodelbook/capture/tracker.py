@@ -9,6 +9,7 @@ Everything here is guarded: a failure in tracking costs one warning, never the u
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import traceback
@@ -83,6 +84,7 @@ class Tracker:
         self._reported: set[str] = set()
         self._checked_open = False
         self._in_kernel = hasattr(shell, "kernel")
+        self.kernel_id = _kernel_id() if self._in_kernel else None
         manager = shell.history_manager
         self.history.seed(
             getattr(manager, "input_hist_raw", None) or [],
@@ -167,6 +169,7 @@ class Tracker:
             host=self.identity.host,
             tags=list(dict.fromkeys(args.tags)),
             note=args.note,
+            extra={"kernel_id": self.kernel_id} if self.kernel_id else {},
         )
         self.history.cells[index].run_id = record.run_id
         record.inputs = data_inputs(analysis, self.shell.user_ns, self.fingerprints)
@@ -202,7 +205,7 @@ class Tracker:
         prepare = partial(_prepare_for_store, imported_modules(), notebook_dir, secrets)
         saved = self.writer.finish(record, prepare)
         self.last_run = record
-        self._forget_objects(active.analysis.maybe_mutated)
+        self._forget_objects(active.analysis, self.history.cells[active.history_index].code)
         self._publish_marker(record)
         if self.settings.wait_for_save_after_ms >= 0 and (
             elapsed * 1000 >= self.settings.wait_for_save_after_ms or not self._checked_open
@@ -237,20 +240,26 @@ class Tracker:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _forget_mutated(self, result: ExecutionResult | None) -> None:
+    def _forget_mutated(self, _result: ExecutionResult | None) -> None:
         """After an untracked cell, drop cached fingerprints of objects it may have changed."""
-        if not self.fingerprints or not self.history.cells:
-            return
-        analysis = analyze_cell(self.history.cells[-1].code)
-        if not analysis.syntax_ok:
-            self.fingerprints.clear()
-            return
-        self._forget_objects(analysis.maybe_mutated)
+        if self.fingerprints and self.history.cells:
+            code = self.history.cells[-1].code
+            self._forget_objects(analyze_cell(code), code)
 
-    def _forget_objects(self, names: frozenset[str]) -> None:
+    def _forget_objects(self, analysis: CellAnalysis, code: str) -> None:
+        """A cached fingerprint is reused only while nothing could have changed its object.
+
+        In-place changes the analysis cannot see (a user function mutating a global, a magic
+        running a script, unparsable code) clear the whole cache: re-hashing costs time,
+        a stale fingerprint would be a false statement about the data.
+        """
         if not self.fingerprints:
             return
         user_ns = self.shell.user_ns
+        if not analysis.syntax_ok or _runs_opaque_code(analysis, code, user_ns):
+            self.fingerprints.clear()
+            return
+        names = analysis.maybe_mutated
         self.fingerprints.invalidate(id(user_ns[name]) for name in names if name in user_ns)
 
     def _publish_marker(self, record: RunRecord) -> None:
@@ -287,6 +296,38 @@ class Tracker:
         if message not in self._reported:
             self._reported.add(message)
             print(WARNING_PREFIX + message, file=sys.stderr)
+
+
+# Magics that cannot change the notebook's data objects.
+_HARMLESS_MAGICS = frozenset(
+    {"matplotlib", "load_ext", "reload_ext", "config", "pip", "conda", "modelbook", "who",
+     "whos", "env", "pwd", "ls", "lsmagic", "precision", "pinfo", "pinfo2", "track"}
+)  # fmt: skip
+_MAGIC_CALL = re.compile(r"get_ipython\(\)\.(?:run_line_magic|run_cell_magic)\(\s*'([^']+)'")
+
+
+def _runs_opaque_code(analysis: CellAnalysis, code: str, user_ns: dict[str, Any]) -> bool:
+    """Does the cell call code defined in the notebook, or a magic that runs arbitrary code?"""
+    for name in analysis.reads:
+        value = user_ns.get(name)
+        if getattr(value, "__module__", None) == "__main__" and callable(value):
+            return True
+    if "get_ipython()" in code:
+        magics = set(_MAGIC_CALL.findall(code))
+        if not magics or not magics <= _HARMLESS_MAGICS:
+            return True
+    return False
+
+
+def _kernel_id() -> str | None:
+    """The Jupyter kernel's id (from its connection file name), which frontends know it by."""
+    try:
+        from ipykernel import get_connection_file
+
+        name = Path(get_connection_file()).stem
+    except Exception:
+        return None
+    return name.removeprefix("kernel-") or None
 
 
 def _transformed(shell: InteractiveShell, info: ExecutionInfo, raw: str) -> str:

@@ -1,0 +1,110 @@
+"""The tracker in an in-process IPython shell: fast checks of what the kernel tests cover."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import nbmodelbook.capture.fingerprint as fingerprint_module
+from nbmodelbook.capture.tracker import Tracker
+from nbmodelbook.magics import load_ipython_extension, unload_ipython_extension
+
+
+@pytest.fixture
+def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    monkeypatch.setenv("NBMODELBOOK_STORE", str(tmp_path / "runs.sqlite"))
+    monkeypatch.setenv("NBMODELBOOK_NOTEBOOK", str(tmp_path / "nb.ipynb"))
+    instance = InteractiveShell.instance()
+    load_ipython_extension(instance)
+    yield instance
+    unload_ipython_extension(instance)
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Objects fully hashed, in order (the cache's misses)."""
+    calls: list[object] = []
+    real = fingerprint_module.fingerprint
+
+    def counting(obj: object) -> dict[str, object]:
+        calls.append(obj)
+        return real(obj)
+
+    monkeypatch.setattr(fingerprint_module, "fingerprint", counting)
+    return calls
+
+
+def tracker_of(shell: InteractiveShell) -> Tracker:
+    tracker = shell._nbmodelbook_tracker  # type: ignore[attr-defined]
+    assert isinstance(tracker, Tracker)
+    return tracker
+
+
+def run(shell: InteractiveShell, code: str) -> None:
+    result = shell.run_cell(code, store_history=True)
+    assert result.error_in_exec is None, result.error_in_exec
+
+
+def test_unchanged_data_is_hashed_once(shell: InteractiveShell, hashed: list[object]) -> None:
+    run(shell, "import numpy as np\ndata = np.arange(1_000_000.0)")
+    for _ in range(3):
+        run(shell, "%%track m\nm = float(data.mean())")
+    assert len(hashed) == 1
+
+
+def test_in_place_change_is_rehashed(shell: InteractiveShell, hashed: list[object]) -> None:
+    run(shell, "import numpy as np\ndata = np.zeros(100)")
+    run(shell, "%%track m\nm = float(data.sum())")
+    run(shell, "data[3] = 1.0")
+    run(shell, "%%track m\nm = float(data.sum())")
+    assert len(hashed) == 2
+    tracker_of(shell).flush()
+    first, second = (
+        tracker_of(shell).writer.store.get_run(r["run_id"])  # type: ignore[union-attr]
+        for r in tracker_of(shell).writer.store.run_summaries()  # type: ignore[union-attr]
+    )
+    assert first and second
+    assert first.inputs["data"]["hash"] != second.inputs["data"]["hash"]
+
+
+def test_user_functions_and_script_magics_invalidate_everything(
+    shell: InteractiveShell, hashed: list[object]
+) -> None:
+    run(shell, "import numpy as np\ndata = np.zeros(10)\ndef poke():\n    data[0] = 5")
+    run(shell, "%%track m\nm = float(data.sum())")
+    run(shell, "poke()")  # changes data without naming it
+    run(shell, "%%track m\nm = float(data.sum())")
+    assert len(hashed) == 2
+
+
+def test_nested_run_cell_magic_is_tracked_and_raises(shell: InteractiveShell) -> None:
+    result = shell.run_cell("get_ipython().run_cell_magic('track', 'nested', 'v = 1/0')")
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    tracker = tracker_of(shell)
+    tracker.flush()
+    [row] = tracker.writer.store.run_summaries()  # type: ignore[union-attr]
+    assert row["name"] == "nested" and row["status"] == "error"
+
+
+def test_status_magic(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    shell.run_line_magic("modelbook", "")
+    out = capsys.readouterr().out
+    assert "runs.sqlite" in out and "nb.ipynb" in out
+
+
+def test_switching_store(
+    shell: InteractiveShell, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(shell, "%%track a\nx = sum([1])")
+    shell.run_line_magic("modelbook", f"store {tmp_path / 'other.sqlite'}")
+    run(shell, "%%track b\nx = sum([2])")
+    tracker_of(shell).flush()
+    import nbmodelbook
+
+    assert list(nbmodelbook.runs()["name"]) == ["b"]
+    assert list(nbmodelbook.runs(store=str(tmp_path / "runs.sqlite"))["name"]) == ["a"]
+    assert "other.sqlite" in capsys.readouterr().out
