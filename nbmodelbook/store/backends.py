@@ -99,6 +99,12 @@ def _sqlite_engine(url: str) -> Engine:
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:
+            blocker = next((p for p in path.parents if p.is_file()), path.parent)
+            raise StoreUnavailable(
+                f"cannot create the store folder {path.parent}: {blocker} is a file, not a "
+                f"folder. Point {STORE_ENV_VAR} at a writable location."
+            ) from exc
         except OSError as exc:
             raise StoreUnavailable(
                 f"cannot create the store folder {path.parent} ({exc.strerror or exc}). "
