@@ -7,12 +7,14 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from nbmodelbook.store.store import RunStore
 
 EXIT_OK, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 
@@ -65,7 +67,11 @@ def _run_runs(args: argparse.Namespace) -> int:
             store_url = _store_beside(path)
     store = RunStore.open(store_url)
     try:
-        frame = runs_frame(store.run_summaries(notebook=notebook))
+        if notebook is None:
+            summaries = store.run_summaries()
+        else:
+            summaries = _notebook_summaries(store, Path(notebook))
+        frame = runs_frame(summaries)
     finally:
         store.close()
     out = sys.stdout
@@ -77,6 +83,16 @@ def _run_runs(args: argparse.Namespace) -> int:
     else:
         out.write(_table(frame) + "\n")
     return EXIT_OK
+
+
+def _notebook_summaries(store: RunStore, notebook: Path) -> list[dict[str, Any]]:
+    """Runs filed under the notebook, plus those its saved run markers name (a moved or
+    headless-executed notebook), plus unfiled runs whose code matches one of its cells."""
+    from nbmodelbook.links import notebook_lookup
+    from nbmodelbook.notebook_file import read_notebook
+
+    run_ids, hashes = notebook_lookup(read_notebook(notebook))
+    return store.notebook_summaries(str(notebook), run_ids=run_ids, orphan_code_hashes=hashes)
 
 
 def _store_beside(notebook: Path) -> str | None:
@@ -198,11 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    from nbmodelbook.notebook_file import NotebookUnreadable
     from nbmodelbook.store.backends import StoreUnavailable
 
     try:
         return int(handler(args))
-    except (CommandError, StoreUnavailable) as exc:
+    except (CommandError, StoreUnavailable, NotebookUnreadable) as exc:
         print(f"nbmodelbook: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

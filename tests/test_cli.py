@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from nbmodelbook.cli import main
 from nbmodelbook.record import RunRecord, RunStatus, new_run_id
@@ -20,7 +22,7 @@ from nbmodelbook.store.store import RunStore
 def notebook_with_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("NBMODELBOOK_STORE", raising=False)
     notebook = tmp_path / "model.ipynb"
-    notebook.write_text("{}")
+    nbformat.write(new_notebook(), notebook)
     store = RunStore.open(str(tmp_path / ".nbmodelbook" / "runs.sqlite"))
     for name, auc in (("rf", 0.91), ("gbm", math.nan)):
         now = time.time()
@@ -39,7 +41,9 @@ def notebook_with_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
         store.finish_run(run)
     other = time.time()
-    store.finish_run(RunRecord(new_run_id(other), "elsewhere", other, "x", "h", notebook="/o.ipynb"))
+    store.finish_run(
+        RunRecord(new_run_id(other), "elsewhere", other, "x", "h", notebook="/o.ipynb")
+    )
     return notebook
 
 
@@ -79,3 +83,45 @@ def test_console_script_and_module_entry_point() -> None:
         [sys.executable, "-m", "nbmodelbook", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("nbmodelbook ")
+
+
+def test_moved_notebook_still_finds_its_runs_through_markers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NBMODELBOOK_STORE", raising=False)
+    store = RunStore.open(str(tmp_path / ".nbmodelbook" / "runs.sqlite"))
+    now = time.time()
+    filed = RunRecord(new_run_id(now), "filed", now, "%%track filed\nx=1", "h1",
+                      notebook="/old/place.ipynb")  # fmt: skip
+    unfiled = RunRecord(new_run_id(now + 1), "unfiled", now + 1, "%%track unfiled\ny = 2",
+                        code_hash_of("%%track unfiled\ny = 2"))  # fmt: skip
+    stranger = RunRecord(new_run_id(now + 2), "stranger", now + 2, "z", "h3", notebook="/x.ipynb")
+    for run in (filed, unfiled, stranger):
+        store.finish_run(run)
+    marked = new_code_cell("%%track filed\nx=1")
+    marked.outputs = [
+        new_output(
+            "display_data",
+            data={"application/vnd.nbmodelbook.run+json": {"run_id": filed.run_id}},
+        )
+    ]
+    notebook = tmp_path / "moved.ipynb"
+    nbformat.write(new_notebook(cells=[marked, new_code_cell("%%track unfiled\ny = 2")]), notebook)
+    assert main(["runs", str(notebook), "--format", "json"]) == 0
+    names = [row["name"] for row in json.loads(capsys.readouterr().out)]
+    assert names == ["filed", "unfiled"]
+
+
+def test_invalid_notebook_json_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [')
+    assert main(["runs", str(broken)]) == 2
+    assert "not valid notebook JSON" in capsys.readouterr().err
+
+
+def code_hash_of(text: str) -> str:
+    from nbmodelbook.capture.code_analysis import code_hash
+
+    return code_hash(text)

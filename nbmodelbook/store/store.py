@@ -304,16 +304,23 @@ class RunStore:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Run rows (no code or details), oldest first, optionally of one notebook or session."""
+        runs = schema.runs
+        conditions = []
+        if notebook is not None:
+            conditions.append(runs.c.notebook == notebook)
+        if session_id is not None:
+            conditions.append(runs.c.session_id == session_id)
+        return self._summaries(*conditions, limit=limit)
+
+    def _summaries(self, *conditions: Any, limit: int | None = None) -> list[dict[str, Any]]:
         from sqlalchemy import select
 
         runs = schema.runs
         query = select(*(runs.c[name] for name in SUMMARY_COLUMNS)).order_by(
             runs.c.started_at, runs.c.run_id
         )
-        if notebook is not None:
-            query = query.where(runs.c.notebook == notebook)
-        if session_id is not None:
-            query = query.where(runs.c.session_id == session_id)
+        if conditions:
+            query = query.where(*conditions)
         if limit is not None:
             query = query.limit(limit)
         with self._read() as connection:
@@ -326,6 +333,25 @@ class RunStore:
             summary["metrics"] = codec.loads(summary["metrics"], {})
             summaries.append(summary)
         return summaries
+
+    def notebook_summaries(
+        self,
+        notebook: str,
+        *,
+        run_ids: Sequence[str] = (),
+        orphan_code_hashes: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """A notebook's runs: filed under its path, named by its run markers, or (last resort)
+        runs of an unknown notebook whose code hash matches one of its cells."""
+        from sqlalchemy import or_
+
+        runs = schema.runs
+        conditions = [runs.c.notebook == notebook]
+        for chunk in _chunks(run_ids):
+            conditions.append(runs.c.run_id.in_(chunk))
+        for chunk in _chunks(orphan_code_hashes):
+            conditions.append(runs.c.notebook.is_(None) & runs.c.code_hash.in_(chunk))
+        return self._summaries(or_(*conditions))
 
     def count(self) -> int:
         from sqlalchemy import func, select
@@ -462,6 +488,12 @@ class RunStore:
             select(blobs.c.code_hash, blobs.c.code).where(blobs.c.code_hash.in_(set(hashes)))
         ).all()
         return {code_hash: code for code_hash, code in rows}
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> list[list[str]]:
+    """IN-lists in bounded pieces: SQL engines cap the number of bound parameters."""
+    unique = list(dict.fromkeys(values))
+    return [unique[start : start + size] for start in range(0, len(unique), size)]
 
 
 def _run_row(record: RunRecord, env_hash: str | None) -> dict[str, Any]:

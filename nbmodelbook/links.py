@@ -1,0 +1,96 @@
+"""Which runs belong to which cells of a notebook file.
+
+Three links, strongest first: the run marker a tracked cell leaves in its saved outputs (survives
+renames, moves and headless execution), the cell id the frontend sent with the execution, and the
+hash of the cell's source (a last resort, for runs whose notebook is unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbmodelbook.capture.code_analysis import code_hash
+from nbmodelbook.capture.outputs import RUN_MIMETYPE
+from nbmodelbook.capture.track_args import TRACK_PREFIX
+
+
+@dataclass(slots=True)
+class CellLink:
+    """The runs of one code cell, oldest first, and how each was linked."""
+
+    index: int
+    cell_id: str | None
+    source_hash: str
+    run_ids: list[str] = field(default_factory=list)
+    how: dict[str, str] = field(default_factory=dict)  # run id -> "marker" | "cell_id" | "code"
+
+
+def _source(cell: Mapping[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def marker_run_ids(cell: Mapping[str, Any]) -> list[str]:
+    """Run ids held by the invisible run markers in a cell's saved outputs."""
+    found = []
+    for output in cell.get("outputs", []) or []:
+        data = output.get("data", {}) if isinstance(output, Mapping) else {}
+        marker = data.get(RUN_MIMETYPE) if isinstance(data, Mapping) else None
+        if isinstance(marker, Mapping) and isinstance(marker.get("run_id"), str):
+            found.append(marker["run_id"])
+    return found
+
+
+def tracked_cells(notebook: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
+    """The code cells that carry a run marker or start with `%%track`."""
+    cells = notebook.get("cells", []) or []
+    return [
+        (index, cell)
+        for index, cell in enumerate(cells)
+        if cell.get("cell_type") == "code"
+        and (marker_run_ids(cell) or _source(cell).lstrip().startswith(TRACK_PREFIX))
+    ]
+
+
+def link_cells(
+    notebook: Mapping[str, Any], summaries: Sequence[Mapping[str, Any]]
+) -> list[CellLink]:
+    """Attach each run summary to at most one tracked cell of `notebook` (pure; no I/O)."""
+    links = [
+        CellLink(index, cell.get("id"), code_hash(_source(cell)))
+        for index, cell in tracked_cells(notebook)
+    ]
+    cells = dict(tracked_cells(notebook))
+    by_marker = {rid: link for link in links for rid in marker_run_ids(cells[link.index])}
+    by_cell_id = {link.cell_id: link for link in links if link.cell_id}
+    by_hash: dict[str, CellLink] = {}
+    for entry in links:
+        by_hash.setdefault(entry.source_hash, entry)
+    for summary in summaries:
+        run_id = summary["run_id"]
+        link: CellLink | None = by_marker.get(run_id)
+        how = "marker"
+        if link is None and summary.get("cell_id"):
+            link, how = by_cell_id.get(summary["cell_id"]), "cell_id"
+        if link is None and summary.get("code_hash"):
+            link, how = by_hash.get(summary["code_hash"]), "code"
+        if link is not None:
+            link.run_ids.append(run_id)
+            link.how[run_id] = how
+    return links
+
+
+def notebook_lookup(notebook: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(run ids from markers, source hashes of tracked cells): what a store query needs."""
+    run_ids: list[str] = []
+    hashes: list[str] = []
+    for _index, cell in tracked_cells(notebook):
+        run_ids.extend(marker_run_ids(cell))
+        hashes.append(code_hash(_source(cell)))
+    return run_ids, hashes
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))

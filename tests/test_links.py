@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from nbmodelbook.capture.code_analysis import code_hash
+from nbmodelbook.capture.outputs import RUN_MIMETYPE
+from nbmodelbook.links import link_cells, notebook_lookup
+
+
+def marked(source: str, *run_ids: str) -> object:
+    cell = new_code_cell(source)
+    cell.outputs = [
+        new_output("display_data", data={RUN_MIMETYPE: {"run_id": rid}, "text/plain": ""})
+        for rid in run_ids
+    ]
+    return cell
+
+
+def test_marker_then_cell_id_then_code_hash() -> None:
+    first = marked("%%track a\nx = 1", "r-marker")
+    second = new_code_cell("%%track b\ny = 2")
+    notebook = new_notebook(
+        cells=[new_markdown_cell("# t"), first, new_code_cell("plain = 1"), second]
+    )
+    summaries = [
+        {"run_id": "r-marker", "cell_id": "elsewhere", "code_hash": "zzz"},
+        {"run_id": "r-id", "cell_id": second.id, "code_hash": "zzz"},
+        {"run_id": "r-code", "cell_id": None, "code_hash": code_hash("%%track a\nx = 1")},
+        {"run_id": "r-none", "cell_id": None, "code_hash": "nothing"},
+    ]
+    links = link_cells(notebook, summaries)
+    assert [link.index for link in links] == [1, 3]
+    assert links[0].run_ids == ["r-marker", "r-code"]
+    assert links[0].how == {"r-marker": "marker", "r-code": "code"}
+    assert links[1].run_ids == ["r-id"] and links[1].how["r-id"] == "cell_id"
+
+
+def test_lookup_collects_markers_and_hashes() -> None:
+    notebook = new_notebook(cells=[marked("%%track a\nx", "r1", "r2"), new_code_cell("no")])
+    run_ids, hashes = notebook_lookup(notebook)
+    assert run_ids == ["r1", "r2"] and hashes == [code_hash("%%track a\nx")]
