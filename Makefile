@@ -20,7 +20,7 @@ demo: $(STAMP)
 	@echo "Runs recorded in .nbmodelbook/runs.sqlite:"
 	$(VENV)/bin/nbmodelbook runs demo.ipynb
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest
 
 lint: $(STAMP)
