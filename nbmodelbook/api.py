@@ -44,13 +44,13 @@ def runs(
 
     run_store, tracker = open_store(store)
     if all_notebooks:
-        summaries = run_store.run_summaries()
+        table = run_store.run_table()
     elif notebook is not None:
-        summaries = run_store.run_summaries(notebook=str(Path(notebook).expanduser().resolve()))
+        table = run_store.run_table(notebook=str(Path(notebook).expanduser().resolve()))
     elif tracker is not None and tracker.notebook is not None:
-        summaries = run_store.run_summaries(notebook=tracker.notebook)
+        table = run_store.run_table(notebook=tracker.notebook)
     elif tracker is not None:
-        summaries = run_store.run_summaries(session_id=tracker.session_id)
+        table = run_store.run_table(session_id=tracker.session_id)
     else:
-        summaries = run_store.run_summaries()
-    return runs_frame(summaries)
+        table = run_store.run_table()
+    return runs_frame(table)

@@ -1,23 +1,65 @@
-"""JSON text for store columns: compact, NaN and infinities kept, never raising on odd values."""
+"""JSON text for store columns: compact, fast (orjson), never raising on odd values.
+
+Strict JSON has no NaN or infinities, and PostgreSQL's JSON types refuse them, so non-finite
+floats are written as the strings "NaN", "Infinity" and "-Infinity". Metrics are always numbers,
+so readers turn those strings back into floats; in params such a value reads back as its name.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
-_SPECIAL_TO_TEXT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-_TEXT_TO_FLOAT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+import orjson
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=True, default=_fallback)
+    return orjson.dumps(_finite(value), default=_fallback).decode("utf-8")
 
 
 def loads(text: str | bytes | None, default: Any = None) -> Any:
     if text is None or text == "":
         return default
-    return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # lenient: NaN tokens and other Python-json extensions
+
+
+def loads_many(texts: Sequence[str]) -> list[Any]:
+    """Parse many JSON documents in one call (each must be one JSON value)."""
+    if not texts:
+        return []
+    try:
+        values = orjson.loads("[" + ",".join(texts) + "]")
+    except orjson.JSONDecodeError:
+        return [loads(text) for text in texts]
+    if len(values) != len(texts):
+        return [loads(text) for text in texts]
+    return list(values)
+
+
+def metric_value(value: Any) -> float:
+    """A stored metric back as a float (the non-finite names included)."""
+    if isinstance(value, str):
+        return _NON_FINITE.get(value, math.nan)
+    return math.nan if value is None else float(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _fallback(value: Any) -> Any:
@@ -31,12 +73,6 @@ def split_metric(value: float) -> tuple[float | None, str | None]:
     if math.isnan(value):
         return None, "nan"
     return None, "inf" if value > 0 else "-inf"
-
-
-def join_metric(value: float | None, special: str | None) -> float:
-    if special is not None:
-        return _TEXT_TO_FLOAT[_SPECIAL_TO_TEXT[special]]
-    return math.nan if value is None else float(value)
 
 
 def numeric_or_none(value: Any) -> float | None:

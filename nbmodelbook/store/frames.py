@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -30,30 +29,36 @@ FIXED_COLUMNS = (
 )
 
 
-def runs_frame(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run; params keep their JSON values, metrics are floats (NaN when absent)."""
-    count = len(summaries)
-    columns: dict[str, Any] = {name: [row[name] for row in summaries] for name in FIXED_COLUMNS}
-    params: dict[str, list[Any]] = {}
-    metrics: dict[str, list[float]] = {}
-    for index, row in enumerate(summaries):
-        for key, value in row["params"].items():
-            column = params.get(key)
-            if column is None:
-                column = params[key] = [None] * count
-            column[index] = value
-        for key, value in row["metrics"].items():
-            metric = metrics.get(key)
-            if metric is None:
-                metric = metrics[key] = [math.nan] * count
-            metric[index] = math.nan if value is None else float(value)
-    for key in sorted(params):
-        columns[f"params.{key}"] = params[key]
-    for key in sorted(metrics):
-        columns[f"metrics.{key}"] = metrics[key]
-    frame = pd.DataFrame(columns)
+def runs_frame(runs: Sequence[dict[str, Any]] | Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """One row per run; params keep their JSON values, metrics are floats (NaN when absent).
+
+    Takes run summaries (one dict per run) or the store's column table.
+    """
+    table = runs if isinstance(runs, Mapping) else _columns(runs)
+    fixed = pd.DataFrame({name: table[name] for name in FIXED_COLUMNS}, columns=list(FIXED_COLUMNS))
     for name in ("started_at", "ended_at"):
-        frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
-    frame["duration"] = frame["duration"].astype("float64")
-    frame["execution_count"] = frame["execution_count"].astype("Int64")
-    return frame
+        fixed[name] = pd.to_datetime(fixed[name].astype("float64"), unit="s", utc=True)
+    fixed["duration"] = fixed["duration"].astype("float64")
+    fixed["execution_count"] = fixed["execution_count"].astype("Int64")
+    params = _wide(list(table["params"]), "params.", numeric=False)
+    metrics = _wide(list(table["metrics"]), "metrics.", numeric=True)
+    return pd.concat([fixed, params, metrics], axis=1)
+
+
+def _columns(summaries: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    names = [*FIXED_COLUMNS, "params", "metrics"]
+    return {name: [row[name] for row in summaries] for name in names}
+
+
+def _wide(dicts: list[dict[str, Any]], prefix: str, *, numeric: bool) -> pd.DataFrame:
+    """Dicts as columns (their keys' union, sorted), built by pandas' C record parser."""
+    if not dicts or not any(dicts):
+        return pd.DataFrame(index=pd.RangeIndex(len(dicts)))
+    wide = pd.DataFrame.from_records(dicts, index=pd.RangeIndex(len(dicts)))
+    wide = wide.reindex(columns=sorted(wide.columns))
+    if numeric:
+        wide = wide.astype("float64")
+    else:
+        # Missing params stay None (not NaN): "not recorded" differs from a NaN value.
+        wide = wide.astype(object).where(wide.notna(), None)
+    return wide.add_prefix(prefix)

@@ -6,7 +6,7 @@ import base64
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import xxhash
@@ -68,6 +68,7 @@ class RunStore:
         self.backend = backend
         self.engine = engine
         self.notices: list[str] = []
+        self._prepared: _Statements | None = None
 
     @property
     def location(self) -> str:
@@ -216,43 +217,51 @@ class RunStore:
 
     def begin_run(self, record: RunRecord) -> None:
         """Record that a run started, so a kernel death mid-cell is visible later."""
+        statements = self._statements()
         with self._write() as connection:
-            self._put_code(connection, record.code_hash, record.code)
-            connection.execute(schema.runs.delete().where(schema.runs.c.run_id == record.run_id))
-            connection.execute(schema.runs.insert().values(**_run_row(record, None)))
+            connection.execute(
+                statements.insert_code, [{"code_hash": record.code_hash, "code": record.code}]
+            )
+            connection.execute(statements.delete_run, {"id": record.run_id})
+            connection.execute(statements.insert_run, _run_row(record, None))
 
     def finish_run(self, record: RunRecord) -> None:
         """Write the whole run in one transaction: all of it becomes visible, or none."""
-        from sqlalchemy import insert
-
-        env_hash = _hash_json(record.environment) if record.environment else None
+        statements = self._statements()
+        run_id = record.run_id
+        environment = codec.dumps(record.environment) if record.environment else None
+        env_hash = _hash_text(environment) if environment is not None else None
+        codes = {record.code_hash: record.code}
+        for cell in record.lineage:
+            codes.setdefault(cell.code_hash, cell.code)
         with self._write() as connection:
-            self._put_code(connection, record.code_hash, record.code)
-            for cell in record.lineage:
-                self._put_code(connection, cell.code_hash, cell.code)
-            if env_hash is not None:
-                connection.execute(
-                    self.backend.insert_ignore(schema.environments).values(
-                        env_hash=env_hash, data=codec.dumps(record.environment)
-                    )
-                )
-            connection.execute(schema.runs.delete().where(schema.runs.c.run_id == record.run_id))
-            connection.execute(schema.runs.insert().values(**_run_row(record, env_hash)))
             connection.execute(
-                schema.run_details.insert().values(
-                    run_id=record.run_id,
-                    error_traceback=record.error.traceback if record.error else None,
-                    inputs=codec.dumps(record.inputs),
-                    lineage=codec.dumps([_lineage_row(cell) for cell in record.lineage]),
-                    extra=codec.dumps(record.extra),
+                statements.insert_code,
+                [{"code_hash": key, "code": code} for key, code in codes.items()],
+            )
+            if environment is not None:
+                connection.execute(
+                    statements.insert_environment, {"env_hash": env_hash, "data": environment}
                 )
+            # Replaces the `running` row, if any; its children go with it (ON DELETE CASCADE).
+            connection.execute(statements.delete_run, {"id": run_id})
+            connection.execute(statements.insert_run, _run_row(record, env_hash))
+            connection.execute(
+                statements.insert_details,
+                {
+                    "run_id": run_id,
+                    "error_traceback": record.error.traceback if record.error else None,
+                    "inputs": codec.dumps(record.inputs),
+                    "lineage": codec.dumps([_lineage_row(cell) for cell in record.lineage]),
+                    "extra": codec.dumps(record.extra),
+                },
             )
             if record.params:
                 connection.execute(
-                    insert(schema.run_params),
+                    statements.insert_param,
                     [
                         {
-                            "run_id": record.run_id,
+                            "run_id": run_id,
                             "key": key,
                             "value": codec.dumps(value),
                             "num": codec.numeric_or_none(value),
@@ -264,21 +273,19 @@ class RunStore:
                 rows = []
                 for key, value in record.metrics.items():
                     number, special = codec.split_metric(float(value))
-                    rows.append(
-                        {"run_id": record.run_id, "key": key, "value": number, "special": special}
-                    )
-                connection.execute(insert(schema.run_metrics), rows)
+                    rows.append({"run_id": run_id, "key": key, "value": number, "special": special})
+                connection.execute(statements.insert_metric, rows)
             if record.tags:
                 connection.execute(
-                    insert(schema.run_tags),
-                    [{"run_id": record.run_id, "tag": tag} for tag in dict.fromkeys(record.tags)],
+                    statements.insert_tag,
+                    [{"run_id": run_id, "tag": tag} for tag in dict.fromkeys(record.tags)],
                 )
             if record.outputs:
                 connection.execute(
-                    insert(schema.run_outputs),
+                    statements.insert_output,
                     [
                         {
-                            "run_id": record.run_id,
+                            "run_id": run_id,
                             "position": position,
                             "mime": output.mime,
                             "data": output.data.encode("utf-8"),
@@ -289,10 +296,11 @@ class RunStore:
                     ],
                 )
 
-    def _put_code(self, connection: Connection, code_hash: str, code: str) -> None:
-        connection.execute(
-            self.backend.insert_ignore(schema.code_blobs).values(code_hash=code_hash, code=code)
-        )
+    def _statements(self) -> _Statements:
+        # Built once: constructing SQLAlchemy statements per run costs more than running them.
+        if self._prepared is None:
+            self._prepared = _Statements.build(self.backend)
+        return self._prepared
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -304,15 +312,29 @@ class RunStore:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Run rows (no code or details), oldest first, optionally of one notebook or session."""
+        return table_rows(self.run_table(notebook=notebook, session_id=session_id, limit=limit))
+
+    def run_table(
+        self,
+        *,
+        notebook: str | None = None,
+        session_id: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, list[Any]]:
+        """The same runs column by column (what a DataFrame is built from, without row dicts).
+
+        Non-finite metrics stay as their JSON names ("NaN", "Infinity"), which pandas reads
+        as floats; `run_summaries` converts them.
+        """
         runs = schema.runs
         conditions = []
         if notebook is not None:
             conditions.append(runs.c.notebook == notebook)
         if session_id is not None:
             conditions.append(runs.c.session_id == session_id)
-        return self._summaries(*conditions, limit=limit)
+        return self._table(*conditions, limit=limit)
 
-    def _summaries(self, *conditions: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    def _table(self, *conditions: Any, limit: int | None = None) -> dict[str, list[Any]]:
         from sqlalchemy import select
 
         runs = schema.runs
@@ -325,14 +347,12 @@ class RunStore:
             query = query.limit(limit)
         with self._read() as connection:
             rows = connection.execute(query).all()
-        summaries = []
-        for row in rows:
-            summary = dict(zip(SUMMARY_COLUMNS, row, strict=True))
-            summary["tags"] = codec.loads(summary["tags"], [])
-            summary["params"] = codec.loads(summary["params"], {})
-            summary["metrics"] = codec.loads(summary["metrics"], {})
-            summaries.append(summary)
-        return summaries
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(SUMMARY_COLUMNS)
+        table = {name: list(values) for name, values in zip(SUMMARY_COLUMNS, columns, strict=True)}
+        # One JSON parse per column instead of one per cell: an order of magnitude faster.
+        for column, empty in (("tags", "[]"), ("params", "{}"), ("metrics", "{}")):
+            table[column] = codec.loads_many([text or empty for text in table[column]])
+        return table
 
     def notebook_summaries(
         self,
@@ -351,7 +371,7 @@ class RunStore:
             conditions.append(runs.c.run_id.in_(chunk))
         for chunk in _chunks(orphan_code_hashes):
             conditions.append(runs.c.notebook.is_(None) & runs.c.code_hash.in_(chunk))
-        return self._summaries(or_(*conditions))
+        return table_rows(self._table(or_(*conditions)))
 
     def count(self) -> int:
         from sqlalchemy import func, select
@@ -458,7 +478,10 @@ class RunStore:
             tags=codec.loads(row["tags"], []),
             note=row["note"],
             params=codec.loads(row["params"], {}),
-            metrics=codec.loads(row["metrics"], {}),
+            metrics={
+                key: codec.metric_value(value)
+                for key, value in codec.loads(row["metrics"], {}).items()
+            },
             inputs=codec.loads(row["inputs"], {}),
             outputs=[
                 CapturedOutput(
@@ -488,6 +511,15 @@ class RunStore:
             select(blobs.c.code_hash, blobs.c.code).where(blobs.c.code_hash.in_(set(hashes)))
         ).all()
         return {code_hash: code for code_hash, code in rows}
+
+
+def table_rows(table: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Columns back to one dict per run, metrics as floats."""
+    names = list(table)
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*table.values(), strict=True)]
+    for row in rows:
+        row["metrics"] = {key: codec.metric_value(value) for key, value in row["metrics"].items()}
+    return rows
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> list[list[str]]:
@@ -528,8 +560,37 @@ def _lineage_row(cell: LineageCell) -> dict[str, Any]:
     return row
 
 
-def _hash_json(value: Any) -> str:
-    return xxhash.xxh3_128_hexdigest(codec.dumps(value).encode("utf-8"))
+def _hash_text(text: str) -> str:
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    insert_code: Any
+    insert_environment: Any
+    delete_run: Any
+    insert_run: Any
+    insert_details: Any
+    insert_param: Any
+    insert_metric: Any
+    insert_tag: Any
+    insert_output: Any
+
+    @classmethod
+    def build(cls, backend: Backend) -> _Statements:
+        from sqlalchemy import bindparam, insert
+
+        return cls(
+            insert_code=backend.insert_ignore(schema.code_blobs),
+            insert_environment=backend.insert_ignore(schema.environments),
+            delete_run=schema.runs.delete().where(schema.runs.c.run_id == bindparam("id")),
+            insert_run=insert(schema.runs),
+            insert_details=insert(schema.run_details),
+            insert_param=insert(schema.run_params),
+            insert_metric=insert(schema.run_metrics),
+            insert_tag=insert(schema.run_tags),
+            insert_output=insert(schema.run_outputs),
+        )
 
 
 def encode_binary_output(data: bytes) -> str:
