@@ -415,102 +415,122 @@ class RunStore:
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The full record of one run, with code, lineage, inputs, outputs and environment."""
+        return self.get_runs([run_id]).get(run_id)
+
+    def get_runs(
+        self, run_ids: Sequence[str], *, with_outputs: bool = True
+    ) -> dict[str, RunRecord]:
+        """Full records of many runs in a handful of queries (missing ids are left out)."""
         from sqlalchemy import select
 
-        runs, details = schema.runs, schema.run_details
+        runs, details, outputs_table = schema.runs, schema.run_details, schema.run_outputs
+        rows: list[Any] = []
+        outputs: dict[str, list[CapturedOutput]] = {}
         with self._read() as connection:
-            row = (
-                connection.execute(
-                    select(runs, details, schema.code_blobs.c.code)
-                    .select_from(
-                        runs.outerjoin(details, runs.c.run_id == details.c.run_id).outerjoin(
-                            schema.code_blobs, runs.c.code_hash == schema.code_blobs.c.code_hash
+            for chunk in _chunks(run_ids):
+                rows.extend(
+                    connection.execute(
+                        select(
+                            runs,
+                            details.c.error_traceback,
+                            details.c.inputs,
+                            details.c.lineage,
+                            details.c.extra,
                         )
+                        .select_from(runs.outerjoin(details, runs.c.run_id == details.c.run_id))
+                        .where(runs.c.run_id.in_(chunk))
                     )
-                    .where(runs.c.run_id == run_id)
+                    .mappings()
+                    .all()
                 )
-                .mappings()
-                .one_or_none()
+                if with_outputs:
+                    for output in connection.execute(
+                        select(outputs_table)
+                        .where(outputs_table.c.run_id.in_(chunk))
+                        .order_by(outputs_table.c.run_id, outputs_table.c.position)
+                    ).mappings():
+                        outputs.setdefault(output["run_id"], []).append(
+                            CapturedOutput(
+                                mime=output["mime"],
+                                data=bytes(output["data"]).decode("utf-8"),
+                                size=output["size"],
+                                truncated=bool(output["truncated"]),
+                            )
+                        )
+            lineages = {row["run_id"]: codec.loads(row["lineage"], []) for row in rows}
+            code_hashes = [row["code_hash"] for row in rows if row["code_hash"]]
+            code_hashes += [entry["code_hash"] for lin in lineages.values() for entry in lin]
+            codes = self._codes(connection, code_hashes)
+            environments = self._environments(
+                connection, [row["env_hash"] for row in rows if row["env_hash"]]
             )
-            if row is None:
-                return None
-            outputs = (
-                connection.execute(
-                    select(schema.run_outputs)
-                    .where(schema.run_outputs.c.run_id == run_id)
-                    .order_by(schema.run_outputs.c.position)
+        records = {}
+        for row in rows:
+            run_id = row["run_id"]
+            error = None
+            if row["error_type"] is not None:
+                error = RunError(
+                    type=row["error_type"],
+                    message=row["error_message"] or "",
+                    traceback=row["error_traceback"] or "",
                 )
-                .mappings()
-                .all()
+            records[run_id] = RunRecord(
+                run_id=run_id,
+                name=row["name"],
+                started_at=row["started_at"],
+                code=codes.get(row["code_hash"] or "", ""),
+                code_hash=row["code_hash"] or "",
+                status=RunStatus(row["status"]),
+                notebook=row["notebook"],
+                repo=row["repo"],
+                cell_id=row["cell_id"],
+                execution_count=row["execution_count"],
+                session_id=row["session_id"],
+                user=row["user"],
+                host=row["host"],
+                ended_at=row["ended_at"],
+                tags=codec.loads(row["tags"], []),
+                note=row["note"],
+                params=codec.loads(row["params"], {}),
+                metrics={
+                    key: codec.metric_value(value)
+                    for key, value in codec.loads(row["metrics"], {}).items()
+                },
+                inputs=codec.loads(row["inputs"], {}),
+                outputs=outputs.get(run_id, []),
+                lineage=[
+                    LineageCell(code=codes.get(entry["code_hash"], ""), **entry)
+                    for entry in lineages[run_id]
+                ],
+                environment=environments.get(row["env_hash"] or "", {}),
+                error=error,
+                extra=codec.loads(row["extra"], {}),
             )
-            environment: dict[str, Any] = {}
-            if row["env_hash"] is not None:
-                env_text = connection.execute(
-                    select(schema.environments.c.data).where(
-                        schema.environments.c.env_hash == row["env_hash"]
-                    )
-                ).scalar_one_or_none()
-                environment = codec.loads(env_text, {})
-            lineage_rows = codec.loads(row["lineage"], [])
-            lineage_codes = self._codes(connection, [entry["code_hash"] for entry in lineage_rows])
-        error = None
-        if row["error_type"] is not None:
-            error = RunError(
-                type=row["error_type"],
-                message=row["error_message"] or "",
-                traceback=row["error_traceback"] or "",
-            )
-        return RunRecord(
-            run_id=row["run_id"],
-            name=row["name"],
-            started_at=row["started_at"],
-            code=row["code"] or "",
-            code_hash=row["code_hash"] or "",
-            status=RunStatus(row["status"]),
-            notebook=row["notebook"],
-            repo=row["repo"],
-            cell_id=row["cell_id"],
-            execution_count=row["execution_count"],
-            session_id=row["session_id"],
-            user=row["user"],
-            host=row["host"],
-            ended_at=row["ended_at"],
-            tags=codec.loads(row["tags"], []),
-            note=row["note"],
-            params=codec.loads(row["params"], {}),
-            metrics={
-                key: codec.metric_value(value)
-                for key, value in codec.loads(row["metrics"], {}).items()
-            },
-            inputs=codec.loads(row["inputs"], {}),
-            outputs=[
-                CapturedOutput(
-                    mime=output["mime"],
-                    data=bytes(output["data"]).decode("utf-8"),
-                    size=output["size"],
-                    truncated=bool(output["truncated"]),
-                )
-                for output in outputs
-            ],
-            lineage=[
-                LineageCell(code=lineage_codes.get(entry["code_hash"], ""), **entry)
-                for entry in lineage_rows
-            ],
-            environment=environment,
-            error=error,
-            extra=codec.loads(row["extra"], {}),
-        )
+        return records
+
+    def _environments(self, connection: Connection, hashes: Sequence[str]) -> dict[str, Any]:
+        from sqlalchemy import select
+
+        table = schema.environments
+        found: dict[str, Any] = {}
+        for chunk in _chunks(hashes):
+            for env_hash, data in connection.execute(
+                select(table.c.env_hash, table.c.data).where(table.c.env_hash.in_(chunk))
+            ):
+                found[env_hash] = codec.loads(data, {})
+        return found
 
     def _codes(self, connection: Connection, hashes: Sequence[str]) -> dict[str, str]:
         from sqlalchemy import select
 
-        if not hashes:
-            return {}
         blobs = schema.code_blobs
-        rows = connection.execute(
-            select(blobs.c.code_hash, blobs.c.code).where(blobs.c.code_hash.in_(set(hashes)))
-        ).all()
-        return {code_hash: code for code_hash, code in rows}
+        found: dict[str, str] = {}
+        for chunk in _chunks(hashes):
+            rows = connection.execute(
+                select(blobs.c.code_hash, blobs.c.code).where(blobs.c.code_hash.in_(chunk))
+            ).all()
+            found.update({code_hash: code for code_hash, code in rows})
+        return found
 
 
 def table_rows(table: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""The review report: annotations + runs -> a review model -> HTML or Markdown."""

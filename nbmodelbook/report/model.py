@@ -1,0 +1,177 @@
+"""The review model: plain data describing what a committee needs to see.
+
+Built from a notebook and its runs by `report.build` (no I/O), read by the renderers (which only
+format it), by the audit and by `nbmodelbook check`. Every string here came from a notebook, a run
+or a user: renderers must treat all of it as untrusted text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from nbmodelbook.record import RunRecord
+
+
+class AnnotationKind(StrEnum):
+    DECISION = "decision"
+    REJECTED = "rejected"
+    RISK = "risk"
+    LIMITATION = "limitation"
+    ASSUMPTION = "assumption"
+    DATA = "data"
+    METHOD = "method"
+    CONTEXT = "context"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """One `> [!KIND] title` block (or a tagged markdown cell) of the notebook."""
+
+    kind: AnnotationKind
+    title: str  # plain text, the rest of the first line
+    body: str  # Markdown source of the rest of the block
+    refs: tuple[str, ...]  # `run:REF` tokens as written (names or ids), in order, deduplicated
+    cell_index: int
+    cell_id: str | None
+    source: str = "alert"  # "alert" (a `> [!KIND]` block) or "tag" (a cell tag)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationProblem:
+    """Something in the annotations a reviewer would trip over (e.g. an unknown kind)."""
+
+    cell_index: int
+    cell_id: str | None
+    message: str
+
+
+class Severity(StrEnum):
+    HIGH = "high"  # the evidence may not support the conclusion
+    MEDIUM = "medium"  # the evidence is weaker than it looks
+    LOW = "low"  # worth a sentence in the review
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One integrity-audit (or readiness) finding: what, about which runs, and why it matters."""
+
+    code: str  # stable identifier, e.g. "edited-after-run"
+    severity: Severity
+    title: str  # short, plain language
+    detail: str  # one or two sentences: what was found and why it matters
+    run_ids: tuple[str, ...] = ()
+    cell_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRow:
+    name: str
+    values: tuple[Any, ...]  # one per compared run, None when the run has no such param
+    differs: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    name: str
+    values: tuple[float | None, ...]  # one per compared run
+    lower_is_better: bool
+    best: tuple[int, ...]  # positions (in the compared runs) holding the best value
+
+
+@dataclass(frozen=True, slots=True)
+class DataDifference:
+    """How two compared runs' inputs differ, in words."""
+
+    run_a: str
+    run_b: str
+    kind: str  # "same" | "different content" | "different shape" | "different columns" | ...
+    sentence: str
+
+
+@dataclass(slots=True)
+class Evidence:
+    """The runs an annotation cites, compared side by side (chosen or first-cited first)."""
+
+    run_ids: list[str]
+    params: list[ParamRow] = field(default_factory=list)
+    metrics: list[MetricRow] = field(default_factory=list)
+    data: list[DataDifference] = field(default_factory=list)
+    missing_refs: list[str] = field(default_factory=list)  # refs that match no run
+
+    @property
+    def differing_params(self) -> list[ParamRow]:
+        return [row for row in self.params if row.differs]
+
+
+@dataclass(slots=True)
+class Decision:
+    annotation: Annotation
+    chosen_run_id: str | None
+    alternative_run_ids: list[str]
+    headline_metric: str | None
+    evidence: Evidence
+
+
+@dataclass(slots=True)
+class Rejection:
+    annotation: Annotation
+    evidence: Evidence
+
+
+@dataclass(slots=True)
+class SearchEffort:
+    """The search behind the chosen run, disclosed: how many tries, of how many kinds."""
+
+    total_runs: int
+    failed_runs: int
+    families: list[str]  # model families tried (class names), most used first
+    runs_of_chosen_family: int
+    sentence: str
+
+
+@dataclass(slots=True)
+class Summary:
+    """The first page, in plain language, for a reader who reads nothing else."""
+
+    chosen_run_id: str | None
+    chosen_name: str | None
+    headline_metric: str | None
+    headline_value: float | None
+    alternatives: list[tuple[str, float | None]]  # (run id, value on the headline metric)
+    open_risks: int
+    sentences: list[str]
+
+
+@dataclass(slots=True)
+class Methodology:
+    inputs: dict[str, dict[str, Any]]  # the chosen run's data fingerprints
+    reproducible_code: str  # lineage cells then the chosen cell, in execution order
+    lineage_cells: int
+
+
+@dataclass(slots=True)
+class Review:
+    title: str
+    notebook: str  # file name as given (not an absolute path, which would change per machine)
+    summary: Summary
+    decisions: list[Decision]
+    rejections: list[Rejection]
+    notes: list[Annotation]  # risks, limitations, assumptions, data, method, context
+    history: list[str]  # every run id of the notebook, oldest first
+    runs: dict[str, RunRecord]
+    effort: SearchEffort | None
+    methodology: Methodology | None
+    findings: list[Finding]
+    annotation_problems: list[AnnotationProblem]
+    chosen_run_id: str | None = None
+    store_location: str | None = None
+
+    def run_label(self, run_id: str) -> str:
+        run = self.runs.get(run_id)
+        return f"{run.name} ({run.short_id})" if run is not None else run_id
