@@ -48,8 +48,11 @@ def _configure_runs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )
-    parser.add_argument("--store", help="store path or URL (default: $NBMODELBOOK_STORE, "
-                        "else .nbmodelbook/runs.sqlite beside the notebook or here)")  # fmt: skip
+    parser.add_argument(
+        "--store",
+        help="store path or URL (default: $NBMODELBOOK_STORE, "
+        "else .nbmodelbook/runs.sqlite beside the notebook or here)",
+    )
 
 
 def _run_runs(args: argparse.Namespace) -> int:
@@ -159,8 +162,9 @@ register(Command("runs", "list the runs recorded for a notebook", _configure_run
 
 def _configure_execute(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebook", help="the notebook to execute")
-    parser.add_argument("-o", "--output", help="where to write the executed notebook "
-                        "(default: over the input)")  # fmt: skip
+    parser.add_argument(
+        "-o", "--output", help="where to write the executed notebook (default: over the input)"
+    )
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     parser.add_argument("--kernel", default=None, help="kernel name (default: the notebook's)")
 
@@ -186,6 +190,95 @@ register(
         "execute a notebook headless, filing its runs under the notebook's path",
         _configure_execute,
         _run_execute,
+    )
+)
+
+
+# --- report and check --------------------------------------------------------------------------
+
+
+def _configure_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", help="the annotated notebook")
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="output file (default: NOTEBOOK.review.html or .review.md beside the notebook)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("html", "md"),
+        default=None,
+        help="report format (default: from -o's suffix, else html)",
+    )
+    parser.add_argument("--store", help="store path or URL (default: the notebook's)")
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from nbmodelbook.report.formats import REPORT_FORMATS
+    from nbmodelbook.report.load import load_review, terminal_progress
+
+    source = Path(args.notebook).expanduser()
+    output = Path(args.output).expanduser() if args.output else None
+    name = args.format or (
+        "md" if output is not None and output.suffix.lower() in (".md", ".markdown") else "html"
+    )
+    report_format = REPORT_FORMATS[name]
+    if output is None:
+        output = source.with_name(source.name.removesuffix(".ipynb") + report_format.suffix)
+    review = load_review(source, args.store)
+    terminal_progress(f"rendering {name.upper()}")
+    written = report_format.render(review, output)
+    for path in written[:1]:
+        print(path)
+    return EXIT_OK
+
+
+register(
+    Command(
+        "report", "write the review report of an annotated notebook", _configure_report, _run_report
+    )
+)
+
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", help="the annotated notebook")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output")
+    parser.add_argument("--store", help="store path or URL (default: the notebook's)")
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    import json
+
+    from nbmodelbook.report.load import load_review
+    from nbmodelbook.report.readiness import is_ready, readiness
+
+    source = Path(args.notebook).expanduser()
+    review = load_review(source, args.store, progress=lambda _message: None)
+    items = readiness(review)
+    ready = is_ready(items)
+    if args.format == "json":
+        payload = {
+            "notebook": str(source),
+            "ready": ready,
+            "items": [item.as_dict() for item in items],
+        }
+        print(json.dumps(payload, indent=1))
+    else:
+        verdict = "ready for review" if ready else "NOT ready for review"
+        print(
+            f"{source.name}: {verdict} ({len(review.history)} runs, "
+            f"{len(review.decisions)} decision(s))"
+        )
+        for item in items:
+            where = f"cell {item.cell_index + 1}: " if item.cell_index is not None else ""
+            mark = "✗" if item.blocking else "!"
+            print(f"  {mark} {where}{item.message}")
+    return EXIT_OK if ready else EXIT_NOT_READY
+
+
+register(
+    Command(
+        "check", "is the notebook ready for review? (exit 1 when not)", _configure_check, _run_check
     )
 )
 

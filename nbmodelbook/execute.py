@@ -42,8 +42,11 @@ class _CellIdSender:
             stop_on_error: bool = True,
         ) -> str:
             if sender.cell_id is None:
-                return str(send_plain(code, silent, store_history, user_expressions,
-                                      allow_stdin, stop_on_error))  # fmt: skip
+                return str(
+                    send_plain(
+                        code, silent, store_history, user_expressions, allow_stdin, stop_on_error
+                    )
+                )
             content = {
                 "code": code,
                 "silent": silent,

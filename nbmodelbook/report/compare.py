@@ -1,0 +1,168 @@
+"""Side-by-side comparison of runs: params, metrics and input data. Pure functions."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from nbmodelbook.record import RunRecord
+from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
+
+_LOWER_IS_BETTER = re.compile(
+    r"(loss|error|err$|rmse|mse|mae|mape|brier|deviance|perplexity|latency|duration|time|"
+    r"(^|[._])(fpr|fnr|far|frr)($|[._])|cost|regret|bias)",
+    re.IGNORECASE,
+)
+
+# When a decision does not name its metric, the first of these the chosen run has.
+HEADLINE_PREFERENCE = (
+    "auc",
+    "roc_auc",
+    "val_auc",
+    "test_auc",
+    "gini",
+    "average_precision",
+    "f1",
+    "accuracy",
+    "balanced_accuracy",
+    "r2",
+    "rmse",
+    "mae",
+    "log_loss",
+    "loss",
+)
+
+
+def lower_is_better(metric: str) -> bool:
+    return bool(_LOWER_IS_BETTER.search(metric))
+
+
+def headline_metric(run: RunRecord, explicit: str | None = None) -> str | None:
+    """The metric a decision is judged on: named explicitly, else a conventional one."""
+    if explicit and explicit in run.metrics:
+        return explicit
+    for name in HEADLINE_PREFERENCE:
+        if name in run.metrics:
+            return name
+    finite = sorted(name for name, value in run.metrics.items() if math.isfinite(value))
+    return finite[0] if finite else None
+
+
+def best_positions(values: Sequence[float | None], lower: bool) -> tuple[int, ...]:
+    usable = [(value, index) for index, value in enumerate(values) if _usable(value)]
+    if len(usable) < 2:
+        return ()
+    target = min(usable)[0] if lower else max(usable)[0]
+    return tuple(index for value, index in usable if value == target)
+
+
+def _usable(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def _same(values: Sequence[Any]) -> bool:
+    encoded = {orjson.dumps(value, option=orjson.OPT_SORT_KEYS) for value in values}
+    return len(encoded) <= 1
+
+
+def compare_runs(runs: Sequence[RunRecord], missing_refs: Sequence[str] = ()) -> Evidence:
+    """Params (with which differ), metrics (with the best marked) and data differences."""
+    evidence = Evidence(run_ids=[run.run_id for run in runs], missing_refs=list(missing_refs))
+    param_names = sorted({name for run in runs for name in run.params})
+    for name in param_names:
+        values = tuple(run.params.get(name) for run in runs)
+        evidence.params.append(ParamRow(name, values, differs=not _same(values)))
+    metric_names = sorted({name for run in runs for name in run.metrics})
+    for name in metric_names:
+        metric_values = tuple(run.metrics.get(name) for run in runs)
+        lower = lower_is_better(name)
+        evidence.metrics.append(
+            MetricRow(name, metric_values, lower, best_positions(metric_values, lower))
+        )
+    if runs:
+        first = runs[0]
+        evidence.data = [data_difference(first, other) for other in runs[1:]]
+    return evidence
+
+
+def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:
+    """How the inputs of two runs differ, stated in words."""
+    a, b = run_a.inputs, run_b.inputs
+    label_a, label_b = run_a.name, run_b.name
+    if not a and not b:
+        return DataDifference(
+            run_a.run_id,
+            run_b.run_id,
+            "unknown",
+            f"{label_a} and {label_b} recorded no data inputs.",
+        )
+    problems: list[str] = []
+    kinds: list[str] = []
+    for name in sorted(set(a) | set(b)):
+        if name not in a or name not in b:
+            owner = label_a if name in a else label_b
+            problems.append(f"`{name}` was read only by {owner}")
+            kinds.append("different inputs")
+            continue
+        left, right = a[name], b[name]
+        if left.get("hash") and left.get("hash") == right.get("hash"):
+            continue
+        columns_a, columns_b = left.get("columns"), right.get("columns")
+        if columns_a is not None and columns_b is not None and columns_a != columns_b:
+            missing = [c for c in columns_a if c not in columns_b]
+            added = [c for c in columns_b if c not in columns_a]
+            parts = []
+            if missing:
+                parts.append(
+                    f"column{'s' if len(missing) > 1 else ''} "
+                    f"{_names(missing)} missing in {label_b}"
+                )
+            if added:
+                parts.append(
+                    f"column{'s' if len(added) > 1 else ''} {_names(added)} only in {label_b}"
+                )
+            if not parts:
+                parts.append("columns in a different order")
+            problems.append(f"`{name}`: " + "; ".join(parts))
+            kinds.append("different columns")
+        elif left.get("shape") != right.get("shape"):
+            problems.append(
+                f"`{name}` has shape {_shape(left.get('shape'))} in {label_a} but "
+                f"{_shape(right.get('shape'))} in {label_b}"
+            )
+            kinds.append("different shape")
+        else:
+            problems.append(f"`{name}` has the same shape but different content")
+            kinds.append("different content")
+    if not problems:
+        return DataDifference(
+            run_a.run_id, run_b.run_id, "same", f"{label_a} and {label_b} used the same data."
+        )
+    sentence = f"{label_a} and {label_b} were trained on different data: " + "; ".join(problems)
+    return DataDifference(run_a.run_id, run_b.run_id, kinds[0], sentence + ".")
+
+
+def _names(columns: Sequence[Any], limit: int = 5) -> str:
+    shown = ", ".join(f"`{column}`" for column in columns[:limit])
+    return shown + (f" and {len(columns) - limit} more" if len(columns) > limit else "")
+
+
+def _shape(shape: Any) -> str:
+    if isinstance(shape, list | tuple):
+        return "×".join(str(part) for part in shape)
+    return str(shape)
+
+
+def model_family(run: RunRecord) -> str | None:
+    """The model class a run built (the tracker records `var = ClassName` plus `var.*`)."""
+    for key, value in run.params.items():
+        if "." in key or not isinstance(value, str):
+            continue
+        prefix = key + "."
+        if any(other.startswith(prefix) for other in run.params):
+            return value
+    return None

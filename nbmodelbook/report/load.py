@@ -1,0 +1,90 @@
+"""Gather what a review needs from disk: the notebook, its annotations and its runs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from nbmodelbook.links import notebook_lookup
+from nbmodelbook.notebook_file import read_notebook
+from nbmodelbook.record import RunRecord
+from nbmodelbook.report.annotations import parse_annotations
+from nbmodelbook.report.build import build_review
+from nbmodelbook.report.model import Review
+from nbmodelbook.report.resolve import resolve_ref
+from nbmodelbook.store.backends import (
+    DEFAULT_STORE_DIR,
+    DEFAULT_STORE_FILE,
+    STORE_ENV_VAR,
+    resolve_store_url,
+    sqlite_path,
+)
+
+Progress = Callable[[str], None]
+
+
+def terminal_progress(message: str) -> None:
+    """Progress lines on stderr, only for a person watching a terminal."""
+    if sys.stderr.isatty():
+        print(f"nbmodelbook: {message}", file=sys.stderr, flush=True)
+
+
+def store_for_notebook(notebook: Path, store: str | None = None) -> str:
+    """The store holding a notebook's runs: given, else $NBMODELBOOK_STORE, else the default
+    store of the folder its kernel ran in (the notebook's own folder)."""
+    if store is not None:
+        return resolve_store_url(store)
+    if os.environ.get(STORE_ENV_VAR):
+        return resolve_store_url()
+    return resolve_store_url(
+        str(notebook.resolve().parent / DEFAULT_STORE_DIR / DEFAULT_STORE_FILE)
+    )
+
+
+def load_runs(
+    notebook_path: Path, notebook: Mapping[str, Any], refs: list[str], store_url: str
+) -> tuple[dict[str, RunRecord], str | None]:
+    """The notebook's runs plus any other run its annotations cite; (runs, store location).
+
+    A store that does not exist yet is not created: the notebook simply has no runs.
+    """
+    path = sqlite_path(store_url)
+    if path is not None and not path.exists():
+        return {}, None
+    from nbmodelbook.store.store import RunStore
+
+    store = RunStore.open(store_url, recover=True)
+    try:
+        run_ids, hashes = notebook_lookup(notebook)
+        summaries = store.notebook_summaries(
+            str(notebook_path.resolve()), run_ids=run_ids, orphan_code_hashes=hashes
+        )
+        ids = [row["run_id"] for row in summaries]
+        runs = store.get_runs(ids)
+        for ref in refs:
+            if resolve_ref(ref, runs) is None:
+                found = store.resolve(ref, notebook=str(notebook_path.resolve()))
+                if found is not None and found not in runs:
+                    runs.update(store.get_runs([found]))
+        return runs, store.location
+    finally:
+        store.close()
+
+
+def load_review(
+    notebook_path: Path, store: str | None = None, progress: Progress = terminal_progress
+) -> Review:
+    """Read the notebook and its runs, and build the review model."""
+    progress(f"reading {notebook_path.name}")
+    notebook = read_notebook(notebook_path)
+    annotations, problems = parse_annotations(notebook)
+    refs = [ref for annotation in annotations for ref in annotation.refs]
+    store_url = store_for_notebook(notebook_path, store)
+    runs, location = load_runs(notebook_path, notebook, refs, store_url)
+    progress(f"building the review from {len(runs)} runs")
+    return build_review(
+        notebook, notebook_path.name, runs, annotations, problems, store_location=location
+    )
