@@ -34,7 +34,21 @@ def open_store(store: str | None = None) -> tuple[RunStore, Tracker | None]:
         if opened is None:
             raise tracker.writer.open_error or StoreUnavailable("the run store is not available")
         return opened, tracker
-    return RunStore.open(store), tracker
+    return _shared_store(store), tracker
+
+
+_OPEN_STORES: dict[str, RunStore] = {}
+
+
+def _shared_store(store: str | None) -> RunStore:
+    """One open store per URL per process: it keeps its cache of decoded runs between calls."""
+    from nbmodelbook.store.backends import resolve_store_url
+
+    url = resolve_store_url(store)
+    opened = _OPEN_STORES.get(url)
+    if opened is None:
+        opened = _OPEN_STORES[url] = RunStore.open(url)
+    return opened
 
 
 def runs(

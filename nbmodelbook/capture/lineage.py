@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,10 +24,18 @@ class ExecutedCell:
 
 
 class CellHistory:
-    """Every cell this kernel executed; analysed lazily, only when a lineage is asked for."""
+    """Every cell this kernel executed, with an index of which cells bound or changed each name.
+
+    Cells are analysed lazily, once each, when a lineage is first asked for after them; the
+    index keeps a lineage query independent of how long the session has run.
+    """
 
     def __init__(self) -> None:
         self.cells: list[ExecutedCell] = []
+        self._indexed = 0
+        self._binders: dict[str, list[int]] = {}  # name -> positions of cells binding it
+        self._changers: dict[str, list[int]] = {}  # name -> positions of cells changing it
+        self._reads: list[frozenset[str]] = []
 
     def seed(self, raw_inputs: Sequence[str], parsed_inputs: Sequence[str]) -> None:
         """Cells run before the extension was loaded, from IPython's input history."""
@@ -40,37 +49,53 @@ class CellHistory:
         self.cells.append(cell)
         return len(self.cells) - 1
 
+    def _index_up_to(self, end: int) -> None:
+        for position in range(self._indexed, min(end, len(self.cells))):
+            analysis = analyze_cell(self.cells[position].code)
+            for name in analysis.writes:
+                self._binders.setdefault(name, []).append(position)
+            for name in analysis.maybe_mutated - analysis.writes:
+                self._changers.setdefault(name, []).append(position)
+            self._reads.append(analysis.reads)
+            self._indexed = position + 1
+
     def lineage(self, reads: Iterable[str], before: int) -> list[LineageCell]:
         """The cells before position `before` that defined (or changed) what is read, transitively.
 
-        Walks back through the session: the latest cell that binds a needed name ends the search
-        for that name; cells that only modify it in place are kept and the search goes on.
+        For each name: the latest cell before the reader that binds it, plus the cells after
+        that binding which changed it in place; then the same for what those cells read.
         """
-        needed = set(reads)
-        chosen: list[tuple[int, frozenset[str]]] = []
-        for index in range(min(before, len(self.cells)) - 1, -1, -1):
-            if not needed or len(chosen) >= MAX_LINEAGE_CELLS:
-                break
-            analysis = analyze_cell(self.cells[index].code)
-            bound = needed & analysis.writes
-            touched = needed & analysis.maybe_mutated
-            if not bound and not touched:
+        self._index_up_to(before)
+        chosen: dict[int, set[str]] = {}
+        pending = [(name, before) for name in reads]
+        visited: set[tuple[str, int]] = set()
+        while pending and len(chosen) < MAX_LINEAGE_CELLS:
+            name, limit = pending.pop()
+            if (name, limit) in visited:
                 continue
-            chosen.append((index, frozenset(bound | touched)))
-            needed -= bound
-            needed |= analysis.reads
+            visited.add((name, limit))
+            binders = self._binders.get(name, [])
+            at = bisect_left(binders, limit)
+            start = binders[at - 1] if at else -1
+            positions = [start] if start >= 0 else []
+            changers = self._changers.get(name, [])
+            positions += changers[bisect_left(changers, start + 1) : bisect_left(changers, limit)]
+            for position in positions:
+                first_visit = position not in chosen
+                chosen.setdefault(position, set()).add(name)
+                if first_visit:
+                    pending.extend((needed, position) for needed in self._reads[position])
         lineage = []
-        for index, provides in reversed(chosen):
-            cell = self.cells[index]
-            analysis = analyze_cell(cell.code)
+        for position in sorted(chosen):
+            cell = self.cells[position]
             lineage.append(
                 LineageCell(
                     execution_count=cell.execution_count,
                     cell_id=cell.cell_id,
                     code_hash=code_hash(cell.raw),
                     code=cell.raw,
-                    defines=sorted(provides),
-                    reads=sorted(analysis.reads),
+                    defines=sorted(chosen[position]),
+                    reads=sorted(self._reads[position]),
                     run_id=cell.run_id,
                 )
             )

@@ -78,6 +78,8 @@ class Tracker:
         self.fingerprints = FingerprintCache()
         self.outputs = OutputCollector(settings.max_output_bytes, settings.max_run_output_bytes)
         self.current: ActiveRun | None = None
+        self.secrets = SecretNames()
+        self.environments = EnvironmentCache()
         self.last_run: RunRecord | None = None
         self._writer: StoreWriter | None = None
         self._store_url: str | None = settings.store
@@ -174,7 +176,7 @@ class Tracker:
         self.history.cells[index].run_id = record.run_id
         record.inputs = data_inputs(analysis, self.shell.user_ns, self.fingerprints)
         self.current = ActiveRun(record, args, analysis, index, time.perf_counter())
-        secrets = redaction.collect_secret_values(self.shell.user_ns)
+        secrets = self.secrets.values(self.shell.user_ns)
         self.writer.begin(
             replace(record, inputs={}, params={}, metrics={}, tags=list(record.tags)),
             partial(redact_record, secrets=secrets),
@@ -200,9 +202,9 @@ class Tracker:
         metrics.update(active.extra_metrics)
         record.params, record.metrics, record.outputs = params, metrics, captured
         record.lineage = self.history.lineage(active.analysis.reads, active.history_index)
-        secrets = redaction.collect_secret_values(user_ns)
+        secrets = self.secrets.values(user_ns)
         notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
-        prepare = partial(_prepare_for_store, imported_modules(), notebook_dir, secrets)
+        prepare = partial(self.environments.prepare, imported_modules(), notebook_dir, secrets)
         saved = self.writer.finish(record, prepare)
         self.last_run = record
         self._forget_objects(active.analysis, self.history.cells[active.history_index].code)
@@ -356,15 +358,63 @@ def _outcome(result: ExecutionResult | None) -> tuple[RunStatus, RunError | None
     return RunStatus.ERROR, described
 
 
-def _prepare_for_store(
-    modules: list[str], notebook_dir: str, secrets: frozenset[str], record: RunRecord
-) -> RunRecord:
-    """Runs on the writer thread: add the environment, then redact everything textual."""
-    env = environment.capture_environment(modules, notebook_dir)
-    git = env.get("git") or {}
-    record.repo = git.get("remote") or git.get("root")
-    record.environment = redaction.redact_value(None, env, secrets)
-    return redact_record(record, secrets)
+class SecretNames:
+    """Which notebook variables hold secrets, kept up to date incrementally.
+
+    A long session's namespace holds thousands of IPython history entries (`_i42`, `_42`);
+    classifying only names not seen before keeps the cost per cell flat.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._secret: set[str] = set()
+
+    def values(self, user_ns: dict[str, Any]) -> frozenset[str]:
+        new = user_ns.keys() - self._seen
+        if new:
+            self._seen |= new
+            self._secret |= {
+                name
+                for name in new
+                if isinstance(name, str)
+                and not _IPYTHON_HISTORY.match(name)
+                and redaction.is_secret_name(name)
+            }
+        present = {name: user_ns[name] for name in self._secret if name in user_ns}
+        return redaction.collect_secret_values(present)
+
+
+_IPYTHON_HISTORY = re.compile(r"^(_+\d*|_i+\d*|_[iod]h|In|Out|_exit_code)$")
+ENVIRONMENT_REFRESH_SECONDS = 10.0
+
+
+class EnvironmentCache:
+    """The (redacted) environment, rebuilt only when imports change or it is 10 s old.
+
+    Runs on the writer thread; reusing the same dict lets the store skip re-encoding it.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[int, str, frozenset[str]] | None = None
+        self._built_at = 0.0
+        self._environment: dict[str, Any] = {}
+        self._repo: str | None = None
+
+    def prepare(
+        self, modules: list[str], notebook_dir: str, secrets: frozenset[str], record: RunRecord
+    ) -> RunRecord:
+        """Add the environment to the run, then redact everything textual."""
+        key = (len(modules), notebook_dir, secrets)
+        now = time.monotonic()
+        if key != self._key or now - self._built_at > ENVIRONMENT_REFRESH_SECONDS:
+            env = environment.capture_environment(modules, notebook_dir)
+            git = env.get("git") or {}
+            self._repo = git.get("remote") or git.get("root")
+            self._environment = redaction.redact_value(None, env, secrets)
+            self._key, self._built_at = key, now
+        record.repo = self._repo
+        record.environment = self._environment
+        return redact_record(record, secrets)
 
 
 def redact_record(record: RunRecord, secrets: frozenset[str] = frozenset()) -> RunRecord:

@@ -25,9 +25,9 @@ class ModelBookExporter(Exporter):  # type: ignore[misc]
     def _file_extension_default(self) -> str:
         return ".review.html"
 
-    def from_notebook_node(
+    def from_notebook_node(  # type: ignore[override]
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
-    ) -> tuple[str, dict[str, Any]]:
+    ) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
         from nbmodelbook.report.annotations import parse_annotations
         from nbmodelbook.report.build import build_review
         from nbmodelbook.report.load import load_runs, store_for_notebook

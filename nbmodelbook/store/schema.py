@@ -70,7 +70,11 @@ runs = Table(
     Column("error_type", String(255)),
     Column("error_message", Text),
     Column("env_hash", String(40)),
+    # Bumped on every write of the row, from the store-wide counter in nbmb_meta: readers
+    # fetch only what changed since their last read.
+    Column("seq", Integer, nullable=False, default=0),
     Index("ix_nbmb_runs_notebook_started", "notebook", "started_at"),
+    Index("ix_nbmb_runs_seq", "seq"),
     Index("ix_nbmb_runs_session", "session_id"),
     Index("ix_nbmb_runs_name", "name"),
     Index("ix_nbmb_runs_started", "started_at"),
@@ -153,12 +157,29 @@ code_blobs = Table(
 )
 
 SCHEMA_VERSION_KEY = "schema_version"
+RUN_SEQ_KEY = "run_seq"
 
 Migration = Callable[[Connection], None]
 
 
 def _create_v1(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=True)
+    connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value="0"))
+
+
+def next_seq(connection: Connection) -> int:
+    """The next value of the store-wide write counter (inside the caller's write transaction,
+    whose lock serialises writers)."""
+    from sqlalchemy import Integer as SqlInteger
+    from sqlalchemy import cast
+
+    connection.execute(
+        meta.update()
+        .where(meta.c.key == RUN_SEQ_KEY)
+        .values(value=cast(cast(meta.c.value, SqlInteger) + 1, String))
+    )
+    value = connection.execute(select(meta.c.value).where(meta.c.key == RUN_SEQ_KEY)).scalar_one()
+    return int(value)
 
 
 # Ordered: migration N brings a store from version N-1 to N. Append, never edit.

@@ -211,3 +211,23 @@ def test_many_processes_creating_the_store_at_once(tmp_path: Path) -> None:
         counts = pool.starmap(_open_and_write, [(path, start)] * 6)
     assert all(count >= 1 for count in counts)
     assert RunStore.open(path).count() == 6
+
+
+def test_cached_table_sees_every_later_write(tmp_path: Path) -> None:
+    path = str(tmp_path / "runs.sqlite")
+    reader = RunStore.open(path)
+    writer = RunStore.open(path)  # another process's view, as far as the reader can tell
+    first = make_record("a")
+    writer.begin_run(first)
+    assert reader.run_table()["status"] == ["running"]
+    first.status, first.ended_at = RunStatus.OK, time.time()
+    writer.finish_run(first)
+    second = make_record("b")
+    writer.finish_run(second)
+    table = reader.run_table()
+    assert table["name"] == ["a", "b"] and table["status"] == ["ok", "running"]
+    assert reader.run_table(notebook="/nb/model.ipynb")["name"] == ["a", "b"]
+    assert reader.run_table(notebook="/elsewhere.ipynb")["name"] == []
+    with sqlite3.connect(path) as connection:  # runs removed behind the store's back
+        connection.execute("DELETE FROM nbmb_runs WHERE name = 'a'")
+    assert reader.run_table()["name"] == ["b"]
