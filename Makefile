@@ -19,6 +19,9 @@ demo: $(STAMP)
 	$(VENV)/bin/nbmodelbook execute demo.ipynb -o build/demo.ipynb
 	@echo "Runs recorded in .nbmodelbook/runs.sqlite:"
 	$(VENV)/bin/nbmodelbook runs demo.ipynb
+	$(VENV)/bin/nbmodelbook check build/demo.ipynb --store .nbmodelbook/runs.sqlite || true
+	@echo "Review report:"
+	$(VENV)/bin/nbmodelbook report build/demo.ipynb --store .nbmodelbook/runs.sqlite -o build/demo.review.html
 
 test: lint
 	$(PY) -m pytest
