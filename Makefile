@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/nbmodelbook report build/demo.ipynb --store .nbmodelbook/runs.sqlite -o build/demo.review.html
 
 test: lint
+	bash scripts/ensure_browser.sh
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -43,11 +43,16 @@ def _sklearn_style(value: object) -> dict[str, Any] | None:
     params = get_params(deep=True)
     if not isinstance(params, dict):
         return None
-    return {
+    found = {
         str(key): _param_value(item)
         for key, item in sorted(params.items())
         if not str(key).startswith("_")
     }
+    steps = getattr(value, "steps", None)
+    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+        # A pipeline is judged by its final estimator: that is the model family.
+        found["final_estimator"] = type(steps[-1][-1]).__name__
+    return found
 
 
 def _param_value(value: object) -> Any:

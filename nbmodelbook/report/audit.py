@@ -186,7 +186,7 @@ def compared_on_different_data(context: AuditContext) -> Iterable[Finding]:
     items: list[Decision | Rejection] = [*context.decisions, *context.rejections]
     for item in items:
         for difference in item.evidence.data:
-            if difference.kind in ("same", "unknown"):
+            if difference.kind in ("same", "unknown", "different inputs"):
                 continue
             yield Finding(
                 code="different-data",

@@ -69,12 +69,37 @@ def _same(values: Sequence[Any]) -> bool:
     return len(encoded) <= 1
 
 
+def comparable_params(run: RunRecord) -> dict[str, Any]:
+    """Params with a run's single model renamed `model`, so `forest.max_depth` in one run and
+    `model.max_depth` in another line up. Runs with several models keep their names."""
+    models = [
+        key
+        for key, value in run.params.items()
+        if "." not in key
+        and isinstance(value, str)
+        and any(other.startswith(key + ".") for other in run.params)
+    ]
+    if len(models) != 1 or models[0] == "model" or "model" in run.params:
+        return run.params
+    variable = models[0]
+    renamed: dict[str, Any] = {}
+    for key, value in run.params.items():
+        if key == variable:
+            renamed["model"] = value
+        elif key.startswith(variable + "."):
+            renamed["model" + key[len(variable) :]] = value
+        else:
+            renamed[key] = value
+    return renamed
+
+
 def compare_runs(runs: Sequence[RunRecord], missing_refs: Sequence[str] = ()) -> Evidence:
     """Params (with which differ), metrics (with the best marked) and data differences."""
     evidence = Evidence(run_ids=[run.run_id for run in runs], missing_refs=list(missing_refs))
-    param_names = sorted({name for run in runs for name in run.params})
+    params = [comparable_params(run) for run in runs]
+    param_names = sorted({name for run_params in params for name in run_params})
     for name in param_names:
-        values = tuple(run.params.get(name) for run in runs)
+        values = tuple(run_params.get(name) for run_params in params)
         evidence.params.append(ParamRow(name, values, differs=not _same(values)))
     metric_names = sorted({name for run in runs for name in run.metrics})
     for name in metric_names:
@@ -102,11 +127,10 @@ def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:
         )
     problems: list[str] = []
     kinds: list[str] = []
+    only: list[str] = []
     for name in sorted(set(a) | set(b)):
         if name not in a or name not in b:
-            owner = label_a if name in a else label_b
-            problems.append(f"`{name}` was read only by {owner}")
-            kinds.append("different inputs")
+            only.append(f"`{name}` was read only by {label_a if name in a else label_b}")
             continue
         left, right = a[name], b[name]
         if left.get("hash") and left.get("hash") == right.get("hash"):
@@ -117,14 +141,11 @@ def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:
             added = [c for c in columns_b if c not in columns_a]
             parts = []
             if missing:
-                parts.append(
-                    f"column{'s' if len(missing) > 1 else ''} "
-                    f"{_names(missing)} missing in {label_b}"
-                )
+                plural = "s" if len(missing) > 1 else ""
+                parts.append(f"column{plural} {_names(missing)} missing in {label_b}")
             if added:
-                parts.append(
-                    f"column{'s' if len(added) > 1 else ''} {_names(added)} only in {label_b}"
-                )
+                plural = "s" if len(added) > 1 else ""
+                parts.append(f"column{plural} {_names(added)} only in {label_b}")
             if not parts:
                 parts.append("columns in a different order")
             problems.append(f"`{name}`: " + "; ".join(parts))
@@ -138,12 +159,19 @@ def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:
         else:
             problems.append(f"`{name}` has the same shape but different content")
             kinds.append("different content")
-    if not problems:
-        return DataDifference(
-            run_a.run_id, run_b.run_id, "same", f"{label_a} and {label_b} used the same data."
+    if problems:
+        sentence = f"{label_a} and {label_b} were trained on different data: "
+        sentence += "; ".join(problems + only)
+        return DataDifference(run_a.run_id, run_b.run_id, kinds[0], sentence + ".")
+    if only:
+        # Not a data mismatch: one run read more (e.g. it got as far as the test set).
+        sentence = f"{label_a} and {label_b} used the same data where both read it; " + (
+            "; ".join(only)
         )
-    sentence = f"{label_a} and {label_b} were trained on different data: " + "; ".join(problems)
-    return DataDifference(run_a.run_id, run_b.run_id, kinds[0], sentence + ".")
+        return DataDifference(run_a.run_id, run_b.run_id, "different inputs", sentence + ".")
+    return DataDifference(
+        run_a.run_id, run_b.run_id, "same", f"{label_a} and {label_b} used the same data."
+    )
 
 
 def _names(columns: Sequence[Any], limit: int = 5) -> str:
@@ -164,5 +192,6 @@ def model_family(run: RunRecord) -> str | None:
             continue
         prefix = key + "."
         if any(other.startswith(prefix) for other in run.params):
-            return value
+            final = run.params.get(prefix + "final_estimator")
+            return final if isinstance(final, str) else value
     return None

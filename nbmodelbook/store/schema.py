@@ -164,7 +164,24 @@ Migration = Callable[[Connection], None]
 
 def _create_v1(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=True)
-    connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value="0"))
+
+
+def _add_run_seq_v2(connection: Connection) -> None:
+    """Version 2: the write counter that lets readers fetch only what changed."""
+    from sqlalchemy import inspect
+
+    metadata.create_all(connection, checkfirst=True)  # any table a partial store lacks
+    columns = {column["name"] for column in inspect(connection).get_columns(runs.name)}
+    if "seq" not in columns:  # stores created at version 1 (new stores have it already)
+        connection.exec_driver_sql(
+            "ALTER TABLE nbmb_runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0"
+        )
+        connection.exec_driver_sql("CREATE INDEX ix_nbmb_runs_seq ON nbmb_runs (seq)")
+    exists = connection.execute(
+        select(meta.c.value).where(meta.c.key == RUN_SEQ_KEY)
+    ).scalar_one_or_none()
+    if exists is None:
+        connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value="0"))
 
 
 def next_seq(connection: Connection) -> int:
@@ -183,7 +200,7 @@ def next_seq(connection: Connection) -> int:
 
 
 # Ordered: migration N brings a store from version N-1 to N. Append, never edit.
-MIGRATIONS: list[Migration] = [_create_v1]
+MIGRATIONS: list[Migration] = [_create_v1, _add_run_seq_v2]
 LATEST_VERSION = len(MIGRATIONS)
 
 

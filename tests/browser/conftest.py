@@ -1,0 +1,157 @@
+"""A real browser (the system Chromium, driven by Playwright) for the browser test tier.
+
+`browser` is one headless Chromium for the session. `page` is a fresh, isolated context per test
+that lets only `file:` and `data:` URLs through: every other request is aborted and recorded, so a
+test can assert that nothing tried to reach the network. Console messages, uncaught page errors
+and dialogs (auto-dismissed) are recorded too.
+
+Chromium comes from the OS (`scripts/ensure_browser.sh` installs Debian's package); Playwright
+never downloads a browser. Without `/usr/bin/chromium` the tier is skipped on a developer machine
+and fails under CI (`CI` set), where a missing browser is a broken setup, not an excuse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Dialog, Page, Route
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we run as root (locally and in CI); the sandbox refuses root
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ALLOWED_SCHEMES = ("file:", "data:")
+VIEWPORT = {"width": 1280, "height": 900}
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _unavailable(reason: str) -> None:
+    """Skip the browser tier locally; fail it under CI."""
+    if in_ci():
+        pytest.fail(
+            f"{reason}, and CI is set: the browser tier must run in CI. "
+            "Run scripts/ensure_browser.sh before the tests.",
+            pytrace=False,
+        )
+    pytest.skip(f"browser tier skipped: {reason} (run scripts/ensure_browser.sh to install it)")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        _unavailable(f"no system Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        _unavailable(f"the playwright package is not installed ({error})")
+    playwright = sync_playwright().start()
+    try:
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+        except Exception as error:
+            pytest.fail(
+                f"Chromium at {CHROMIUM} is installed but would not start under Playwright: "
+                f"{error}",
+                pytrace=False,
+            )
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@dataclass
+class BrowserPage:
+    """A page plus everything it did that a test may want to assert on."""
+
+    page: Page
+    blocked: list[str] = field(default_factory=list)  # URLs aborted: not file: or data:
+    requests: list[str] = field(default_factory=list)  # every request the page made
+    console: list[tuple[str, str, str]] = field(default_factory=list)  # (type, text, where)
+    page_errors: list[str] = field(default_factory=list)  # uncaught exceptions in the page
+    dialogs: list[tuple[str, str]] = field(default_factory=list)  # (type, message), dismissed
+
+    def console_errors(self) -> list[str]:
+        return [f"{text} (at {where})" for kind, text, where in self.console if kind == "error"]
+
+    def external_requests(self) -> list[str]:
+        return [url for url in self.requests if not url.startswith(ALLOWED_SCHEMES)]
+
+    def describe(self) -> str:
+        """Everything recorded, for a failure message."""
+        lines = [
+            f"blocked requests: {self.blocked or 'none'}",
+            f"external requests: {self.external_requests() or 'none'}",
+            f"dialogs: {self.dialogs or 'none'}",
+            f"page errors: {self.page_errors or 'none'}",
+            "console:",
+            *(f"  [{kind}] {text} (at {where})" for kind, text, where in self.console),
+        ]
+        return "\n".join(lines)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[BrowserPage]:
+    context = browser.new_context(
+        viewport=VIEWPORT,
+        service_workers="block",
+        accept_downloads=False,
+        locale="en-US",
+        timezone_id="UTC",
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    recorded = BrowserPage(page)
+
+    def route(route: Route) -> None:
+        url = route.request.url
+        if url.startswith(ALLOWED_SCHEMES):
+            route.continue_()
+        else:
+            recorded.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    def on_console(message: Any) -> None:
+        location = message.location or {}
+        where = f"{location.get('url', '?')}:{location.get('lineNumber', '?')}"
+        recorded.console.append((message.type, message.text, where))
+
+    def on_dialog(dialog: Dialog) -> None:
+        recorded.dialogs.append((dialog.type, dialog.message))
+        with contextlib.suppress(Exception):  # the page may already be gone
+            dialog.dismiss()
+
+    context.route("**/*", route)
+    page.on("request", lambda request: recorded.requests.append(request.url))
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: recorded.page_errors.append(str(error)))
+    page.on("dialog", on_dialog)
+    try:
+        yield recorded
+    finally:
+        context.close()
