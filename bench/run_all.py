@@ -55,6 +55,7 @@ BENCHES = (
         quick_args=("--runs", "1000", "--calls", "3", "--mlflow-runs", "50"),
     ),
     Bench("fingerprint", "bench_fingerprint.py", quick_args=("--reps", "2")),
+    Bench("export", "bench_export.py", quick_args=("--runs", "200", "--calls", "1")),
 )
 TIMEOUT_SECONDS = 600
 

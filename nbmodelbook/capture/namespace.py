@@ -18,7 +18,9 @@ _PRESENTATION_PREFIXES = ("plt.", "ax.", "axes.", "fig.", "sns.", "alt.", "px.",
 _PRESENTATION_CALLS = frozenset(
     {"print", "display", "figure", "subplots", "plot", "hist", "scatter", "bar", "barh",
      "legend", "savefig", "show", "title", "xlabel", "ylabel", "imshow", "heatmap", "boxplot",
-     "to_string", "to_html", "to_markdown", "format", "round", "head", "tail", "describe"}
+     "to_string", "to_html", "to_markdown", "format", "round", "head", "tail", "describe",
+     "from_predictions", "from_estimator", "set_title", "suptitle", "set_xlabel", "set_ylabel",
+     "annotate", "text", "tight_layout"}
 )  # fmt: skip
 
 
