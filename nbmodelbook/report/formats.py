@@ -1,0 +1,116 @@
+"""The report formats: a registry from a short name to how a Review is written to disk.
+
+    fmt = REPORT_FORMATS["html"]
+    written = fmt.render(review, fmt.path_for("credit.ipynb"))  # [Path("credit.review.html")]
+
+Renderers are imported when a report is written, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbmodelbook.report.model import Review
+
+__all__ = ["REPORT_FORMATS", "ReportFormat", "get_format", "register_format", "write_file"]
+
+Renderer = Callable[[Review, Path], list[Path]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFormat:
+    name: str  # "html", "md"
+    suffix: str  # appended to the notebook's stem: ".review.html"
+    description: str
+    render: Renderer  # (review, out_path) -> the files written, the report itself first
+
+    def path_for(self, notebook: str | Path, directory: str | Path | None = None) -> Path:
+        """Where the report of `notebook` goes: beside it (or in `directory`), `<stem><suffix>`."""
+        source = Path(notebook)
+        folder = Path(directory) if directory is not None else source.parent
+        return folder / f"{source.stem}{self.suffix}"
+
+
+REPORT_FORMATS: dict[str, ReportFormat] = {}
+
+
+def register_format(report_format: ReportFormat, *, replace: bool = False) -> ReportFormat:
+    """Add a format (a name already taken raises ValueError unless `replace`)."""
+    if not replace and report_format.name in REPORT_FORMATS:
+        raise ValueError(f"report format {report_format.name!r} is already registered")
+    if not report_format.suffix.startswith("."):
+        raise ValueError(f"a report suffix starts with '.': {report_format.suffix!r}")
+    REPORT_FORMATS[report_format.name] = report_format
+    return report_format
+
+
+def get_format(name: str) -> ReportFormat:
+    try:
+        return REPORT_FORMATS[name]
+    except KeyError:
+        known = ", ".join(sorted(REPORT_FORMATS))
+        raise ValueError(f"unknown report format {name!r} (known: {known})") from None
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    """Write atomically: a reader never sees half a report, a failed write leaves the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _render_html(review: Review, out_path: Path) -> list[Path]:
+    from nbmodelbook.report.render_html import render_html
+
+    return [write_file(Path(out_path), render_html(review).encode("utf-8"))]
+
+
+def markdown_image_dir(out_path: Path) -> Path:
+    """The images folder of a Markdown report, relative to it: `x.review.md` -> `x.review_files`."""
+    name = out_path.name
+    stem = name[: -len(".md")] if name.endswith(".md") else out_path.stem
+    return Path(f"{stem}_files")
+
+
+def _render_markdown(review: Review, out_path: Path) -> list[Path]:
+    from nbmodelbook.report.render_markdown import render_markdown
+
+    out_path = Path(out_path)
+    text, files = render_markdown(review, markdown_image_dir(out_path))
+    written = [write_file(out_path, text.encode("utf-8"))]
+    for relative, data in files.items():
+        target = out_path.parent / relative
+        # Names come from our own renderer, but keep every write inside the images folder.
+        if ".." in Path(relative).parts or Path(relative).is_absolute():
+            raise ValueError(f"refusing to write outside the report folder: {relative!r}")
+        written.append(write_file(target, data))
+    return written
+
+
+register_format(
+    ReportFormat(
+        "html",
+        ".review.html",
+        "One self-contained HTML file (no script, no network), print-friendly.",
+        _render_html,
+    )
+)
+register_format(
+    ReportFormat(
+        "md",
+        ".review.md",
+        "GitHub-flavoured Markdown, with its charts and figures in a `<name>_files` folder.",
+        _render_markdown,
+    )
+)
