@@ -13,7 +13,8 @@ from nbmodelbook.record import RunRecord
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
 
 _LOWER_IS_BETTER = re.compile(
-    r"(loss|error|err$|rmse|mse|mae|mape|brier|deviance|perplexity|latency|duration|time|"
+    r"(loss|error|err$|^err|rmse|mse|mae|mape|brier|deviance|perplexity|latency|duration|time|"
+    r"seconds|"
     r"(^|[._])(fpr|fnr|far|frr)($|[._])|cost|regret|bias)",
     re.IGNORECASE,
 )

@@ -108,6 +108,24 @@ class Evidence:
     def differing_params(self) -> list[ParamRow]:
         return [row for row in self.params if row.differs]
 
+    @property
+    def compared_params(self) -> list[ParamRow]:
+        """Differing params that at least two runs have: the like-for-like differences."""
+        return [
+            row
+            for row in self.params
+            if row.differs and sum(value is not None for value in row.values) >= 2
+        ]
+
+    @property
+    def specific_params(self) -> list[ParamRow]:
+        """Params only one of the compared runs has (its own model's settings)."""
+        return [
+            row
+            for row in self.params
+            if row.differs and sum(value is not None for value in row.values) < 2
+        ]
+
 
 @dataclass(slots=True)
 class Decision:

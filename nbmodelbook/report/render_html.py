@@ -21,6 +21,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus
+from nbmodelbook.report.build import NOTE_KINDS
+from nbmodelbook.report.compare import lower_is_better, model_family
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -67,14 +69,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("appendix", "Appendix: environment and run log"),
 )
 
-NOTE_KINDS = (
-    AnnotationKind.RISK,
-    AnnotationKind.LIMITATION,
-    AnnotationKind.ASSUMPTION,
-    AnnotationKind.DATA,
-    AnnotationKind.METHOD,
-    AnnotationKind.CONTEXT,
-)
 SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 FAILED_STATUSES = frozenset({RunStatus.ERROR, RunStatus.INTERRUPTED, RunStatus.CRASHED})
 STATUS_TEXT = {
@@ -87,10 +81,6 @@ STATUS_TEXT = {
 MAX_VALUE_CHARS = 300
 MAX_BAR_METRICS = 6
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-_LOWER_IS_BETTER = re.compile(
-    r"(loss|error|err$|^err|rmse|mse|mae|mape|brier|perplexity|time|latency|duration|seconds)",
-    re.IGNORECASE,
-)
 VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 
 
@@ -175,23 +165,10 @@ def is_failed(run: RunRecord) -> bool:
     return status_of(run) in FAILED_STATUSES
 
 
-def model_family(run: RunRecord) -> str | None:
-    """The model class a run fitted: a param `m` holding a class name, with `m.*` params beside."""
-    keys = list(run.params)
-    for key in keys:
-        value = run.params[key]
-        if "." in key or not isinstance(value, str) or not value:
-            continue
-        prefix = key + "."
-        if any(other.startswith(prefix) for other in keys):
-            return value
-    return None
-
-
 def metric_lower_is_better(name: str, known: Mapping[str, bool]) -> bool:
     if name in known:
         return known[name]
-    return bool(_LOWER_IS_BETTER.search(name))
+    return lower_is_better(name)
 
 
 # ---------------------------------------------------------------------------
@@ -607,14 +584,16 @@ def _evidence_view(
         }
         for row in evidence.params
     ]
-    differing = [row for row in all_params if row["differs"]]
+    compared = {row.name for row in evidence.compared_params}
+    differing = [row for row in all_params if row["name"] in compared]
     metrics = [_metric_view(ctx, row, len(runs)) for row in evidence.metrics]
     return {
         "runs": runs,
         "chosen_id": chosen_id,
         "params": all_params,
         "differing": differing,
-        "identical": len(all_params) - len(differing),
+        "identical": len(all_params) - len(evidence.differing_params),
+        "specific": len(evidence.specific_params),
         "metrics": metrics,
         "data": [difference.sentence for difference in evidence.data],
         "missing": list(evidence.missing_refs),
@@ -823,6 +802,7 @@ def build_page(review: Review) -> dict[str, Any]:
         {
             "number": number,
             "title": rejection.annotation.title or f"Rejected alternative {number}",
+            "has_title": bool(rejection.annotation.title.strip()),
             "cell": rejection.annotation.cell_index + 1,
             "body": _body(ctx, rejection.annotation),
             "evidence": _evidence_view(

@@ -303,13 +303,19 @@ class _Writer:
             ]
 
         self.add(f"**Compared runs:** {self.links(refs)}", "#### Parameters that differ")
-        differing = evidence.differing_params
-        identical = len(evidence.params) - len(differing)
+        differing = evidence.compared_params
+        identical = len(evidence.params) - len(evidence.differing_params)
+        specific = len(evidence.specific_params)
         if differing:
             self.add(_table(["Parameter", *header], param_rows(differing, False)))
             if identical:
                 self.add(
                     f"*{identical} identical parameter{'s' if identical != 1 else ''} not shown.*"
+                )
+            if specific:
+                self.add(
+                    f"*{specific} parameter{'s' if specific != 1 else ''} set in only one of the "
+                    "runs (its own model's settings) in the full table below.*"
                 )
         elif evidence.params:
             self.add(
@@ -317,7 +323,7 @@ class _Writer:
             )
         else:
             self.add("*No parameters were recorded for these runs.*")
-        if evidence.params and identical:
+        if evidence.params and (identical or specific):
             self.add(
                 f"<details>\n<summary>All {len(evidence.params)} parameters</summary>",
                 _table(["Parameter", *header, "Same in all?"], param_rows(evidence.params, True)),
@@ -394,8 +400,11 @@ class _Writer:
             self.add(
                 f"### {md_text(annotation.title or f'Rejected alternative {number}')}",
                 f"*Written in notebook cell {annotation.cell_index + 1}.*",
-                "#### Reason",
-                self.body(annotation, "No reason was written."),
+                *(
+                    ["#### Reason", self.body(annotation, "No reason was written.")]
+                    if annotation.body.strip() or not annotation.title
+                    else []
+                ),
                 "#### Evidence",
             )
             self._evidence(rejection.evidence, f"rejection-{number}", f"rejection {number}", None)

@@ -14,7 +14,6 @@ docs/images/ and is refreshed by hand, so test runs do not change tracked files)
 from __future__ import annotations
 
 import copy
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from nbmodelbook.capture.outputs import RUN_MIMETYPE
 from nbmodelbook.cli import main as cli_main
+from tests.integration.conftest import kernel_env
 
 if TYPE_CHECKING:
     from tests.browser.conftest import BrowserPage
@@ -210,19 +210,10 @@ def reports(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Reports:
     }
     nbformat.write(notebook, path)
     (folder / "checks.html").write_text(HOSTILE_OUTPUT, encoding="utf-8")
-    kernel_env = dict(os.environ)
-    kernel_env.update(
-        {
-            "NBMODELBOOK_STORE": str(store),
-            "NBMODELBOOK_NOTEBOOK": str(path),
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        }
-    )
     client = NotebookClient(
         notebook, timeout=KERNEL_TIMEOUT, resources={"metadata": {"path": str(folder)}}
     )
-    client.execute(env=kernel_env)
+    client.execute(env=kernel_env(store, path))
     problems = _kernel_failures(notebook)
     assert not problems, f"the notebook did not run cleanly:\n{problems}"
     markers = _run_markers(notebook)

@@ -15,12 +15,8 @@ def test_notebook_path_from_each_frontend(tmp_path: Path) -> None:
         notebook
     )
     # Jupyter Server's session path is relative to the server root, not the kernel's folder.
-    assert detect_notebook_path({"__session__": "work/model.ipynb"}, {}, tmp_path) == str(
-        notebook
-    )
-    assert detect_notebook_path({}, {"JPY_SESSION_NAME": "model.ipynb"}, tmp_path) == str(
-        notebook
-    )
+    assert detect_notebook_path({"__session__": "work/model.ipynb"}, {}, tmp_path) == str(notebook)
+    assert detect_notebook_path({}, {"JPY_SESSION_NAME": "model.ipynb"}, tmp_path) == str(notebook)
     explicit = {"NBMODELBOOK_NOTEBOOK": str(tmp_path / "other.ipynb")}
     assert detect_notebook_path({"__session__": "model.ipynb"}, explicit, tmp_path) == str(
         tmp_path / "other.ipynb"

@@ -70,6 +70,21 @@ def make_notebook(*sources: str | tuple[str, list[str]]) -> nbformat.NotebookNod
 Runner = Callable[..., Executed]
 
 
+def kernel_env(store: Path, notebook: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test kernel: a throwaway store, the notebook it runs, inline plots."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "NBMODELBOOK_STORE": str(store),
+            "NBMODELBOOK_NOTEBOOK": str(notebook),
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
 @pytest.fixture
 def run_notebook(tmp_path: Path) -> Runner:
     """Execute cells (strings, or (source, tags)) in a fresh kernel in tmp_path; keep the store."""
@@ -87,16 +102,6 @@ def run_notebook(tmp_path: Path) -> Runner:
         path = tmp_path / (name or f"nb{counter['n']}.ipynb")
         nbformat.write(notebook, path)
         store = store_path or tmp_path / "store" / "runs.sqlite"
-        kernel_env = dict(os.environ)
-        kernel_env.update(
-            {
-                "NBMODELBOOK_STORE": str(store),
-                "NBMODELBOOK_NOTEBOOK": str(path),
-                "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            }
-        )
-        kernel_env.update(env or {})
         client = NotebookClient(
             notebook,
             timeout=KERNEL_TIMEOUT,
@@ -104,7 +109,7 @@ def run_notebook(tmp_path: Path) -> Runner:
             resources={"metadata": {"path": str(tmp_path)}},
         )
         try:
-            client.execute(env=kernel_env)
+            client.execute(env=kernel_env(store, path, env))
         finally:
             nbformat.write(notebook, path)
         return Executed(notebook, path, store)
