@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ def read_notebook(path: Path) -> Any:
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookUnreadable(f"{path} is JSON but not a Jupyter notebook (no 'nbformat')")
     try:
-        return nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():
+            # Missing or duplicate cell ids are repaired in memory; not the user's concern here.
+            warnings.simplefilter("ignore")
+            return nbformat.reads(text, as_version=4)
     except Exception as exc:
         raise NotebookUnreadable(f"{path} could not be read as a notebook: {exc}") from None
