@@ -153,13 +153,13 @@ class Tracker:
         index = self.history.record(ExecutedCell(execution_count, cell_id, code, raw))
         if tracked is None:
             return
-        args, _body = tracked
+        args, body = tracked
         started_at = time.time()
         analysis = analyze_cell(code)
         fallback = f"cell-{cell_id[:8]}" if cell_id else f"cell-{execution_count or index}"
         record = RunRecord(
             run_id=new_run_id(started_at),
-            name=args.name or default_run_name(_body, analysis, fallback),
+            name=args.name or default_run_name(body, analysis, fallback),
             started_at=started_at,
             code=raw,
             code_hash=code_hash(raw),
