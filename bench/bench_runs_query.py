@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                     "frame_all_ms",
                     lambda: runs_frame(store.run_summaries()),
                     all_frame,
-                    every,
+                    None,  # row dicts, for callers that want them; runs() reads columns
                 ),
                 (
                     "  of which store.run_summaries()",
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                     "frame_one_ms",
                     lambda: runs_frame(store.run_summaries(notebook=notebooks[0])),
                     one_frame,
-                    one,
+                    None,
                 ),
             ]
             summaries_ms: dict[str, float] = {}

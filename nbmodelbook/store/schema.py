@@ -9,6 +9,8 @@ in the database. Code is stored once per distinct hash.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -177,26 +179,33 @@ def _add_run_seq_v2(connection: Connection) -> None:
             "ALTER TABLE nbmb_runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0"
         )
         connection.exec_driver_sql("CREATE INDEX ix_nbmb_runs_seq ON nbmb_runs (seq)")
-    exists = connection.execute(
-        select(meta.c.value).where(meta.c.key == RUN_SEQ_KEY)
-    ).scalar_one_or_none()
-    if exists is None:
-        connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value="0"))
 
 
 def next_seq(connection: Connection) -> int:
-    """The next value of the store-wide write counter (inside the caller's write transaction,
-    whose lock serialises writers)."""
+    """The next value of the store-wide write counter, in the caller's write transaction.
+
+    A counter in nbmb_meta rather than MAX(seq) + 1: it never goes back when a row is replaced
+    or removed, so a reader that saw value N can trust that every later write is above N.
+    """
+    bumped = connection.execute(_bump_seq()).scalar_one_or_none()
+    if bumped is None:  # a store created before the counter existed
+        connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value="1"))
+        return 1
+    return int(bumped)
+
+
+@cache
+def _bump_seq() -> Any:
+    # Built once: constructing the statement costs more than running it.
     from sqlalchemy import Integer as SqlInteger
     from sqlalchemy import cast
 
-    connection.execute(
+    return (
         meta.update()
         .where(meta.c.key == RUN_SEQ_KEY)
         .values(value=cast(cast(meta.c.value, SqlInteger) + 1, String))
+        .returning(meta.c.value)
     )
-    value = connection.execute(select(meta.c.value).where(meta.c.key == RUN_SEQ_KEY)).scalar_one()
-    return int(value)
 
 
 # Ordered: migration N brings a store from version N-1 to N. Append, never edit.

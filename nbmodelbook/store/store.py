@@ -61,6 +61,7 @@ SUMMARY_COLUMNS = (
 )
 
 
+_WRITTEN_MEMORY = 4096
 _NOTEBOOK = SUMMARY_COLUMNS.index("notebook")
 _SESSION = SUMMARY_COLUMNS.index("session_id")
 _TAGS = SUMMARY_COLUMNS.index("tags")
@@ -79,6 +80,7 @@ class RunStore:
         self._prepared: _Statements | None = None
         self._last_environment: tuple[dict[str, Any], str, str] | None = None
         self._cache: dict[str, tuple[Any, ...]] = {}
+        self._written: dict[tuple[str, str | None], None] = {}
         self._cache_seq = -1
         self._cached_rows: list[tuple[Any, ...]] = []
         self._cache_lock = threading.Lock()
@@ -249,12 +251,17 @@ class RunStore:
         codes = {record.code_hash: record.code}
         for cell in record.lineage:
             codes.setdefault(cell.code_hash, cell.code)
+        # Code and environments are content-addressed: what this store wrote once is there.
+        new_codes = [
+            {"code_hash": key, "code": code}
+            for key, code in codes.items()
+            if ("code", key) not in self._written
+        ]
+        new_environment = environment is not None and ("env", env_hash) not in self._written
         with self._write() as connection:
-            connection.execute(
-                statements.insert_code,
-                [{"code_hash": key, "code": code} for key, code in codes.items()],
-            )
-            if environment is not None:
+            if new_codes:
+                connection.execute(statements.insert_code, new_codes)
+            if new_environment:
                 connection.execute(
                     statements.insert_environment, {"env_hash": env_hash, "data": environment}
                 )
@@ -312,6 +319,14 @@ class RunStore:
                         for position, output in enumerate(record.outputs)
                     ],
                 )
+        # Only after the commit: a rolled-back write must not be remembered as done.
+        self._remember_written(*(("code", key) for key in codes), ("env", env_hash))
+
+    def _remember_written(self, *keys: tuple[str, str | None]) -> None:
+        for key in keys:
+            self._written[key] = None
+        while len(self._written) > _WRITTEN_MEMORY:
+            self._written.pop(next(iter(self._written)))
 
     def _encoded_environment(self, env: dict[str, Any]) -> tuple[str | None, str | None]:
         """JSON and hash of a run's environment; the same dict as last time is not re-encoded."""
