@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
     from nbmodelbook.store.store import RunStore
 
-EXIT_OK, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +318,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:
+        # A distinct code, so a CI gate on `check` never mistakes a crash for "not ready".
+        if os.environ.get("NBMODELBOOK_DEBUG"):
+            raise
+        print(
+            f"nbmodelbook: internal error ({type(exc).__name__}: {exc}); "
+            "set NBMODELBOOK_DEBUG=1 for the traceback",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

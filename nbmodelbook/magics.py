@@ -15,6 +15,7 @@ from nbmodelbook.capture.notebook import NOTEBOOK_ENV_VAR, resolve_notebook_path
 from nbmodelbook.capture.track_args import (
     TRACK_PREFIX,
     TrackUsageError,
+    is_track_line,
     parse_track_line,
 )
 from nbmodelbook.capture.tracker import Tracker
@@ -55,6 +56,10 @@ class ModelBookMagics(Magics):
     def _run_nested(self, line: str, cell: str) -> None:
         shell = self.shell
         assert shell is not None
+        if self.tracker.current is not None:
+            # Already inside a tracked cell: its run covers this code too.
+            shell.ex(shell.transform_cell(cell))
+            return
         raw = f"{TRACK_PREFIX} {line}\n{cell}"
         info = SimpleNamespace(raw_cell=raw, store_history=False, cell_id=None)
         result = SimpleNamespace(error_before_exec=None, error_in_exec=None)
@@ -130,10 +135,10 @@ def strip_track_line(lines: list[str]) -> list[str]:
     if not lines:
         return lines
     first = lines[0].rstrip("\r\n")
-    if first != TRACK_PREFIX and not first.startswith(TRACK_PREFIX + " "):
+    if not is_track_line(first):
         return lines
     try:
-        parse_track_line(first[len(TRACK_PREFIX) :].strip())
+        parse_track_line(first.strip()[len(TRACK_PREFIX) :].strip())
     except TrackUsageError:
         return lines
     except Exception:

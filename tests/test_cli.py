@@ -125,3 +125,28 @@ def code_hash_of(text: str) -> str:
     from nbmodelbook.capture.code_analysis import code_hash
 
     return code_hash(text)
+
+
+def test_newer_store_is_a_clear_error_not_a_crash(
+    notebook_with_runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    store = notebook_with_runs.parent / ".nbmodelbook" / "runs.sqlite"
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE nbmb_meta SET value='99' WHERE key='schema_version'")
+    assert main(["runs", str(notebook_with_runs)]) == 2
+    assert "upgrade nbmodelbook" in capsys.readouterr().err
+
+
+def test_internal_errors_have_their_own_exit_code(
+    notebook_with_runs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nbmodelbook.store.frames as frames
+
+    def broken(_runs: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(frames, "runs_frame", broken)
+    assert main(["runs", str(notebook_with_runs)]) == 3
+    assert "internal error (ZeroDivisionError: boom)" in capsys.readouterr().err

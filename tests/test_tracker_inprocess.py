@@ -108,3 +108,41 @@ def test_switching_store(
     assert list(nbmodelbook.runs()["name"]) == ["b"]
     assert list(nbmodelbook.runs(store=str(tmp_path / "runs.sqlite"))["name"]) == ["a"]
     assert "other.sqlite" in capsys.readouterr().out
+
+
+def test_tracked_call_inside_a_tracked_cell_keeps_the_outer_run(shell: InteractiveShell) -> None:
+    run(shell, "def inner():\n    get_ipython().run_cell_magic('track', 'inner', 'y = 2')")
+    run(shell, "%%track outer\nimport time\ntime.sleep(0.2)\ninner()")
+    tracker = tracker_of(shell)
+    tracker.flush()
+    rows = tracker.writer.store.run_summaries()  # type: ignore[union-attr]
+    assert [(r["name"], r["status"]) for r in rows] == [("outer", "ok")]
+
+
+def test_details_that_cannot_be_read_cost_only_the_details(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(
+        shell,
+        "from collections.abc import Mapping\n"
+        "class Hostile(Mapping):\n"
+        "    def __getitem__(self, key): raise KeyError(key)\n"
+        "    def __len__(self): return 1\n"
+        "    def __iter__(self): raise RuntimeError('no iterating me')",
+    )
+    run(shell, "%%track weird\nimport time\ntime.sleep(0.2)\nresult = Hostile()\nscore = abs(-2)")
+    tracker = tracker_of(shell)
+    tracker.flush()
+    [row] = tracker.writer.store.run_summaries()  # type: ignore[union-attr]
+    assert row["status"] == "ok"
+    saved = tracker.writer.store.get_run(row["run_id"])  # type: ignore[union-attr]
+    assert saved is not None and "no iterating me" in saved.extra["capture_error"]
+    assert "your cell ran normally" in capsys.readouterr().err
+
+
+def test_verbose_prints_one_summary_line(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(shell, "%%track loud -v\nscore = abs(-0.5)")
+    err = capsys.readouterr().err
+    assert "run 'loud'" in err and "1 metrics" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,6 +73,14 @@ def parse_track_line(line: str) -> TrackArgs:
     )
 
 
+_TRACK_LINE = re.compile(r"^\s*%%track(?:\s|$)")
+
+
+def is_track_line(line: str) -> bool:
+    """`%%track` followed by nothing or whitespace (IPython strips a cell's common indent)."""
+    return _TRACK_LINE.match(line) is not None
+
+
 def split_track_cell(raw: str) -> tuple[str, str] | None:
     """(option line, body) when the cell's first non-blank line is `%%track`, else None."""
     if TRACK_PREFIX not in raw[:4096]:
@@ -80,10 +89,9 @@ def split_track_cell(raw: str) -> tuple[str, str] | None:
     for index, line in enumerate(lines):
         if not line.strip():
             continue  # IPython drops leading blank lines before looking for a cell magic
-        stripped = line.rstrip("\r\n")
-        if stripped != TRACK_PREFIX and not stripped.startswith(TRACK_PREFIX + " "):
+        if not is_track_line(line):
             return None
-        return stripped[len(TRACK_PREFIX) :].strip(), "".join(lines[index + 1 :])
+        return line.strip()[len(TRACK_PREFIX) :].strip(), "".join(lines[index + 1 :])
     return None
 
 

@@ -33,7 +33,7 @@ from nbmodelbook.capture.naming import default_run_name
 from nbmodelbook.capture.notebook import detect_notebook_path
 from nbmodelbook.capture.outputs import RUN_MIMETYPE, OutputCollector
 from nbmodelbook.capture.track_args import TrackArgs, parse_track_cell
-from nbmodelbook.capture.values import numeric_value, to_json_safe
+from nbmodelbook.capture.values import bounded_repr, numeric_value, to_json_safe
 from nbmodelbook.config import ModelBook
 from nbmodelbook.record import (
     CapturedOutput,
@@ -193,21 +193,19 @@ class Tracker:
         record = active.record
         record.ended_at = record.started_at + elapsed
         record.status, record.error = _outcome(result)
-        user_ns = self.shell.user_ns
-        params, _models = extract_params(active.analysis, user_ns, active.args.params)
-        params.update(active.extra_params)
-        metrics = extract_metrics(
-            active.analysis, user_ns, active.args.metrics, exclude=params.keys()
-        )
-        metrics.update(active.extra_metrics)
-        record.params, record.metrics, record.outputs = params, metrics, captured
-        record.lineage = self.history.lineage(active.analysis.reads, active.history_index)
-        secrets = self.secrets.values(user_ns)
+        record.outputs = captured
+        secrets: frozenset[str] = frozenset()
+        try:
+            self._describe(active, record)
+            secrets = self.secrets.values(self.shell.user_ns)
+        except Exception as exc:
+            # The run still ends with its true status; only some details are missing.
+            record.extra["capture_error"] = f"{type(exc).__name__}: {bounded_repr(exc)}"
+            self._warn_internal("capture every detail of", exc)
         notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
         prepare = partial(self.environments.prepare, imported_modules(), notebook_dir, secrets)
         saved = self.writer.finish(record, prepare)
         self.last_run = record
-        self._forget_objects(active.analysis, self.history.cells[active.history_index].code)
         self._publish_marker(record)
         if self.settings.wait_for_save_after_ms >= 0 and (
             elapsed * 1000 >= self.settings.wait_for_save_after_ms or not self._checked_open
@@ -216,6 +214,19 @@ class Tracker:
         self._report_problems()
         if active.args.verbose or self.settings.verbose:
             print(_summary_line(record), file=sys.stderr)
+
+    def _describe(self, active: ActiveRun, record: RunRecord) -> None:
+        """Params, metrics and lineage of the finished cell, read off the namespace."""
+        user_ns = self.shell.user_ns
+        params, _models = extract_params(active.analysis, user_ns, active.args.params)
+        params.update(active.extra_params)
+        metrics = extract_metrics(
+            active.analysis, user_ns, active.args.metrics, exclude=params.keys()
+        )
+        metrics.update(active.extra_metrics)
+        record.params, record.metrics = params, metrics
+        record.lineage = self.history.lineage(active.analysis.reads, active.history_index)
+        self._forget_objects(active.analysis, self.history.cells[active.history_index].code)
 
     # --- explicit logging ------------------------------------------------------------------------
 
@@ -348,11 +359,12 @@ def _outcome(result: ExecutionResult | None) -> tuple[RunStatus, RunError | None
     error = result.error_before_exec or result.error_in_exec
     if error is None:
         return RunStatus.OK, None
-    described = RunError(
-        type=type(error).__qualname__,
-        message=str(error)[:2_000],
-        traceback="".join(traceback.format_exception(error))[-20_000:],
-    )
+    try:
+        message = str(error)[:2_000]
+        trace = "".join(traceback.format_exception(error))[-20_000:]
+    except Exception:  # an exception whose __str__ fails must not cost the run
+        message, trace = bounded_repr(error), ""
+    described = RunError(type=type(error).__qualname__, message=message, traceback=trace)
     if isinstance(error, KeyboardInterrupt):
         return RunStatus.INTERRUPTED, described
     return RunStatus.ERROR, described

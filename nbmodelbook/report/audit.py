@@ -204,8 +204,19 @@ def compared_on_different_data(context: AuditContext) -> Iterable[Finding]:
 def chosen_not_best(context: AuditContext) -> Iterable[Finding]:
     for decision in context.decisions:
         chosen = context.runs.get(decision.chosen_run_id or "")
+        if chosen is None:
+            continue
+        if chosen.status is not RunStatus.OK:
+            yield Finding(
+                code="chosen-failed",
+                severity=Severity.HIGH,
+                title="The chosen run did not finish successfully",
+                detail=f"{_label(chosen)} ended with status '{chosen.status.value}'.",
+                run_ids=(chosen.run_id,),
+                cell_index=decision.annotation.cell_index,
+            )
         metric = decision.headline_metric
-        if chosen is None or metric is None or metric not in chosen.metrics:
+        if metric is None or metric not in chosen.metrics:
             continue
         value = chosen.metrics[metric]
         lower = lower_is_better(metric)
@@ -228,15 +239,6 @@ def chosen_not_best(context: AuditContext) -> Iterable[Finding]:
                     "should explain why the better-scoring alternative was not chosen."
                 ),
                 run_ids=(chosen.run_id, *(run.run_id for run, _ in better)),
-                cell_index=decision.annotation.cell_index,
-            )
-        if chosen.status is not RunStatus.OK:
-            yield Finding(
-                code="chosen-failed",
-                severity=Severity.HIGH,
-                title="The chosen run did not finish successfully",
-                detail=f"{_label(chosen)} ended with status '{chosen.status.value}'.",
-                run_ids=(chosen.run_id,),
                 cell_index=decision.annotation.cell_index,
             )
         tried = [

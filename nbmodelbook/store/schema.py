@@ -27,6 +27,8 @@ from sqlalchemy import (
     select,
 )
 
+from nbmodelbook.store.backends import StoreUnavailable
+
 metadata = MetaData()
 
 meta = Table(
@@ -247,5 +249,5 @@ def migrate(connection: Connection) -> tuple[int, int]:
     return start, LATEST_VERSION
 
 
-class StoreVersionError(RuntimeError):
+class StoreVersionError(StoreUnavailable):
     """The store's schema is newer than this nbmodelbook."""

@@ -100,7 +100,10 @@ class RunStore:
         store = cls._connect(resolved, backend, notices)
         store.notices.extend(notices)
         if recover:
-            store.recover_orphans()
+            try:
+                store.recover_orphans()
+            except Exception as exc:  # e.g. a read-only store: reading it must still work
+                store.notices.append(f"could not mark crashed runs in {store.location}: {exc}")
         return store
 
     @classmethod

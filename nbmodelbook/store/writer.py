@@ -193,8 +193,10 @@ class StoreWriter:
             try:
                 op.record = op.prepare(op.record)
             except Exception as exc:
-                self._problems.append(f"a run could not be prepared for saving: {exc}")
-                return None
+                self._problems.append(
+                    f"a run was saved without its details (preparing them failed: {exc})"
+                )
+                op.record = _bare(op.record)  # nothing textual left that could hold a secret
             op.prepare = None
         return op.record
 
@@ -227,7 +229,7 @@ class StoreWriter:
             )
 
     def _safely(self, action: Callable[[RunStore], None], *, report: bool = True) -> bool:
-        if self.store is None and not report:
+        if self.store is None and (not report or self.open_error is None):
             self._reopen()
         if self.store is None:
             if report and self.open_error is not None:
@@ -239,6 +241,10 @@ class StoreWriter:
         except Exception as exc:
             if report:
                 self._problems.append(_describe_failure(self.store, exc))
+            if self.store.backend.is_corruption(exc):
+                # Damaged under us: drop it; the retry reopens, which moves the file aside.
+                self.store.close()
+                self.store = None
             return False
 
     def _reopen(self) -> None:
@@ -248,13 +254,32 @@ class StoreWriter:
             self.store = RunStore.open(self.url)
             self.store.register_kernel(self.session_id, ProcessIdentity.current(), time.time())
             self.open_error = None
+            self._problems.extend(self.store.notices)
         except Exception:
             self.store = None
+
+
+def _bare(record: RunRecord) -> RunRecord:
+    """The run's outcome without any captured text: what is always safe to write."""
+    from dataclasses import replace
+
+    from nbmodelbook.record import RunError
+
+    error = RunError(record.error.type, "", "") if record.error else None
+    return replace(
+        record, code="", note=None, tags=[], params={}, inputs={}, outputs=[], lineage=[],
+        environment={}, extra={"capture_error": "details could not be prepared"}, error=error,
+    )  # fmt: skip
 
 
 def _describe_failure(store: RunStore, exc: BaseException) -> str:
     detail = str(getattr(exc, "orig", exc)).strip() or type(exc).__name__
     lowered = detail.lower()
+    if store.backend.is_corruption(exc):
+        return (
+            f"the run store {store.location} is damaged; it will be moved aside and a new one "
+            "started, and the held-back runs saved there"
+        )
     if "full" in lowered or "no space" in lowered:
         cause = "the disk is full"
     elif "readonly" in lowered.replace(" ", "") or "read-only" in lowered:

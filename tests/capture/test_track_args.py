@@ -55,3 +55,11 @@ def test_transformer_strips_only_a_valid_header() -> None:
     assert strip_track_line(["%%track --bogus\n", "x = 1\n"]) == ["%%track --bogus\n", "x = 1\n"]
     assert strip_track_line(["x = 1\n"]) == ["x = 1\n"]
     assert strip_track_line([]) == []
+
+
+def test_whitespace_variants_agree_between_transformer_and_tracker() -> None:
+    for header in ("%%track\tname", "  %%track name", "%%track  name  "):
+        cell = f"{header}\nx = 1\n"
+        parsed = parse_track_cell(cell)
+        assert parsed is not None and parsed[0].name == "name", header
+        assert strip_track_line([f"{header}\n", "x = 1\n"]) == ["x = 1\n"], header

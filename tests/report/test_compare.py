@@ -88,3 +88,16 @@ def test_references_resolve_to_the_latest_run_of_a_name_or_an_id() -> None:
     assert resolve_ref(old.run_id, runs) == old.run_id
     assert resolve_ref(old.run_id[:14], runs) == old.run_id
     assert resolve_ref("nope", runs) is None
+
+
+def test_a_chosen_run_that_crashed_is_a_high_finding_even_without_metrics() -> None:
+    from nbmodelbook.report.audit import AuditContext, run_audit
+    from nbmodelbook.report.model import Annotation, AnnotationKind, Decision
+
+    crashed = run("doomed", status=RunStatus.CRASHED)
+    annotation = Annotation(AnnotationKind.DECISION, "Go", "", ("doomed",), 3, None)
+    decision = Decision(annotation, crashed.run_id, [], None, compare_runs([crashed]))
+    context = AuditContext([], [], {crashed.run_id: crashed}, [annotation], [decision], [], [],
+                           crashed.run_id)  # fmt: skip
+    codes = {finding.code: finding.severity.value for finding in run_audit(context)}
+    assert codes["chosen-failed"] == "high"

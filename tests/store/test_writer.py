@@ -85,14 +85,37 @@ def test_failed_write_is_kept_reported_and_retried(
     assert any("writable again" in p for p in writer.take_problems())
 
 
-def test_a_run_that_cannot_be_redacted_is_never_written(writer: StoreWriter) -> None:
+def test_a_run_whose_details_cannot_be_prepared_is_saved_bare(writer: StoreWriter) -> None:
     def broken(_run: RunRecord) -> RunRecord:
         raise ValueError("redaction failed")
 
-    writer.finish(finished(record()), broken).wait(10)
+    run = finished(record())
+    run.code, run.params, run.metrics = "secret = 'x'", {"p": "v"}, {"auc": 0.5}
+    writer.finish(run, broken).wait(10)
     writer.flush(10)
-    assert writer.store is not None and writer.store.count() == 0
+    assert writer.store is not None
+    saved = writer.store.get_run(run.run_id)
+    assert saved is not None and saved.status is RunStatus.OK  # never left `running`
+    assert saved.code == "" and saved.params == {} and saved.metrics == {"auc": 0.5}
     assert any("redaction failed" in p for p in writer.take_problems())
+
+
+def test_store_damaged_after_opening_is_moved_aside_and_runs_kept(
+    writer: StoreWriter, tmp_path: Path
+) -> None:
+    writer.finish(finished(record("before"))).wait(10)
+    path = tmp_path / "runs.sqlite"
+    assert writer.store is not None
+    writer.store.engine.dispose()  # the damage is seen by the next connection
+    with path.open("r+b") as damaged:
+        damaged.write(b"garbage!" * 16)
+    writer.finish(finished(record("after"))).wait(10)
+    writer.flush(10)
+    problems = " ".join(writer.take_problems())
+    assert "damaged" in problems
+    assert list(tmp_path.glob("runs.sqlite.corrupt-*"))
+    assert writer.store is not None
+    assert [r["name"] for r in writer.store.run_summaries()] == ["after"]
 
 
 def test_unopenable_store_reports_once_and_keeps_runs(tmp_path: Path) -> None:
