@@ -15,8 +15,6 @@ from nbmodelbook import __version__
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nbmodelbook.store.store import RunStore
-
 EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -57,27 +55,32 @@ def _configure_runs(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_runs(args: argparse.Namespace) -> int:
+    from nbmodelbook.links import notebook_run_summaries
+    from nbmodelbook.notebook_file import read_notebook
+    from nbmodelbook.store.backends import resolve_store_url, store_exists, store_for_notebook
     from nbmodelbook.store.frames import runs_frame
     from nbmodelbook.store.store import RunStore
 
-    store_url = args.store
-    notebook: str | None = None
-    if args.notebook is not None:
-        path = Path(args.notebook).expanduser()
-        if not path.exists():
-            raise CommandError(f"no such notebook: {args.notebook}")
-        notebook = str(path.resolve())
-        if store_url is None:
-            store_url = _store_beside(path)
-    store = RunStore.open(store_url)
-    try:
-        if notebook is None:
-            summaries = store.run_summaries()
-        else:
-            summaries = _notebook_summaries(store, Path(notebook))
-        frame = runs_frame(summaries)
-    finally:
-        store.close()
+    path = Path(args.notebook).expanduser() if args.notebook is not None else None
+    notebook = None
+    if path is None:
+        store_url = resolve_store_url(args.store)
+    elif not path.exists():
+        raise CommandError(f"no such notebook: {args.notebook}")
+    else:
+        notebook = read_notebook(path)  # an unreadable notebook is an error even with no runs
+        store_url = store_for_notebook(path, args.store)
+    summaries: list[dict[str, Any]] = []
+    if store_exists(store_url):  # listing never creates a store
+        store = RunStore.open(store_url)
+        try:
+            if path is None or notebook is None:
+                summaries = store.run_summaries()
+            else:
+                summaries = notebook_run_summaries(store, path, notebook)
+        finally:
+            store.close()
+    frame = runs_frame(summaries)
     out = sys.stdout
     if args.format == "csv":
         _json_cells(frame).to_csv(out, index=False)
@@ -87,28 +90,6 @@ def _run_runs(args: argparse.Namespace) -> int:
     else:
         out.write(_table(frame) + "\n")
     return EXIT_OK
-
-
-def _notebook_summaries(store: RunStore, notebook: Path) -> list[dict[str, Any]]:
-    """Runs filed under the notebook, plus those its saved run markers name (a moved or
-    headless-executed notebook), plus unfiled runs whose code matches one of its cells."""
-    from nbmodelbook.links import notebook_lookup
-    from nbmodelbook.notebook_file import read_notebook
-
-    run_ids, hashes = notebook_lookup(read_notebook(notebook))
-    return store.notebook_summaries(str(notebook), run_ids=run_ids, orphan_code_hashes=hashes)
-
-
-def _store_beside(notebook: Path) -> str | None:
-    """A notebook's runs live in the store of the folder its kernel ran in: its own folder."""
-    import os
-
-    from nbmodelbook.store.backends import DEFAULT_STORE_DIR, DEFAULT_STORE_FILE, STORE_ENV_VAR
-
-    if os.environ.get(STORE_ENV_VAR):
-        return None
-    beside = notebook.resolve().parent / DEFAULT_STORE_DIR / DEFAULT_STORE_FILE
-    return str(beside) if beside.exists() else None
 
 
 def _json_cells(frame: pd.DataFrame) -> pd.DataFrame:

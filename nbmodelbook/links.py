@@ -7,13 +7,18 @@ hash of the cell's source (a last resort, for runs whose notebook is unknown).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.capture.code_analysis import code_hash
 from nbmodelbook.capture.outputs import RUN_MIMETYPE
 from nbmodelbook.capture.track_args import TRACK_PREFIX
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from nbmodelbook.store.store import RunStore
 
 
 @dataclass(slots=True)
@@ -92,5 +97,12 @@ def notebook_lookup(notebook: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return run_ids, hashes
 
 
-def unique(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+def notebook_run_summaries(
+    store: RunStore, notebook_path: Path, notebook: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """A notebook's runs: filed under its path, named by its saved run markers (a moved or
+    headless-executed notebook), or unfiled runs whose code matches one of its cells."""
+    run_ids, hashes = notebook_lookup(notebook)
+    return store.notebook_summaries(
+        str(notebook_path.resolve()), run_ids=run_ids, orphan_code_hashes=hashes
+    )

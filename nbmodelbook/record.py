@@ -24,8 +24,9 @@ class RunStatus(StrEnum):
     CRASHED = "crashed"
 
     @property
-    def finished(self) -> bool:
-        return self is not RunStatus.RUNNING
+    def failed(self) -> bool:
+        """Ended without completing: an exception, Ctrl-C or a dead kernel."""
+        return self in (RunStatus.ERROR, RunStatus.INTERRUPTED, RunStatus.CRASHED)
 
 
 def new_run_id(now: float | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from nbmodelbook.capture.code_analysis import CellAnalysis
 from nbmodelbook.capture.fingerprint import FingerprintCache, is_data
 from nbmodelbook.capture.models import inspect_model
-from nbmodelbook.capture.values import bounded_repr, numeric_value, to_json_safe, type_name
+from nbmodelbook.capture.values import numeric_value, to_json_safe
 
 MAX_DICT_METRICS = 100
 
@@ -122,11 +122,6 @@ def _add_metric(metrics: dict[str, float], key: str, value: object, depth: int) 
             if position >= MAX_DICT_METRICS:
                 break
             _add_metric(metrics, f"{key}.{sub_key}", item, depth + 1)
-
-
-def describe_value(value: object) -> dict[str, Any]:
-    """Type and bounded repr, for values that are neither params nor metrics."""
-    return {"type": type_name(value), "repr": bounded_repr(value)}
 
 
 def imported_modules() -> list[str]:

@@ -80,7 +80,6 @@ class Tracker:
         self.current: ActiveRun | None = None
         self.secrets = SecretNames()
         self.environments = EnvironmentCache()
-        self.last_run: RunRecord | None = None
         self._writer: StoreWriter | None = None
         self._store_url: str | None = settings.store
         self._reported: set[str] = set()
@@ -205,7 +204,6 @@ class Tracker:
         notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
         prepare = partial(self.environments.prepare, imported_modules(), notebook_dir, secrets)
         saved = self.writer.finish(record, prepare)
-        self.last_run = record
         self._publish_marker(record)
         if self.settings.wait_for_save_after_ms >= 0 and (
             elapsed * 1000 >= self.settings.wait_for_save_after_ms or not self._checked_open

@@ -309,9 +309,7 @@ def failed_runs_unmentioned(context: AuditContext) -> Iterable[Finding]:
     failed = [
         run
         for run in context.runs.values()
-        if run.status in (RunStatus.ERROR, RunStatus.CRASHED, RunStatus.INTERRUPTED)
-        and run.run_id not in mentioned
-        and run.name not in names_mentioned
+        if run.status.failed and run.run_id not in mentioned and run.name not in names_mentioned
     ]
     if failed:
         listed = ", ".join(f"{_label(run)} ({run.status.value})" for run in failed[:10])

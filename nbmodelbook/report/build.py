@@ -11,7 +11,7 @@ from typing import Any
 from nbmodelbook.capture.code_analysis import code_hash
 from nbmodelbook.capture.track_args import split_track_cell
 from nbmodelbook.links import link_cells
-from nbmodelbook.record import RunRecord, RunStatus
+from nbmodelbook.record import RunRecord
 from nbmodelbook.report.audit import AuditContext, NotebookCell, run_audit
 from nbmodelbook.report.compare import compare_runs, headline_metric, model_family
 from nbmodelbook.report.model import (
@@ -29,7 +29,6 @@ from nbmodelbook.report.model import (
 from nbmodelbook.report.resolve import resolve_ref
 
 _METRIC_HINT = re.compile(r"\bmetric:([A-Za-z0-9_.\-]+[A-Za-z0-9_])")
-_FAILED = (RunStatus.ERROR, RunStatus.CRASHED, RunStatus.INTERRUPTED)
 NOTE_KINDS = (
     AnnotationKind.RISK,
     AnnotationKind.LIMITATION,
@@ -166,7 +165,7 @@ def search_effort(ordered: Sequence[RunRecord], chosen: RunRecord | None) -> Sea
         return None
     families = Counter(family for run in ordered if (family := model_family(run)))
     family_names = [name.rsplit(".", 1)[-1] for name, _ in families.most_common()]
-    failed = sum(1 for run in ordered if run.status in _FAILED)
+    failed = sum(1 for run in ordered if run.status.failed)
     chosen_family = model_family(chosen) if chosen else None
     same_family = families.get(chosen_family, 0) if chosen_family else 0
     total = len(ordered)

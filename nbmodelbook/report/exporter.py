@@ -30,7 +30,8 @@ class ModelBookExporter(Exporter):  # type: ignore[misc]
     ) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
         from nbmodelbook.report.annotations import parse_annotations
         from nbmodelbook.report.build import build_review
-        from nbmodelbook.report.load import load_runs, store_for_notebook
+        from nbmodelbook.report.load import load_runs
+        from nbmodelbook.store.backends import store_for_notebook
 
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
         metadata = resources.get("metadata", {})

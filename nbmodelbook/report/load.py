@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nbmodelbook.links import notebook_lookup
+from nbmodelbook.links import notebook_run_summaries
 from nbmodelbook.notebook_file import read_notebook
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.build import build_review
 from nbmodelbook.report.model import Review
 from nbmodelbook.report.resolve import resolve_ref
-from nbmodelbook.store.backends import (
-    DEFAULT_STORE_DIR,
-    DEFAULT_STORE_FILE,
-    STORE_ENV_VAR,
-    resolve_store_url,
-    sqlite_path,
-)
+from nbmodelbook.store.backends import store_exists, store_for_notebook
 
 Progress = Callable[[str], None]
 
@@ -32,18 +25,6 @@ def terminal_progress(message: str) -> None:
         print(f"nbmodelbook: {message}", file=sys.stderr, flush=True)
 
 
-def store_for_notebook(notebook: Path, store: str | None = None) -> str:
-    """The store holding a notebook's runs: given, else $NBMODELBOOK_STORE, else the default
-    store of the folder its kernel ran in (the notebook's own folder)."""
-    if store is not None:
-        return resolve_store_url(store)
-    if os.environ.get(STORE_ENV_VAR):
-        return resolve_store_url()
-    return resolve_store_url(
-        str(notebook.resolve().parent / DEFAULT_STORE_DIR / DEFAULT_STORE_FILE)
-    )
-
-
 def load_runs(
     notebook_path: Path, notebook: Mapping[str, Any], refs: list[str], store_url: str
 ) -> tuple[dict[str, RunRecord], str | None]:
@@ -51,17 +32,13 @@ def load_runs(
 
     A store that does not exist yet is not created: the notebook simply has no runs.
     """
-    path = sqlite_path(store_url)
-    if path is not None and not path.exists():
+    if not store_exists(store_url):
         return {}, None
     from nbmodelbook.store.store import RunStore
 
     store = RunStore.open(store_url, recover=True)
     try:
-        run_ids, hashes = notebook_lookup(notebook)
-        summaries = store.notebook_summaries(
-            str(notebook_path.resolve()), run_ids=run_ids, orphan_code_hashes=hashes
-        )
+        summaries = notebook_run_summaries(store, notebook_path, notebook)
         ids = [row["run_id"] for row in summaries]
         runs = store.get_runs(ids)
         for ref in refs:

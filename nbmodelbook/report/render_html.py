@@ -70,7 +70,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
-FAILED_STATUSES = frozenset({RunStatus.ERROR, RunStatus.INTERRUPTED, RunStatus.CRASHED})
 STATUS_TEXT = {
     RunStatus.OK: "ok",
     RunStatus.ERROR: "FAILED",
@@ -162,7 +161,8 @@ def status_text(run: RunRecord) -> str:
 
 
 def is_failed(run: RunRecord) -> bool:
-    return status_of(run) in FAILED_STATUSES
+    status = status_of(run)
+    return status is not None and status.failed
 
 
 def metric_lower_is_better(name: str, known: Mapping[str, bool]) -> bool:

@@ -76,6 +76,24 @@ def resolve_store_url(value: str | os.PathLike[str] | None = None, cwd: Path | N
     return _sqlite_url(path)
 
 
+def store_for_notebook(notebook: Path, store: str | None = None) -> str:
+    """The store holding a notebook's runs: given, else $NBMODELBOOK_STORE, else the default
+    store of the folder its kernel ran in (the notebook's own folder)."""
+    if store is not None:
+        return resolve_store_url(store)
+    if os.environ.get(STORE_ENV_VAR):
+        return resolve_store_url()
+    return resolve_store_url(
+        str(notebook.resolve().parent / DEFAULT_STORE_DIR / DEFAULT_STORE_FILE)
+    )
+
+
+def store_exists(url: str) -> bool:
+    """False only for a store file that was never created (a server store is assumed)."""
+    path = sqlite_path(url)
+    return path is None or path.exists()
+
+
 def sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:///"):
         return None

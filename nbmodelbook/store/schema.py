@@ -86,12 +86,18 @@ runs = Table(
     Index("ix_nbmb_runs_code_hash", "code_hash"),
 )
 
+
+def _run_id_key() -> Column[str]:
+    """The key of a run's child rows: deleted with the run (a finished run replaces them)."""
+    return Column(
+        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 run_details = Table(
     "nbmb_run_details",
     metadata,
-    Column(
-        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
-    ),
+    _run_id_key(),
     Column("error_traceback", Text),
     Column("inputs", Text, nullable=False, default="{}"),
     Column("lineage", Text, nullable=False, default="[]"),
@@ -101,9 +107,7 @@ run_details = Table(
 run_params = Table(
     "nbmb_run_params",
     metadata,
-    Column(
-        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
-    ),
+    _run_id_key(),
     Column("key", String(255), primary_key=True),
     Column("value", Text, nullable=False),
     Column("num", Float),
@@ -113,9 +117,7 @@ run_params = Table(
 run_metrics = Table(
     "nbmb_run_metrics",
     metadata,
-    Column(
-        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
-    ),
+    _run_id_key(),
     Column("key", String(255), primary_key=True),
     # NaN and infinities do not survive a REAL column everywhere: they go to `special`.
     Column("value", Float),
@@ -126,9 +128,7 @@ run_metrics = Table(
 run_tags = Table(
     "nbmb_run_tags",
     metadata,
-    Column(
-        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
-    ),
+    _run_id_key(),
     Column("tag", String(255), primary_key=True),
     Index("ix_nbmb_run_tags_tag", "tag"),
 )
@@ -136,9 +136,7 @@ run_tags = Table(
 run_outputs = Table(
     "nbmb_run_outputs",
     metadata,
-    Column(
-        "run_id", String(32), ForeignKey("nbmb_runs.run_id", ondelete="CASCADE"), primary_key=True
-    ),
+    _run_id_key(),
     Column("position", Integer, primary_key=True),
     Column("mime", String(255), nullable=False),
     Column("data", LargeBinary, nullable=False),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 # A `running` run on another host is declared crashed once its kernel has been silent this long.
 REMOTE_LEASE_SECONDS = 15 * 60
-HEARTBEAT_SECONDS = 60.0
 
 SUMMARY_COLUMNS = (
     "run_id",
@@ -203,11 +201,9 @@ class RunStore:
         crashed: dict[str, float] = {}
         for run_id, started_at, host, pid, pid_start, heartbeat_at in candidates:
             last_seen = max(started_at, heartbeat_at or 0.0)
-            if host is None:
-                dead = now - last_seen > REMOTE_LEASE_SECONDS
-            elif host == here:
+            if host == here:
                 dead = not process_alive(int(pid), pid_start)
-            else:
+            else:  # another host, or no kernel row: only silence tells
                 dead = now - last_seen > REMOTE_LEASE_SECONDS
             if dead:
                 crashed[run_id] = last_seen
@@ -699,10 +695,6 @@ class _Statements:
             insert_tag=insert(schema.run_tags),
             insert_output=insert(schema.run_outputs),
         )
-
-
-def encode_binary_output(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def _unavailable(backend: Backend, url: str, exc: BaseException) -> StoreUnavailable:

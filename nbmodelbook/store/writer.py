@@ -28,7 +28,7 @@ RETRY_SECONDS = 5.0
 # The store opens this long after the extension loads (or as soon as a run needs it), so
 # importing SQLAlchemy does not compete with the cell that ran `%load_ext`.
 OPEN_DELAY_SECONDS = 1.0
-# Mirrors store.HEARTBEAT_SECONDS without importing the store (and SQLAlchemy) on this thread.
+# While a run is open, the kernel says it is alive this often (other hosts' crash detection).
 HEARTBEAT_SECONDS = 60.0
 
 Prepare = Callable[[RunRecord], RunRecord]
