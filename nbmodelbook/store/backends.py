@@ -39,6 +39,10 @@ class Backend:
     is_corruption: Callable[[BaseException], bool]
     quarantine: Callable[[str], str | None]
     describe: Callable[[str], str]
+    # Case-insensitive "column contains text" (ILIKE unless the engine has a faster way).
+    contains: Callable[[Any, str], Any] = lambda column, text: column.icontains(
+        text, autoescape=True
+    )
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -138,6 +142,8 @@ def _sqlite_engine(url: str) -> Engine:
         # Driver autocommit: transactions are started explicitly below, so a write can
         # take the write lock up front (BEGIN IMMEDIATE) instead of failing on upgrade.
         dbapi_connection.isolation_level = None
+        # SQLite folds only ASCII case; text filters with other letters use Python's folding.
+        dbapi_connection.create_function(_CASEFOLD_FUNCTION, 1, _casefold, deterministic=True)
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
@@ -218,6 +224,23 @@ def _sqlite_describe(url: str) -> str:
     return str(path) if path is not None else url
 
 
+_CASEFOLD_FUNCTION = "nbmb_casefold"
+
+
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _sqlite_contains(column: Any, text: str) -> Any:
+    from sqlalchemy import func
+
+    if text.isascii():
+        # SQLite's LIKE already ignores ASCII case; lower() on both sides would halve its speed.
+        return column.contains(text, autoescape=True)
+    folded = getattr(func, _CASEFOLD_FUNCTION)(column)
+    return folded.contains(text.casefold(), autoescape=True)
+
+
 register_backend(
     Backend(
         scheme="sqlite",
@@ -228,5 +251,6 @@ register_backend(
         is_corruption=_sqlite_is_corruption,
         quarantine=_sqlite_quarantine,
         describe=_sqlite_describe,
+        contains=_sqlite_contains,
     )
 )

@@ -208,6 +208,12 @@ def _bump_seq() -> Any:
     )
 
 
+@cache
+def read_seq() -> Any:
+    """The store-wide write counter's current value (a text cell; None before any write)."""
+    return select(meta.c.value).where(meta.c.key == RUN_SEQ_KEY)
+
+
 # Ordered: migration N brings a store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Migration] = [_create_v1, _add_run_seq_v2]
 LATEST_VERSION = len(MIGRATIONS)

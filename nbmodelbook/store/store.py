@@ -32,6 +32,8 @@ from nbmodelbook.store.backends import (
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
+    from nbmodelbook.store.query import Facets, RunPage, RunQuery
+
 # A `running` run on another host is declared crashed once its kernel has been silent this long.
 REMOTE_LEASE_SECONDS = 15 * 60
 
@@ -60,6 +62,7 @@ SUMMARY_COLUMNS = (
 
 
 _WRITTEN_MEMORY = 4096
+_COUNT_MEMORY = 64
 _NOTEBOOK = SUMMARY_COLUMNS.index("notebook")
 _SESSION = SUMMARY_COLUMNS.index("session_id")
 _TAGS = SUMMARY_COLUMNS.index("tags")
@@ -82,6 +85,8 @@ class RunStore:
         self._cache_seq = -1
         self._cached_rows: list[tuple[Any, ...]] = []
         self._cache_lock = threading.Lock()
+        # Totals of recent filters, with the write counter they were counted at.
+        self._counts: dict[tuple[Any, ...], tuple[Any, int]] = {}
 
     @property
     def location(self) -> str:
@@ -456,6 +461,64 @@ class RunStore:
         for chunk in _chunks(orphan_code_hashes):
             conditions.append(runs.c.notebook.is_(None) & runs.c.code_hash.in_(chunk))
         return table_rows(self._table(or_(*conditions)))
+
+    def query_runs(self, query: RunQuery) -> RunPage:
+        """One page of runs, filtered and sorted in the database, with the total that match.
+
+        The total is counted again only when the filters or the store's contents changed:
+        sorting and paging, most of a person's clicks, cost one page query.
+        """
+        from sqlalchemy import select
+
+        from nbmodelbook.store.query import RunPage, count_statement, page_ids
+
+        contains = self.backend.contains
+        runs = schema.runs
+        with self._read() as connection:
+            ids = page_ids(connection, query, contains)
+            fetched = connection.execute(
+                select(*(runs.c[name] for name in SUMMARY_COLUMNS)).where(runs.c.run_id.in_(ids))
+            ).all()
+            position = {run_id: index for index, run_id in enumerate(ids)}
+            rows = self._decode(sorted(fetched, key=lambda row: position[row[0]]))
+            seq = connection.execute(schema.read_seq()).scalar_one_or_none()
+            cached = self._counts.get(query.filter_key)
+            if cached is not None and cached[0] == seq and seq is not None:
+                total = cached[1]
+            else:
+                total = int(connection.execute(count_statement(query, contains)).scalar() or 0)
+                if len(self._counts) >= _COUNT_MEMORY:
+                    self._counts.pop(next(iter(self._counts)))
+                self._counts[query.filter_key] = (seq, total)
+        table = {name: [row[index] for row in rows] for index, name in enumerate(SUMMARY_COLUMNS)}
+        return RunPage(query=query, rows=table_rows(table), total=total)
+
+    def facets(self, query: RunQuery, *, params: bool = True, newest: int | None = None) -> Facets:
+        """Metric and param names, tags and statuses of the runs a query selects, by frequency.
+
+        `newest` counts only the newest runs (what a person is working on now, and bounded
+        time on a large store); `params=False` skips the param names, the costliest count.
+        """
+        from nbmodelbook.store.query import Facets, facet_statements
+
+        found = Facets()
+        statements = facet_statements(query, self.backend.contains, newest)
+        if not params:
+            del statements["params"]
+        with self._read() as connection:
+            for name, statement in statements.items():
+                counts = [(str(key), int(n)) for key, n in connection.execute(statement).all()]
+                setattr(found, name, counts)
+        found.total = sum(n for _, n in found.statuses)
+        return found
+
+    def run_names(self) -> list[str]:
+        """Every distinct run name (for suggestions when a name matches no run)."""
+        from sqlalchemy import select
+
+        with self._read() as connection:
+            names = connection.execute(select(schema.runs.c.name).distinct()).scalars().all()
+        return sorted(str(name) for name in names)
 
     def count(self) -> int:
         from sqlalchemy import func, select
