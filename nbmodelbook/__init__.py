@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "browse",
+    "compare",
     "load_ipython_extension",
     "log_metrics",
     "log_params",
@@ -26,8 +28,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
     from IPython.core.interactiveshell import InteractiveShell
+
+    from nbmodelbook.widgets.browser import RunBrowser
+    from nbmodelbook.widgets.compare_view import CompareView
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
@@ -54,6 +61,44 @@ def runs(
     from nbmodelbook.api import runs as query_runs
 
     return query_runs(notebook, all_notebooks=all, store=store)
+
+
+def browse(
+    notebook: str | None = None,
+    *,
+    all: bool = False,
+    store: str | None = None,
+    page_size: int = 25,
+    metrics: Sequence[str] | None = None,
+    params: Sequence[str] | None = None,
+) -> RunBrowser:
+    """A widget to filter, sort and page through runs; tick two or more to compare them.
+
+    In a notebook: this notebook's runs (`all=True`, or the checkbox, for every notebook).
+    Columns show the key metrics and the params that vary; `metrics=[...]` / `params=[...]`
+    choose them.
+    """
+    from nbmodelbook.api import browse as browse_runs
+
+    return browse_runs(
+        notebook,
+        all_notebooks=all,
+        store=store,
+        page_size=page_size,
+        metrics=metrics,
+        params=params,
+    )
+
+
+def compare(*refs: str, store: str | None = None, notebook: str | None = None) -> CompareView:
+    """Compare runs side by side: the params that differ, metrics (best marked) with charts,
+    a code diff, how their data differ, and their figures.
+
+    Refs are run names (the latest run of that name, this notebook's first) or run ids.
+    """
+    from nbmodelbook.api import compare as compare_runs
+
+    return compare_runs(refs, store=store, notebook=notebook)
 
 
 def log_metrics(**metrics: Any) -> None:

@@ -10,9 +10,13 @@ from nbmodelbook.store.backends import StoreUnavailable
 from nbmodelbook.store.store import RunStore
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
     from nbmodelbook.capture.tracker import Tracker
+    from nbmodelbook.widgets.browser import RunBrowser
+    from nbmodelbook.widgets.compare_view import CompareView
 
 
 def require_tracker(caller: str) -> Tracker:
@@ -51,20 +55,73 @@ def _shared_store(store: str | None) -> RunStore:
     return opened
 
 
+def _scope(
+    tracker: Tracker | None, notebook: str | None, all_notebooks: bool
+) -> tuple[str | None, str | None]:
+    """(notebook path, kernel session) whose runs a call means; (None, None) for every run."""
+    if all_notebooks:
+        return None, None
+    if notebook is not None:
+        return str(Path(notebook).expanduser().resolve()), None
+    if tracker is not None and tracker.notebook is not None:
+        return tracker.notebook, None
+    if tracker is not None:
+        return None, tracker.session_id
+    return None, None
+
+
 def runs(
     notebook: str | None = None, *, all_notebooks: bool = False, store: str | None = None
 ) -> pd.DataFrame:
     from nbmodelbook.store.frames import runs_frame
 
     run_store, tracker = open_store(store)
-    if all_notebooks:
-        table = run_store.run_table()
-    elif notebook is not None:
-        table = run_store.run_table(notebook=str(Path(notebook).expanduser().resolve()))
-    elif tracker is not None and tracker.notebook is not None:
-        table = run_store.run_table(notebook=tracker.notebook)
-    elif tracker is not None:
-        table = run_store.run_table(session_id=tracker.session_id)
-    else:
-        table = run_store.run_table()
-    return runs_frame(table)
+    scope_notebook, session_id = _scope(tracker, notebook, all_notebooks)
+    return runs_frame(run_store.run_table(notebook=scope_notebook, session_id=session_id))
+
+
+def browse(
+    notebook: str | None = None,
+    *,
+    all_notebooks: bool = False,
+    store: str | None = None,
+    page_size: int = 25,
+    metrics: Sequence[str] | None = None,
+    params: Sequence[str] | None = None,
+) -> RunBrowser:
+    from nbmodelbook.widgets.browser import RunBrowser
+
+    run_store, tracker = open_store(store)
+    scope_notebook, session_id = _scope(tracker, notebook, False)
+    browser = RunBrowser(
+        run_store,
+        notebook=scope_notebook,
+        session_id=session_id,
+        all_notebooks=all_notebooks,
+        page_size=page_size,
+        metrics=metrics,
+        params=params,
+    )
+    if tracker is not None and store is None:
+        tracker.writer.add_listener(browser.on_run_written)
+    return browser
+
+
+def compare(
+    refs: Sequence[str], *, store: str | None = None, notebook: str | None = None
+) -> CompareView:
+    from nbmodelbook.widgets.compare_view import CompareView
+    from nbmodelbook.widgets.comparison import build_comparison, resolve_refs
+
+    if len(refs) < 2:
+        raise ValueError(
+            "compare() needs two or more runs: compare('rf-500', 'gbm-tuned'), by name "
+            "(the latest run of that name) or run id"
+        )
+    run_store, tracker = open_store(store)
+    scope_notebook, _ = _scope(tracker, notebook, False)
+    run_ids = resolve_refs(run_store, refs, notebook=scope_notebook)
+    if len(run_ids) < 2:
+        raise ValueError(f"{', '.join(map(repr, refs))} name only one run: give two or more")
+    records = run_store.get_runs(run_ids)
+    return CompareView(build_comparison([records[run_id] for run_id in run_ids]))

@@ -191,14 +191,19 @@ def metric_bars(evidence_frame: pd.DataFrame | Rows) -> alt.FacetChart:
 
 @_built_quietly
 def history_chart(
-    history_frame: pd.DataFrame | Rows, metric: str, colour_title: str = "Run"
+    history_frame: pd.DataFrame | Rows,
+    metric: str,
+    colour_title: str = "Run",
+    *,
+    tooltips: bool = False,
 ) -> alt.LayerChart:
     """A metric over time for every run; failed runs marked on the time axis.
 
     Rows with `run` (label), `group` (colour: model family or run name), `started` (ISO-8601
     UTC text), `value` (float, or None/NaN), `failed` (bool) and optionally `chosen` (bool,
     circled). Beyond six groups the least frequent are drawn grey as "other". Time is shown in
-    UTC, so the picture does not depend on the reader's time zone.
+    UTC, so the picture does not depend on the reader's time zone. `tooltips` adds hover
+    details for live charts (a static image has no hover).
     """
     import altair as alt
 
@@ -253,6 +258,18 @@ def history_chart(
                 legend=alt.Legend(orient="bottom", columns=3, symbolLimit=len(domain)),
             ),
             shape=alt.Shape("group:N", scale=alt.Scale(domain=domain, range=shapes), legend=None),
+            **(
+                {
+                    "tooltip": [
+                        alt.Tooltip("run:N", title="Run"),
+                        alt.Tooltip("group:N", title=colour_title),
+                        alt.Tooltip("started:N", title="Started (UTC)"),
+                        alt.Tooltip("value:Q", title=metric, format=".4~g"),
+                    ]
+                }
+                if tooltips
+                else {}
+            ),
         )
     ]
     if chosen_count:

@@ -8,9 +8,11 @@ could not write so a later attempt, or the final flush, can still save it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +60,7 @@ class StoreWriter:
         self._open_runs: set[str] = set()
         self._unsaved: list[_Op] = []
         self._stopped = False
+        self._listeners: list[weakref.WeakMethod[Callable[[RunRecord], None]]] = []
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._main, name="nbmodelbook-writer", daemon=True)
         self._thread.start()
@@ -89,6 +92,24 @@ class StoreWriter:
         self._wake.set()
         self.ready.wait(timeout)
         return self.store
+
+    def add_listener(self, method: Callable[[RunRecord], None]) -> None:
+        """Call a bound method (on the writer thread) after each run is written.
+
+        Held weakly: a widget that listens goes away with its last reference.
+        """
+        self._listeners.append(weakref.WeakMethod(method))
+
+    def _tell_listeners(self, record: RunRecord) -> None:
+        alive = []
+        for reference in self._listeners:
+            method = reference()
+            if method is None:
+                continue
+            alive.append(reference)
+            with contextlib.suppress(Exception):  # a listener must never stop the writer
+                method(record)
+        self._listeners = alive
 
     def take_problems(self) -> list[str]:
         """Messages about failures since the last call (each to be shown once)."""
@@ -208,6 +229,7 @@ class StoreWriter:
         if self._safely(lambda store: store.finish_run(record)):
             self._open_runs.discard(record.run_id)
             op.done.set()
+            self._tell_listeners(record)
         else:
             self._unsaved.append(op)
             op.done.set()

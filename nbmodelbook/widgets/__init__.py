@@ -1,0 +1,1 @@
+"""Inline widgets: browse and compare runs."""

@@ -1,0 +1,105 @@
+"""Charts for the widgets: the report's chart builders, shown as live Vega-Lite in the notebook.
+
+Frontends render Vega-Lite offline from their own bundled copy of Vega (JupyterLab 4 and
+Notebook 7 up to Vega-Lite 5, VS Code likewise), but not Altair 6's default output, which loads
+Vega from a CDN or declares Vega-Lite 6. So charts are sent as the Vega-Lite 5 mimetype, with
+the frontend's export menu off (it links to an online editor).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from nbmodelbook.widgets.comparison import Comparison
+
+if TYPE_CHECKING:
+    import altair as alt
+
+VEGALITE_V5_MIME = "application/vnd.vegalite.v5+json"
+VEGALITE_V5_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+MAX_BAR_METRICS = 6
+
+
+class ChartDisplay:
+    """A chart as a display object: `display(chart)` or `Output.append_display_data(chart)`."""
+
+    def __init__(self, spec: Mapping[str, Any], description: str) -> None:
+        self.spec = dict(spec)
+        self.description = description
+
+    @classmethod
+    def of(cls, chart: alt.TopLevelMixin, description: str) -> ChartDisplay:
+        spec = chart.to_dict(validate=False)
+        spec["$schema"] = VEGALITE_V5_SCHEMA
+        return cls(spec, description)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        data = {VEGALITE_V5_MIME: self.spec, "text/plain": f"<chart: {self.description}>"}
+        metadata = {VEGALITE_V5_MIME: {"embed_options": {"actions": False}}}
+        return data, metadata
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def metric_bar_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    rows = []
+    for metric in comparison.metrics[:MAX_BAR_METRICS]:
+        for position, value in enumerate(metric.values):
+            if not _finite(value):
+                continue
+            rows.append(
+                {
+                    "run": comparison.labels[position],
+                    "metric": metric.name,
+                    "value": float(value),  # type: ignore[arg-type]
+                    "best": position in metric.best,
+                    "lower_is_better": metric.lower_is_better,
+                }
+            )
+    return rows
+
+
+def param_rows(comparison: Comparison, param: str, metric: str) -> list[dict[str, Any]]:
+    from nbmodelbook.report.compare import comparable_params
+
+    rows = []
+    for label, run in zip(comparison.labels, comparison.runs, strict=True):
+        value = run.metrics.get(metric)
+        params = comparable_params(run)
+        if param in params and _finite(value):
+            rows.append({"run": label, "param_value": params[param], "value": value})
+    return rows
+
+
+def comparison_charts(comparison: Comparison) -> list[ChartDisplay]:
+    """Bars per metric; and the headline metric against the parameter, when only one varies."""
+    from nbmodelbook.report import charts
+
+    shown: list[ChartDisplay] = []
+    bars = metric_bar_rows(comparison)
+    if bars:
+        shown.append(ChartDisplay.of(charts.metric_bars(bars), "metrics of the compared runs"))
+    param, metric = comparison.varying_param, comparison.headline
+    if param is not None and metric is not None and len(comparison.runs) >= 3:
+        rows = param_rows(comparison, param, metric)
+        if len(rows) >= 3:
+            shown.append(
+                ChartDisplay.of(
+                    charts.param_vs_metric(rows, param, metric), f"{metric} against {param}"
+                )
+            )
+    return shown
+
+
+def history_display(rows: Sequence[Mapping[str, Any]], metric: str, colour_by: str) -> ChartDisplay:
+    """A metric over time, one point per run, coloured by run name or tag, with tooltips."""
+    from nbmodelbook.report import charts
+
+    chart = charts.history_chart(rows, metric, colour_title=colour_by, tooltips=True)
+    return ChartDisplay.of(chart, f"{metric} of every run over time")

@@ -1,0 +1,140 @@
+"""What `compare()` shows, built from run records alone: params, metrics, code, data, figures.
+
+Pure: records in, a `Comparison` out; the widget only lays it out. The first run is the
+reference every other run's code and data are compared with.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from nbmodelbook.record import RunRecord
+from nbmodelbook.report.compare import compare_runs, headline_metric
+from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
+from nbmodelbook.widgets.code_diff import CodeDiff, diff_code
+
+if TYPE_CHECKING:
+    from nbmodelbook.report.render_html import Figure
+    from nbmodelbook.store.store import RunStore
+
+FIGURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+MAX_FIGURES_PER_RUN = 6
+MAX_CLOSE_MATCHES = 5
+
+
+class UnknownRunError(LookupError):
+    """`compare()` was given a name or id that matches no run; says what was close."""
+
+
+@dataclass(slots=True)
+class Comparison:
+    runs: list[RunRecord]
+    labels: list[str]
+    evidence: Evidence
+    code_diffs: list[CodeDiff]  # runs[1:] against runs[0], in order
+    data: list[DataDifference]  # runs[1:] against runs[0], in order
+    figures: list[list[Figure]] = field(default_factory=list)  # per run
+    headline: str | None = None
+    varying_param: str | None = None  # the only param that differs, when exactly one does
+
+    def params(self, only_differences: bool = True) -> list[ParamRow]:
+        rows = self.evidence.params
+        return [row for row in rows if row.differs] if only_differences else list(rows)
+
+    @property
+    def metrics(self) -> list[MetricRow]:
+        """The headline metric first, then the others by name."""
+        return sorted(self.evidence.metrics, key=lambda row: row.name != self.headline)
+
+
+def run_labels(runs: Sequence[RunRecord]) -> list[str]:
+    """Names, told apart by start time (then by id) when several runs share one."""
+    names = Counter(run.name for run in runs)
+    labels = [
+        f"{run.name} ({datetime.fromtimestamp(run.started_at).strftime('%H:%M:%S')})"
+        if names[run.name] > 1
+        else run.name
+        for run in runs
+    ]
+    timed = Counter(labels)
+    return [
+        f"{run.name} ({run.run_id[:12]}…{run.run_id[-4:]})" if timed[label] > 1 else label
+        for run, label in zip(runs, labels, strict=True)
+    ]
+
+
+def _figures(run: RunRecord) -> list[Figure]:
+    from nbmodelbook.report.render_html import VEGALITE_MIME, figure_of
+
+    shown = [
+        output
+        for output in run.outputs
+        if output.mime in FIGURE_MIMES or VEGALITE_MIME.match(output.mime)
+    ]
+    figures = [figure_of(output) for output in shown[:MAX_FIGURES_PER_RUN]]
+    return [figure for figure in figures if figure.kind == "image"]
+
+
+def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
+    if len(runs) < 2:
+        raise ValueError(f"compare needs two or more runs, got {len(runs)}")
+    evidence = compare_runs(runs)
+    labels = run_labels(runs)
+    # The evidence's sentences name runs by name; use the labels that tell them apart.
+    renamed = [replace(run, name=label) for run, label in zip(runs, labels, strict=True)]
+    reference = runs[0]
+    differing = [row.name for row in evidence.params if row.differs]
+    return Comparison(
+        runs=list(runs),
+        labels=labels,
+        evidence=evidence,
+        code_diffs=[diff_code(reference.code, run.code) for run in runs[1:]],
+        data=compare_runs(renamed).data,
+        figures=[_figures(run) for run in runs],
+        headline=_headline(runs),
+        varying_param=differing[0] if len(differing) == 1 else None,
+    )
+
+
+def _headline(runs: Sequence[RunRecord]) -> str | None:
+    """The reference run's headline metric, else the first other run's that has one."""
+    for run in runs:
+        name = headline_metric(run)
+        if name is not None:
+            return name
+    return None
+
+
+def resolve_refs(store: RunStore, refs: Sequence[str], *, notebook: str | None = None) -> list[str]:
+    """Run ids for names (the latest run of that name, this notebook's first) or ids.
+
+    Unknown refs raise `UnknownRunError` naming all of them, with close matches among the
+    store's run names.
+    """
+    found: list[str] = []
+    unknown: list[str] = []
+    for ref in refs:
+        run_id = store.resolve(str(ref), notebook=notebook)
+        if run_id is None:
+            unknown.append(str(ref))
+        elif run_id not in found:
+            found.append(run_id)
+    if unknown:
+        names = store.run_names()
+        parts = []
+        for ref in unknown:
+            close = difflib.get_close_matches(ref, names, n=MAX_CLOSE_MATCHES, cutoff=0.5)
+            hint = f" (did you mean {', '.join(repr(name) for name in close)}?)" if close else ""
+            parts.append(f"{ref!r}{hint}")
+        plural = "s" if len(unknown) > 1 else ""
+        raise UnknownRunError(
+            f"no run named or with id {', '.join(parts)} in {store.location}: "
+            f"unknown run{plural}. Use a run name (its latest run) or a run id from "
+            "nbmodelbook.runs()."
+        )
+    return found
