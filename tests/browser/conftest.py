@@ -5,6 +5,10 @@ that lets only `file:` and `data:` URLs through: every other request is aborted 
 test can assert that nothing tried to reach the network. Console messages, uncaught page errors
 and dialogs (auto-dismissed) are recorded too.
 
+`lab_server` is a real `jupyter lab` for the session, started lazily by the first test that asks
+for it; `lab_page` is a fresh Lab page on it per test, with the same closed network (see
+tests/browser/jupyterlab.py).
+
 Chromium comes from the OS (`scripts/ensure_browser.sh` installs Debian's package); Playwright
 never downloads a browser. Without `/usr/bin/chromium` the tier is skipped on a developer machine
 and fails under CI (`CI` set), where a missing browser is a broken setup, not an excuse.
@@ -20,6 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.browser.jupyterlab import (
+    LabServer,
+    LabSession,
+    lab_available,
+    open_lab_session,
+    running_lab_server,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page, Route
@@ -155,3 +167,20 @@ def page(browser: Browser) -> Iterator[BrowserPage]:
         yield recorded
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """One `jupyter lab` for the session, started only when a Lab test first asks for it."""
+    reason = lab_available()
+    if reason:
+        _unavailable(reason)
+    with running_lab_server(tmp_path_factory.mktemp("jupyterlab")) as server:
+        yield server
+
+
+@pytest.fixture
+def lab_page(browser: Browser, lab_server: LabServer) -> Iterator[LabSession]:
+    """A fresh Lab page per test, network closed; its kernels are shut down afterwards."""
+    with open_lab_session(browser, lab_server) as session:
+        yield session
