@@ -121,10 +121,22 @@ CELLS = [
         "runs = mb.runs()\n"
         'runs[["name", "status", "duration", "metrics.auc", "metrics.accuracy", "metrics.brier"]]'
     ),
+    new_markdown_cell(
+        "Browse every run: filter, sort by any column, page through, and tick two or more runs "
+        "to compare them below the table."
+    ),
+    new_code_cell("mb.browse()"),
+    new_markdown_cell(
+        "The three candidates side by side: the parameters that differ, the metrics (best "
+        "marked), the code diff, whether they saw the same data, and their figures."
+    ),
+    new_code_cell('mb.compare("logreg", "gbm-tuned", "rf-500")'),
 ]
 
 
 def main() -> None:
+    for index, cell in enumerate(CELLS):
+        cell["id"] = f"demo-{index:02d}"  # stable ids: regenerating leaves a clean diff
     notebook = new_notebook(cells=CELLS)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
