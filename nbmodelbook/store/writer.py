@@ -45,6 +45,9 @@ class _Op:
     due: float = 0.0
 
 
+MAX_LISTENERS = 8
+
+
 class StoreWriter:
     """Owns one store connection on a daemon thread; the only writer of this kernel."""
 
@@ -99,6 +102,9 @@ class StoreWriter:
         Held weakly: a widget that listens goes away with its last reference.
         """
         self._listeners.append(weakref.WeakMethod(method))
+        # Widgets are kept alive by the widget registry until closed; re-running a cell that
+        # shows one adds another. Only the newest few stay live.
+        del self._listeners[:-MAX_LISTENERS]
 
     def _tell_listeners(self, record: RunRecord) -> None:
         alive = []

@@ -99,8 +99,13 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
             layout=widgets.Layout(width="22em"),
         )
         self.status = widgets.Dropdown(options=STATUS_OPTIONS, value="", layout={"width": "14em"})
-        self.tags = widgets.TagsInput(value=[], allowed_tags=[], allow_duplicates=False)
-        self.tags.layout.min_width = "12em"
+        self.tags = widgets.TagsInput(
+            value=[],
+            allowed_tags=[],
+            allow_duplicates=False,
+            tooltip="Only runs with every tag listed here",
+            layout=widgets.Layout(width="18em"),
+        )
         self.all_notebooks = widgets.Checkbox(
             value=all_notebooks or not has_scope,
             description="All notebooks",

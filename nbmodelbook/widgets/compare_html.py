@@ -131,8 +131,7 @@ def params_html(comparison: Comparison, only_differences: bool) -> str:
 
 
 def _delta(value: float | None, reference: float | None) -> str:
-    from nbmodelbook.report.render_html import format_number
-
+    """The change against the first run, to three significant digits: enough to compare."""
     if (
         value is None
         or reference is None
@@ -143,7 +142,7 @@ def _delta(value: float | None, reference: float | None) -> str:
     if change == 0:
         return ""
     sign = "+" if change > 0 else "−"
-    return f' <span class="nbmb-delta">({sign}{format_number(abs(change))})</span>'
+    return f' <span class="nbmb-delta">({sign}{abs(change):.3g})</span>'
 
 
 def metrics_html(comparison: Comparison) -> str:
@@ -201,4 +200,13 @@ def figures_html(comparison: Comparison) -> str:
         )
         shown = images or '<div class="nbmb-muted">No figure.</div>'
         columns.append(f'<div class="nbmb-figure-column"><b>{escape(label)}</b><br>{shown}</div>')
-    return f'<div class="nbmb-compare"><div class="nbmb-figures">{"".join(columns)}</div></div>'
+    left_out = ""
+    if comparison.figures_left_out:
+        left_out = (
+            f'<div class="nbmb-muted">{comparison.figures_left_out} more figure(s) not shown: '
+            "too large to embed together; compare fewer runs to see them.</div>"
+        )
+    return (
+        f'<div class="nbmb-compare"><div class="nbmb-figures">{"".join(columns)}</div>'
+        f"{left_out}</div>"
+    )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 FIGURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
 MAX_FIGURES_PER_RUN = 6
+MAX_FIGURE_BYTES = 12_000_000  # all figures of one comparison, before base64
 MAX_CLOSE_MATCHES = 5
 
 
@@ -39,6 +40,7 @@ class Comparison:
     code_diffs: list[CodeDiff]  # runs[1:] against runs[0], in order
     data: list[DataDifference]  # runs[1:] against runs[0], in order
     figures: list[list[Figure]] = field(default_factory=list)  # per run
+    figures_left_out: int = 0  # beyond the size a widget should carry
     headline: str | None = None
     varying_param: str | None = None  # the only param that differs, when exactly one does
 
@@ -80,6 +82,23 @@ def _figures(run: RunRecord) -> list[Figure]:
     return [figure for figure in figures if figure.kind == "image"]
 
 
+def _within_budget(figures: list[list[Figure]]) -> tuple[list[list[Figure]], int]:
+    """Figures up to a total size the notebook can carry (each is embedded in the widget);
+    returns them and how many were left out."""
+    kept: list[list[Figure]] = []
+    used = left_out = 0
+    for run_figures in figures:
+        kept.append([])
+        for figure in run_figures:
+            size = len(figure.image_bytes or b"")
+            if used + size > MAX_FIGURE_BYTES:
+                left_out += 1
+                continue
+            used += size
+            kept[-1].append(figure)
+    return kept, left_out
+
+
 def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
     if len(runs) < 2:
         raise ValueError(f"compare needs two or more runs, got {len(runs)}")
@@ -89,13 +108,15 @@ def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
     renamed = [replace(run, name=label) for run, label in zip(runs, labels, strict=True)]
     reference = runs[0]
     differing = [row.name for row in evidence.params if row.differs]
+    figures, left_out = _within_budget([_figures(run) for run in runs])
     return Comparison(
         runs=list(runs),
         labels=labels,
         evidence=evidence,
         code_diffs=[diff_code(reference.code, run.code) for run in runs[1:]],
         data=compare_runs(renamed).data,
-        figures=[_figures(run) for run in runs],
+        figures=figures,
+        figures_left_out=left_out,
         headline=_headline(runs),
         varying_param=differing[0] if len(differing) == 1 else None,
     )

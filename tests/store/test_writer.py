@@ -152,3 +152,44 @@ def test_close_writes_what_is_pending(tmp_path: Path) -> None:
     closing.finish(finished(run))
     closing.close()
     assert RunStore.open(str(path)).count() == 1
+
+
+class _Listener:
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    def on_run_written(self, run: RunRecord) -> None:
+        self.heard.append(run.name)
+
+    def broken(self, run: RunRecord) -> None:
+        raise RuntimeError("a widget failed")
+
+
+def test_listeners_hear_each_written_run_and_a_failing_one_stops_nothing(
+    writer: StoreWriter,
+) -> None:
+    listener, failing = _Listener(), _Listener()
+    writer.add_listener(failing.broken)
+    writer.add_listener(listener.on_run_written)
+    writer.finish(finished(record("first")))
+    writer.finish(finished(record("second")))
+    assert writer.flush(30)
+    assert listener.heard == ["first", "second"]
+    assert writer.store is not None and writer.store.count() == 2
+
+
+def test_listeners_are_held_weakly_and_only_the_newest_stay(writer: StoreWriter) -> None:
+    listeners = [_Listener() for _ in range(writer_module.MAX_LISTENERS + 2)]
+    for listener in listeners:
+        writer.add_listener(listener.on_run_written)
+    gone = _Listener()
+    writer.add_listener(gone.on_run_written)
+    del gone  # a widget nobody holds any more
+    writer.finish(finished(record("run")))
+    assert writer.flush(30)
+    heard = [bool(listener.heard) for listener in listeners]
+    # The newest MAX_LISTENERS - 1 of these plus the dropped one filled the slots.
+    assert heard[: len(listeners) - writer_module.MAX_LISTENERS + 1] == [False] * (
+        len(listeners) - writer_module.MAX_LISTENERS + 1
+    )
+    assert all(heard[len(listeners) - writer_module.MAX_LISTENERS + 1 :])

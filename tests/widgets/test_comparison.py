@@ -342,3 +342,23 @@ def test_compare_by_name_outside_a_kernel(tmp_path: Path) -> None:
         nbmodelbook.compare("rf-100", "rf-100", store=path)
     with pytest.raises(UnknownRunError, match="did you mean 'rf-300'"):
         nbmodelbook.compare("rf-100", "rf-3000", store=path)
+
+
+def test_figures_beyond_the_size_budget_are_left_out_and_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nbmodelbook.widgets import comparison as comparison_module
+    from nbmodelbook.widgets.compare_html import figures_html
+
+    one = len(
+        build_comparison([record(0, "a", outputs=[png_output()]), record(1, "b")])
+        .figures[0][0]
+        .image_bytes
+        or b""
+    )
+    monkeypatch.setattr(comparison_module, "MAX_FIGURE_BYTES", one * 3)
+    runs = [record(index, f"r{index}", outputs=[png_output(), png_output()]) for index in range(3)]
+    comparison = build_comparison(runs)
+    assert [len(figures) for figures in comparison.figures] == [2, 1, 0]
+    assert comparison.figures_left_out == 3
+    assert "3 more figure(s) not shown" in figures_html(comparison)
