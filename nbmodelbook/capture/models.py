@@ -76,5 +76,30 @@ def _torch_module(value: object) -> dict[str, Any] | None:
     }
 
 
+MAX_FEATURE_NAMES = 2000
+FEATURES_KIND = "features seen in fit"
+
+
+def fitted_features(value: object) -> dict[str, Any] | None:
+    """The features a fitted model saw, as a data-input fingerprint: scikit-learn style
+    estimators and pipelines keep their names (`feature_names_in_`, when fitted on a
+    DataFrame) and their number (`n_features_in_`). None for anything else or unfitted."""
+    import xxhash
+
+    count = getattr(value, "n_features_in_", None)
+    if isinstance(value, type) or not isinstance(count, int) or isinstance(count, bool):
+        return None
+    names = getattr(value, "feature_names_in_", None)
+    columns = [str(name) for name in names] if names is not None else None
+    if columns is not None and len(columns) != count:
+        columns = None
+    listed = "\x00".join(columns) if columns else str(count)
+    digest = xxhash.xxh3_64_hexdigest(listed.encode("utf-8"))
+    found: dict[str, Any] = {"kind": FEATURES_KIND, "shape": [count], "hash": digest}
+    if columns is not None:
+        found["columns"] = columns[:MAX_FEATURE_NAMES]
+    return found
+
+
 register_inspector("sklearn", _sklearn_style)
 register_inspector("torch", _torch_module)

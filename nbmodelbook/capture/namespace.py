@@ -8,7 +8,7 @@ from typing import Any
 
 from nbmodelbook.capture.code_analysis import CellAnalysis
 from nbmodelbook.capture.fingerprint import FingerprintCache, is_data
-from nbmodelbook.capture.models import inspect_model
+from nbmodelbook.capture.models import fitted_features, inspect_model
 from nbmodelbook.capture.values import numeric_value, to_json_safe
 
 MAX_DICT_METRICS = 100
@@ -34,6 +34,28 @@ def data_inputs(
         if value is not None and is_data(value):
             inputs[name] = cache.get(value)
     return inputs
+
+
+MODEL_FEATURES = "features seen by the model"
+
+
+def model_feature_inputs(
+    models: Iterable[str], user_ns: Mapping[str, object]
+) -> dict[str, dict[str, Any]]:
+    """What the cell's fitted models were trained on, whatever the cell did to its data first
+    (`X = X.drop(columns=...)` inside the cell is invisible to the inputs read before it ran).
+
+    One model: keyed `features seen by the model`, so runs that name their model differently
+    still line up; several: one entry per model variable.
+    """
+    found = {}
+    for name in models:
+        features = fitted_features(user_ns.get(name))
+        if features is not None:
+            found[name] = features
+    if len(found) == 1:
+        return {MODEL_FEATURES: next(iter(found.values()))}
+    return {f"features seen by {name}": features for name, features in found.items()}
 
 
 def extract_params(

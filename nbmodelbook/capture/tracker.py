@@ -28,6 +28,7 @@ from nbmodelbook.capture.namespace import (
     extract_metrics,
     extract_params,
     imported_modules,
+    model_feature_inputs,
 )
 from nbmodelbook.capture.naming import default_run_name
 from nbmodelbook.capture.notebook import detect_notebook_path
@@ -216,7 +217,8 @@ class Tracker:
     def _describe(self, active: ActiveRun, record: RunRecord) -> None:
         """Params, metrics and lineage of the finished cell, read off the namespace."""
         user_ns = self.shell.user_ns
-        params, _models = extract_params(active.analysis, user_ns, active.args.params)
+        params, models = extract_params(active.analysis, user_ns, active.args.params)
+        record.inputs.update(model_feature_inputs(models, user_ns))
         params.update(active.extra_params)
         metrics = extract_metrics(
             active.analysis, user_ns, active.args.metrics, exclude=params.keys()

@@ -217,6 +217,9 @@ def history_chart(
                 "run": str(row["run"]),
                 "group": str(row["group"]),
                 "started": str(row["started"]),
+                # Vega-Lite turns `started` into a timestamp for the time axis: the tooltip
+                # reads this untouched copy.
+                "started_text": str(row["started"]).replace("T", " ").rstrip("Z"),
                 "value": None if failed or _missing(row.get("value")) else float(row["value"]),
                 "kind": "failed" if failed else "measured",
                 "chosen": bool(row.get("chosen")) and not failed,
@@ -263,7 +266,7 @@ def history_chart(
                     "tooltip": [
                         alt.Tooltip("run:N", title="Run"),
                         alt.Tooltip("group:N", title=colour_title),
-                        alt.Tooltip("started:N", title="Started (UTC)"),
+                        alt.Tooltip("started_text:N", title="Started (UTC)"),
                         alt.Tooltip("value:Q", title=metric, format=".4~g"),
                     ]
                 }

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
 
@@ -129,7 +130,46 @@ def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:
     problems: list[str] = []
     kinds: list[str] = []
     only: list[str] = []
-    for name in sorted(set(a) | set(b)):
+    # What the fitted models saw is the fallback: it tells of data changed inside the cell,
+    # and would only repeat a difference the inputs already show.
+    fitted = {name for name in set(a) | set(b) if _is_model_features(a.get(name), b.get(name))}
+    # A run without a fitted model (it failed first) says nothing about the features.
+    for names in (sorted((set(a) | set(b)) - fitted), sorted(fitted & set(a) & set(b))):
+        if problems:
+            break
+        _compare_inputs(run_a, run_b, names, problems, kinds, only)
+    if problems:
+        sentence = f"{label_a} and {label_b} were trained on different data: "
+        sentence += "; ".join(problems + only)
+        return DataDifference(run_a.run_id, run_b.run_id, kinds[0], sentence + ".")
+    if only:
+        # Not a data mismatch: one run read more (e.g. it got as far as the test set).
+        sentence = f"{label_a} and {label_b} used the same data where both read it; " + (
+            "; ".join(only)
+        )
+        return DataDifference(run_a.run_id, run_b.run_id, "different inputs", sentence + ".")
+    return DataDifference(
+        run_a.run_id, run_b.run_id, "same", f"{label_a} and {label_b} used the same data."
+    )
+
+
+def _is_model_features(*fingerprints: Any) -> bool:
+    return any(
+        isinstance(found, dict) and found.get("kind") == FEATURES_KIND for found in fingerprints
+    )
+
+
+def _compare_inputs(
+    run_a: RunRecord,
+    run_b: RunRecord,
+    names: Sequence[str],
+    problems: list[str],
+    kinds: list[str],
+    only: list[str],
+) -> None:
+    a, b = run_a.inputs, run_b.inputs
+    label_a, label_b = run_a.name, run_b.name
+    for name in names:
         if name not in a or name not in b:
             only.append(f"`{name}` was read only by {label_a if name in a else label_b}")
             continue
@@ -160,19 +200,6 @@ def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:
         else:
             problems.append(f"`{name}` has the same shape but different content")
             kinds.append("different content")
-    if problems:
-        sentence = f"{label_a} and {label_b} were trained on different data: "
-        sentence += "; ".join(problems + only)
-        return DataDifference(run_a.run_id, run_b.run_id, kinds[0], sentence + ".")
-    if only:
-        # Not a data mismatch: one run read more (e.g. it got as far as the test set).
-        sentence = f"{label_a} and {label_b} used the same data where both read it; " + (
-            "; ".join(only)
-        )
-        return DataDifference(run_a.run_id, run_b.run_id, "different inputs", sentence + ".")
-    return DataDifference(
-        run_a.run_id, run_b.run_id, "same", f"{label_a} and {label_b} used the same data."
-    )
 
 
 def _names(columns: Sequence[Any], limit: int = 5) -> str:

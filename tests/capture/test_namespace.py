@@ -13,7 +13,14 @@ from sklearn.preprocessing import StandardScaler
 
 from nbmodelbook.capture.code_analysis import analyze_cell
 from nbmodelbook.capture.fingerprint import FingerprintCache
-from nbmodelbook.capture.namespace import data_inputs, extract_metrics, extract_params
+from nbmodelbook.capture.models import FEATURES_KIND, fitted_features
+from nbmodelbook.capture.namespace import (
+    MODEL_FEATURES,
+    data_inputs,
+    extract_metrics,
+    extract_params,
+    model_feature_inputs,
+)
 
 
 def run(code: str, namespace: dict[str, object]) -> dict[str, object]:
@@ -112,3 +119,41 @@ def test_inputs_are_the_data_objects_the_cell_reads() -> None:
     assert set(inputs) == {"frame", "labels"}
     assert inputs["frame"]["columns"] == ["a"]
     assert inputs["labels"]["shape"] == [3]
+
+
+def _frame() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["income", "debt", "age"])
+    return frame, (frame["income"] > 0).to_numpy().astype(int)
+
+
+def test_fitted_features_name_the_columns_a_model_saw() -> None:
+    frame, target = _frame()
+    forest = RandomForestClassifier(n_estimators=3, random_state=0)
+    assert fitted_features(forest) is None  # not fitted yet
+    assert fitted_features(RandomForestClassifier) is None
+    full = fitted_features(forest.fit(frame, target))
+    assert full is not None
+    assert full["kind"] == FEATURES_KIND
+    assert full["columns"] == ["income", "debt", "age"] and full["shape"] == [3]
+    trimmed = fitted_features(
+        RandomForestClassifier(n_estimators=3).fit(frame.drop(columns=["age"]), target)
+    )
+    assert trimmed is not None and trimmed["hash"] != full["hash"]
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame.values, target)
+    unnamed = fitted_features(pipeline)
+    assert unnamed is not None and unnamed["shape"] == [3] and "columns" not in unnamed
+
+
+def test_model_feature_inputs_key_a_single_model_the_same_way_in_every_run() -> None:
+    frame, target = _frame()
+    namespace = {
+        "forest": RandomForestClassifier(n_estimators=3).fit(frame, target),
+        "unfitted": LogisticRegression(),
+    }
+    single = model_feature_inputs(["forest", "unfitted"], namespace)
+    assert list(single) == [MODEL_FEATURES]
+    namespace["linear"] = LogisticRegression().fit(frame[["income"]], target)
+    several = model_feature_inputs(["forest", "linear"], namespace)
+    assert set(several) == {"features seen by forest", "features seen by linear"}
+    assert several["features seen by linear"]["columns"] == ["income"]

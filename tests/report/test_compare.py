@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.record import RunRecord, RunStatus
 from nbmodelbook.report.compare import (
     comparable_params,
@@ -79,6 +80,31 @@ def test_data_differences_in_words() -> None:
     assert "shape 100×2 in rf but 120×2 in more" in data_difference(base, longer).sentence
     assert data_difference(base, edited).kind == "different content"
     assert data_difference(base, extra).kind == "different inputs"
+
+
+def test_what_the_model_saw_tells_of_data_changed_inside_the_cell() -> None:
+    features = "features seen by the model"
+
+    def seen(columns: list[str], digest: str) -> dict[str, object]:
+        return {"kind": FEATURES_KIND, "columns": columns, "shape": [len(columns)], "hash": digest}
+
+    full = {"X": frame(["age", "income"], [100, 2], "h1")}
+    base = run("rf", inputs={**full, features: seen(["age", "income"], "f1")})
+    inline = run("inline", inputs={**full, features: seen(["age"], "f2")})
+    difference = data_difference(base, inline)
+    assert difference.kind == "different columns"
+    assert difference.sentence == (
+        "rf and inline were trained on different data: "
+        "`features seen by the model`: column `income` missing in inline."
+    )
+    # A difference the inputs already show is not repeated by the features.
+    fewer = run("trim", inputs={"X": frame(["age"], [100, 1], "h2"), features: seen(["age"], "f2")})
+    assert data_difference(base, fewer).sentence == (
+        "rf and trim were trained on different data: `X`: column `income` missing in trim."
+    )
+    # A run that failed before fitting has no features: that is not a data difference.
+    failed = run("failed", inputs=dict(full))
+    assert data_difference(base, failed).kind == "same"
 
 
 def test_references_resolve_to_the_latest_run_of_a_name_or_an_id() -> None:

@@ -453,6 +453,10 @@ def test_history_rows_and_chart(store: RunStore, records: list[RunRecord]) -> No
     assert metadata[VEGALITE_V5_MIME] == {"embed_options": {"actions": False}}
     tooltips = [enc["tooltip"] for enc in encodings(data[VEGALITE_V5_MIME]) if "tooltip" in enc]
     assert [item["title"] for item in tooltips[0]] == ["Run", "Run", "Started (UTC)", "auc"]
+    # The time shown on hover is readable text, not the timestamp the time axis parses.
+    started = tooltips[0][2]["field"]
+    values = data[VEGALITE_V5_MIME]["data"]["values"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", value[started]) for value in values)
 
 
 def test_compare_view_params_toggle_and_metric_bars(records: list[RunRecord]) -> None:

@@ -95,6 +95,18 @@ print(json.dumps({
 
 TYPO = "mb.compare('forest-smal', 'logreg')"
 
+# The column is dropped inside the tracked cell: the frame read before the cell ran is the
+# full one; only the fitted model knows it saw one feature fewer.
+FOREST_INLINE_DROP = """\
+%%track forest-inline --tag forest
+n_estimators = 30
+model = RandomForestClassifier(n_estimators=n_estimators, max_depth=3, random_state=0)
+model.fit(frame.drop(columns=['debt']), target)"""
+
+COMPARE_INLINE = """\
+view = mb.compare('forest', 'forest-inline')
+print(json.dumps({'data': [difference.sentence for difference in view.comparison.data]}))"""
+
 CELLS: list[str | tuple[str, list[str]]] = [
     "%load_ext nbmodelbook",
     SETUP + "\nimport ipywidgets as mb_widgets",
@@ -109,8 +121,11 @@ CELLS: list[str | tuple[str, list[str]]] = [
     SELECT,
     COMPARE,
     (TYPO, ["raises-exception"]),
+    FOREST_INLINE_DROP,
+    COMPARE_INLINE,
 ]
 BROWSE_CELL, DISPLAY_CELL, SELECT_CELL, COMPARE_CELL, TYPO_CELL = 8, 9, 10, 11, 12
+COMPARE_INLINE_CELL = 14
 
 
 @pytest.fixture(scope="module")
@@ -150,12 +165,13 @@ def runs_by_name(executed: Executed) -> dict[str, Any]:
 
 def test_the_cells_recorded_runs(executed: Executed) -> None:
     runs = runs_by_name(executed)
-    assert set(runs) == {"logreg", "forest", "forest-small", "broken"}
+    assert set(runs) == {"logreg", "forest", "forest-small", "broken", "forest-inline"}
     assert {name: run["status"] for name, run in runs.items()} == {
         "logreg": "ok",
         "forest": "ok",
         "forest-small": "ok",
         "broken": "error",
+        "forest-inline": "ok",
     }
     for name in ("logreg", "forest", "forest-small"):
         assert 0.5 < runs[name]["metrics"]["auc"] <= 1.0  # computed: a metric
@@ -277,3 +293,11 @@ def test_a_mistyped_name_suggests_the_close_one(executed: Executed) -> None:
     assert error["ename"] == "UnknownRunError"
     assert "'forest-smal' (did you mean 'forest-small'" in error["evalue"]
     assert str(Path(executed.store_path)) in error["evalue"]
+
+
+def test_compare_sees_data_changed_inside_the_tracked_cell(executed: Executed) -> None:
+    (difference,) = printed(executed, COMPARE_INLINE_CELL)["data"]
+    assert difference.startswith(
+        "forest and forest-inline were trained on different data: "
+        "`features seen by the model`: column `debt` missing in forest-inline; "
+    )
