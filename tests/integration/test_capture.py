@@ -65,11 +65,13 @@ def test_params_metrics_inputs_lineage_environment(run_notebook: Runner) -> None
     assert run.metrics["extra"] == 3.0  # forced with -m although it is a literal
     assert "i" not in run.metrics and "n_estimators" not in run.metrics
 
-    # inputs: the DataFrame and Series the cell read, fingerprinted
-    assert set(run.inputs) == {"frame", "target"}
+    # inputs: the DataFrame and Series the cell read, fingerprinted, and what the fitted
+    # model saw
+    assert set(run.inputs) == {"frame", "target", "features seen by the model"}
     assert run.inputs["frame"]["shape"] == [200, 3]
     assert run.inputs["frame"]["columns"] == ["a", "b", "c"]
     assert run.inputs["frame"]["hash"]
+    assert run.inputs["features seen by the model"]["columns"] == ["a", "b", "c"]
 
     # lineage: the cells that defined what it read, with their code, in execution order
     assert [cell.execution_count for cell in run.lineage] == [2, 3]
