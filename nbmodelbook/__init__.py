@@ -94,7 +94,8 @@ def compare(*refs: str, store: str | None = None, notebook: str | None = None) -
     """Compare runs side by side: the params that differ, metrics (best marked) with charts,
     a code diff, how their data differ, and their figures.
 
-    Refs are run names (the latest run of that name, this notebook's first) or run ids.
+    Refs are run names (the latest run of that name, this notebook's first) or run ids, up
+    to 20; one list of them works too.
     """
     from nbmodelbook.api import compare as compare_runs
 

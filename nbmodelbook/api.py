@@ -113,6 +113,8 @@ def compare(
     from nbmodelbook.widgets.compare_view import CompareView
     from nbmodelbook.widgets.comparison import build_comparison, resolve_refs
 
+    if len(refs) == 1 and isinstance(refs[0], list | tuple):
+        refs = list(refs[0])  # compare(["a", "b"]) means compare("a", "b")
     if len(refs) < 2:
         raise ValueError(
             "compare() needs two or more runs: compare('rf-500', 'gbm-tuned'), by name "

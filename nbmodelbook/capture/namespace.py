@@ -50,7 +50,10 @@ def model_feature_inputs(
     """
     found = {}
     for name in models:
-        features = fitted_features(user_ns.get(name))
+        try:
+            features = fitted_features(user_ns.get(name))
+        except Exception:  # an odd model object must not cost the run its params
+            continue
         if features is not None:
             found[name] = features
     if len(found) == 1:

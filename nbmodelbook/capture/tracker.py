@@ -218,7 +218,10 @@ class Tracker:
         """Params, metrics and lineage of the finished cell, read off the namespace."""
         user_ns = self.shell.user_ns
         params, models = extract_params(active.analysis, user_ns, active.args.params)
-        record.inputs.update(model_feature_inputs(models, user_ns))
+        if not record.status.failed:
+            # A failed cell may not have refitted: the model in the namespace could be the
+            # one an earlier execution left.
+            record.inputs.update(model_feature_inputs(models, user_ns))
         params.update(active.extra_params)
         metrics = extract_metrics(
             active.analysis, user_ns, active.args.metrics, exclude=params.keys()

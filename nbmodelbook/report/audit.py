@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nbmodelbook.links import CellLink
 from nbmodelbook.record import LineageCell, RunRecord, RunStatus
-from nbmodelbook.report.compare import lower_is_better
+from nbmodelbook.report.compare import FEATURES_DIFFER, lower_is_better
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -187,6 +187,18 @@ def compared_on_different_data(context: AuditContext) -> Iterable[Finding]:
     for item in items:
         for difference in item.evidence.data:
             if difference.kind in ("same", "unknown", "different inputs"):
+                continue
+            if difference.kind == FEATURES_DIFFER:
+                yield Finding(
+                    code="different-features",
+                    severity=Severity.LOW,
+                    title="Compared runs used different features",
+                    detail=difference.sentence
+                    + " Expected when the choice of features is what was compared; otherwise "
+                    "the comparison is not like-for-like.",
+                    run_ids=(difference.run_a, difference.run_b),
+                    cell_index=item.annotation.cell_index,
+                )
                 continue
             yield Finding(
                 code="different-data",

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nbmodelbook.capture.code_analysis import code_hash
+from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.capture.track_args import split_track_cell
 from nbmodelbook.links import link_cells
 from nbmodelbook.record import RunRecord
@@ -195,7 +196,12 @@ def methodology(chosen: RunRecord) -> Methodology:
     label = f"In[{chosen.execution_count}]" if chosen.execution_count else "tracked cell"
     blocks.append(f"# --- {label}: {chosen.name}\n{_without_track_line(chosen.code).rstrip()}")
     return Methodology(
-        inputs=dict(chosen.inputs),
+        # Data fingerprints only: what the fitted model saw is a list of names, not data.
+        inputs={
+            name: found
+            for name, found in chosen.inputs.items()
+            if not (isinstance(found, dict) and found.get("kind") == FEATURES_KIND)
+        },
         reproducible_code="\n\n".join(blocks) + "\n",
         lineage_cells=len(chosen.lineage),
     )

@@ -13,6 +13,10 @@ from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
 
+# The kind of a difference found only in what the fitted models saw: often the very choice
+# being compared (feature selection), so the audit rates it lower than different data.
+FEATURES_DIFFER = "different features"
+
 _LOWER_IS_BETTER = re.compile(
     r"(loss|error|err$|^err|rmse|mse|mae|mape|brier|deviance|perplexity|latency|duration|time|"
     r"seconds|"
@@ -133,13 +137,13 @@ def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:
     # What the fitted models saw is the fallback: it tells of data changed inside the cell,
     # and would only repeat a difference the inputs already show.
     fitted = {name for name in set(a) | set(b) if _is_model_features(a.get(name), b.get(name))}
-    # A run without a fitted model (it failed first) says nothing about the features.
-    for names in (sorted((set(a) | set(b)) - fitted), sorted(fitted & set(a) & set(b))):
-        if problems:
-            break
-        _compare_inputs(run_a, run_b, names, problems, kinds, only)
+    _compare_inputs(run_a, run_b, sorted((set(a) | set(b)) - fitted), problems, kinds, only)
+    if not problems:
+        # A run without a fitted model (it failed first) says nothing about the features.
+        _compare_features(run_a, run_b, sorted(fitted & set(a) & set(b)), problems, kinds)
     if problems:
-        sentence = f"{label_a} and {label_b} were trained on different data: "
+        what = "features" if kinds[0] == FEATURES_DIFFER else "data"
+        sentence = f"{label_a} and {label_b} were trained on different {what}: "
         sentence += "; ".join(problems + only)
         return DataDifference(run_a.run_id, run_b.run_id, kinds[0], sentence + ".")
     if only:
@@ -157,6 +161,42 @@ def _is_model_features(*fingerprints: Any) -> bool:
     return any(
         isinstance(found, dict) and found.get("kind") == FEATURES_KIND for found in fingerprints
     )
+
+
+def _compare_features(
+    run_a: RunRecord,
+    run_b: RunRecord,
+    names: Sequence[str],
+    problems: list[str],
+    kinds: list[str],
+) -> None:
+    """Features the fitted models saw: by name when both know the names, else by number
+    (a model fitted on an array has no names; that alone is no difference)."""
+    for name in names:
+        left, right = run_a.inputs[name], run_b.inputs[name]
+        columns_a, columns_b = left.get("columns"), right.get("columns")
+        if columns_a is not None and columns_b is not None:
+            if columns_a == columns_b:
+                continue
+            missing = [c for c in columns_a if c not in columns_b]
+            added = [c for c in columns_b if c not in columns_a]
+            parts = []
+            if missing:
+                plural = "s" if len(missing) > 1 else ""
+                parts.append(f"feature{plural} {_names(missing)} missing in {run_b.name}")
+            if added:
+                plural = "s" if len(added) > 1 else ""
+                parts.append(f"feature{plural} {_names(added)} only in {run_b.name}")
+            if not parts:
+                parts.append("features in a different order")
+            problems.append("; ".join(parts))
+            kinds.append(FEATURES_DIFFER)
+        elif left.get("shape") != right.get("shape"):
+            problems.append(
+                f"{_shape(left.get('shape'))} features in {run_a.name} but "
+                f"{_shape(right.get('shape'))} in {run_b.name}"
+            )
+            kinds.append(FEATURES_DIFFER)
 
 
 def _compare_inputs(

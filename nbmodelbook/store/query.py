@@ -245,6 +245,7 @@ def conditions(
                         runs.c.note,
                         runs.c.params,
                         runs.c.error_type,
+                        runs.c.error_message,
                     )
                 ),
                 runs.c.status == word.lower(),

@@ -87,6 +87,7 @@ class RunStore:
         self._cache_lock = threading.Lock()
         # Totals of recent filters, with the write counter they were counted at.
         self._counts: dict[tuple[Any, ...], tuple[Any, int]] = {}
+        self._counts_lock = threading.Lock()  # browse widgets refresh from the writer thread
 
     @property
     def location(self) -> str:
@@ -482,14 +483,16 @@ class RunStore:
             position = {run_id: index for index, run_id in enumerate(ids)}
             rows = self._decode(sorted(fetched, key=lambda row: position[row[0]]))
             seq = connection.execute(schema.read_seq()).scalar_one_or_none()
-            cached = self._counts.get(query.filter_key)
+            with self._counts_lock:
+                cached = self._counts.get(query.filter_key)
             if cached is not None and cached[0] == seq and seq is not None:
                 total = cached[1]
             else:
                 total = int(connection.execute(count_statement(query, contains)).scalar() or 0)
-                if len(self._counts) >= _COUNT_MEMORY:
-                    self._counts.pop(next(iter(self._counts)))
-                self._counts[query.filter_key] = (seq, total)
+                with self._counts_lock:
+                    while len(self._counts) >= _COUNT_MEMORY:
+                        self._counts.pop(next(iter(self._counts)))
+                    self._counts[query.filter_key] = (seq, total)
         table = {name: [row[index] for row in rows] for index, name in enumerate(SUMMARY_COLUMNS)}
         return RunPage(query=query, rows=table_rows(table), total=total)
 

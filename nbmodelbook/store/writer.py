@@ -249,6 +249,7 @@ class StoreWriter:
             assert record is not None
             if self._safely(lambda store, r=record: store.finish_run(r), report=False):  # type: ignore[misc]
                 self._open_runs.discard(record.run_id)
+                self._tell_listeners(record)
             else:
                 self._unsaved.append(op)
         if not self._unsaved and pending:

@@ -86,7 +86,7 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         self.chosen_params = params
         self.last_error: str | None = None
         # Runs written by the kernel's writer thread refresh the table from that thread.
-        self._lock = threading.RLock()
+        self._refresh_lock = threading.RLock()
         self.page: RunPage | None = None
         self.facets = Facets()
         self.columns: list[Column] = []
@@ -214,7 +214,11 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
             self.query.session_id in (None, record.session_id)
         )
         if in_scope:
-            self.refresh(rescan=self.facets.total == 0)
+            known_tags = {tag for tag, _ in self.facets.tags}
+            known_metrics = {name for name, _ in self.facets.metrics}
+            news = not set(record.tags) <= known_tags or not set(record.metrics) <= known_metrics
+            # New tags or metrics: read the choices and columns again, so they can be used.
+            self.refresh(rescan=news or self.facets.total == 0)
 
     @_shows_errors
     def _rescope(self) -> None:
@@ -222,9 +226,9 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         self.query = self._scope_query()
         scope_only = RunQuery(notebook=self.query.notebook, session_id=self.query.session_id)
         self.facets = self.store.facets(scope_only, params=False, newest=FACET_SAMPLE)
+        # Tags in use keep working even when only older runs have them.
         tags = [tag for tag, _ in self.facets.tags]
-        self.tags.allowed_tags = tags
-        self.tags.value = [tag for tag in self.tags.value if tag in tags]
+        self.tags.allowed_tags = list(dict.fromkeys([*tags, *self.tags.value]))
         names = [name for name, _ in self.facets.metrics]
         keep = self.range_metric.value if self.range_metric.value in names else NO_METRIC
         self.range_metric.options = [("Metric range…", NO_METRIC), *((n, n) for n in names)]
@@ -235,7 +239,7 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         self.refresh(new_columns=True)
 
     def refresh(self, *, new_columns: bool = False, rescan: bool = False) -> None:
-        with self._lock:
+        with self._refresh_lock:
             if rescan:
                 self._rescope()
             else:
@@ -282,7 +286,7 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
 
     def change_query(self, **changes: Any) -> None:
         """Change the query (back to the first page unless paging) and show the new page."""
-        with self._lock:
+        with self._refresh_lock:
             self.query = self.query.with_changes(**changes)
             self.show_message("")
             self.refresh()
@@ -339,7 +343,7 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
     @_shows_errors
     def _show_comparison(self) -> None:
         from nbmodelbook.widgets.compare_view import CompareView
-        from nbmodelbook.widgets.comparison import build_comparison
+        from nbmodelbook.widgets.comparison import MAX_COMPARED_RUNS, build_comparison
 
         selected = list(self.table.selected)
         self.clear_selection.disabled = not selected
@@ -351,12 +355,21 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
             )
             self.comparison.children = [widgets.HTML(f"<i>{hint}</i>")]
             return
-        records = self.store.get_runs(selected)
-        runs = [records[run_id] for run_id in selected if run_id in records]
+        shown = selected[:MAX_COMPARED_RUNS]
+        records = self.store.get_runs(shown)
+        runs = [records[run_id] for run_id in shown if run_id in records]
         if len(runs) < 2:
             self.comparison.children = [widgets.HTML("<i>The selected runs are gone.</i>")]
             return
-        self.comparison.children = [CompareView(build_comparison(runs))]
+        note = []
+        if len(selected) > len(shown):
+            note = [
+                widgets.HTML(
+                    f"<i>{len(selected)} runs are selected: the first {len(shown)} selected are "
+                    "compared. Untick some to compare others.</i>"
+                )
+            ]
+        self.comparison.children = [*note, CompareView(build_comparison(runs))]
 
     @_shows_errors
     def _on_history(self, change: dict[str, Any]) -> None:

@@ -29,17 +29,20 @@ class ChartArea(widgets.Output):  # type: ignore[misc]
         super().__init__(**kwargs)
         self._thread: threading.Thread | None = None
         self._generation = 0
+        self._drawing_lock = threading.RLock()
         self.error: str | None = None
 
     def draw(self, build: ChartBuilder, *, waiting: str = "Drawing charts…") -> None:
         """Replace the charts with what `build` returns (display objects)."""
-        self._generation += 1
-        generation = self._generation
+        with self._drawing_lock:
+            self._generation += 1
+            generation = self._generation
         if _altair_loaded():
             self._show(build, generation)
             return
-        self.outputs = ()
-        self.append_stdout(waiting + "\n")
+        with self._drawing_lock:
+            self.outputs = ()
+            self.append_stdout(waiting + "\n")
         self._thread = threading.Thread(
             target=self._show, args=(build, generation), name="nbmodelbook-charts", daemon=True
         )
@@ -52,14 +55,17 @@ class ChartArea(widgets.Output):  # type: ignore[misc]
         except Exception as exc:  # a chart is a bonus: never break the widget for one
             charts = []
             error = f"{type(exc).__name__}: {exc}"
-        if generation != self._generation:
-            return  # a newer drawing replaced this one while it was being built
-        self.error = error
-        self.outputs = ()
-        if error is not None:
-            self.append_stdout(f"The charts could not be drawn ({error}).\n")
-        for chart in charts:
-            self.append_display_data(chart)
+        with (
+            self._drawing_lock
+        ):  # one drawing at a time: a newer one may be drawn on another thread
+            if generation != self._generation:
+                return  # a newer drawing replaced this one while it was being built
+            self.error = error
+            self.outputs = ()
+            if error is not None:
+                self.append_stdout(f"The charts could not be drawn ({error}).\n")
+            for chart in charts:
+                self.append_display_data(chart)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the charts are drawn (tests, and scripts that save the widget state)."""

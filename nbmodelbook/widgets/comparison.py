@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from nbmodelbook.store.store import RunStore
 
 FIGURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+MAX_COMPARED_RUNS = 20  # side by side, more columns than this are unreadable anyway
 MAX_FIGURES_PER_RUN = 6
 MAX_FIGURE_BYTES = 12_000_000  # all figures of one comparison, before base64
 MAX_CLOSE_MATCHES = 5
@@ -70,31 +71,32 @@ def run_labels(runs: Sequence[RunRecord]) -> list[str]:
     ]
 
 
-def _figures(run: RunRecord) -> list[Figure]:
+def _figures(runs: Sequence[RunRecord]) -> tuple[list[list[Figure]], int]:
+    """Each run's figures, up to a total size the notebook can carry (each is embedded in
+    the widget): an output is decoded only while there is room for it. Returns them and how
+    many were left out."""
     from nbmodelbook.report.render_html import VEGALITE_MIME, figure_of
 
-    shown = [
-        output
-        for output in run.outputs
-        if output.mime in FIGURE_MIMES or VEGALITE_MIME.match(output.mime)
-    ]
-    figures = [figure_of(output) for output in shown[:MAX_FIGURES_PER_RUN]]
-    return [figure for figure in figures if figure.kind == "image"]
-
-
-def _within_budget(figures: list[list[Figure]]) -> tuple[list[list[Figure]], int]:
-    """Figures up to a total size the notebook can carry (each is embedded in the widget);
-    returns them and how many were left out."""
     kept: list[list[Figure]] = []
     used = left_out = 0
-    for run_figures in figures:
+    for run in runs:
         kept.append([])
-        for figure in run_figures:
-            size = len(figure.image_bytes or b"")
+        shown = [
+            output
+            for output in run.outputs
+            if output.mime in FIGURE_MIMES or VEGALITE_MIME.match(output.mime)
+        ]
+        for output in shown[:MAX_FIGURES_PER_RUN]:
+            # Binary images are kept as base64: about 3 bytes for every 4 characters.
+            binary = output.mime in ("image/png", "image/jpeg")
+            size = len(output.data) * 3 // 4 if binary else len(output.data)
             if used + size > MAX_FIGURE_BYTES:
                 left_out += 1
                 continue
-            used += size
+            figure = figure_of(output)
+            if figure.kind != "image":
+                continue
+            used += len(figure.image_bytes or b"")
             kept[-1].append(figure)
     return kept, left_out
 
@@ -102,13 +104,18 @@ def _within_budget(figures: list[list[Figure]]) -> tuple[list[list[Figure]], int
 def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
     if len(runs) < 2:
         raise ValueError(f"compare needs two or more runs, got {len(runs)}")
+    if len(runs) > MAX_COMPARED_RUNS:
+        raise ValueError(
+            f"compare shows up to {MAX_COMPARED_RUNS} runs side by side, not {len(runs)}: "
+            "narrow them down with browse() (filter, sort, tick the ones that matter)"
+        )
     evidence = compare_runs(runs)
     labels = run_labels(runs)
     # The evidence's sentences name runs by name; use the labels that tell them apart.
     renamed = [replace(run, name=label) for run, label in zip(runs, labels, strict=True)]
     reference = runs[0]
     differing = [row.name for row in evidence.params if row.differs]
-    figures, left_out = _within_budget([_figures(run) for run in runs])
+    figures, left_out = _figures(runs)
     return Comparison(
         runs=list(runs),
         labels=labels,

@@ -7,6 +7,7 @@ import math
 from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.record import RunRecord, RunStatus
 from nbmodelbook.report.compare import (
+    FEATURES_DIFFER,
     comparable_params,
     compare_runs,
     data_difference,
@@ -92,10 +93,21 @@ def test_what_the_model_saw_tells_of_data_changed_inside_the_cell() -> None:
     base = run("rf", inputs={**full, features: seen(["age", "income"], "f1")})
     inline = run("inline", inputs={**full, features: seen(["age"], "f2")})
     difference = data_difference(base, inline)
-    assert difference.kind == "different columns"
+    assert difference.kind == FEATURES_DIFFER
     assert difference.sentence == (
-        "rf and inline were trained on different data: "
-        "`features seen by the model`: column `income` missing in inline."
+        "rf and inline were trained on different features: feature `income` missing in inline."
+    )
+    # A model fitted on an array knows only how many features it saw: the same number is no
+    # difference, even though its fingerprint differs from one that knows the names.
+    array = run(
+        "array", inputs={**full, features: {"kind": FEATURES_KIND, "shape": [2], "hash": "n2"}}
+    )
+    assert data_difference(base, array).kind == "same"
+    fewer_array = run(
+        "narrow", inputs={**full, features: {"kind": FEATURES_KIND, "shape": [1], "hash": "n1"}}
+    )
+    assert data_difference(base, fewer_array).sentence == (
+        "rf and narrow were trained on different features: 2 features in rf but 1 in narrow."
     )
     # A difference the inputs already show is not repeated by the features.
     fewer = run("trim", inputs={"X": frame(["age"], [100, 1], "h2"), features: seen(["age"], "f2")})
@@ -127,3 +139,23 @@ def test_a_chosen_run_that_crashed_is_a_high_finding_even_without_metrics() -> N
                            crashed.run_id)  # fmt: skip
     codes = {finding.code: finding.severity.value for finding in run_audit(context)}
     assert codes["chosen-failed"] == "high"
+
+
+def test_runs_that_differ_only_in_features_are_a_low_finding() -> None:
+    from nbmodelbook.report.audit import AuditContext, run_audit
+    from nbmodelbook.report.model import Annotation, AnnotationKind, Decision
+
+    features = "features seen by the model"
+    full = {"X": frame(["age", "income"], [100, 2], "h1")}
+    seen = {"kind": FEATURES_KIND, "columns": ["age"], "shape": [1], "hash": "f1"}
+    chosen = run("narrow", inputs={**full, features: seen})
+    wider = {**seen, "columns": ["age", "income"], "shape": [2], "hash": "f2"}
+    other = run("wide", started=2.0, inputs={**full, features: wider})
+    annotation = Annotation(AnnotationKind.DECISION, "Go", "", ("narrow", "wide"), 3, None)
+    evidence = compare_runs([chosen, other])
+    decision = Decision(annotation, chosen.run_id, [other.run_id], None, evidence)
+    runs = {chosen.run_id: chosen, other.run_id: other}
+    context = AuditContext([], [], runs, [annotation], [decision], [], [], chosen.run_id)
+    codes = {finding.code: finding.severity.value for finding in run_audit(context)}
+    assert codes.get("different-features") == "low"
+    assert "different-data" not in codes

@@ -504,3 +504,37 @@ def test_a_chart_error_does_not_outlive_the_next_drawing() -> None:
     area.draw(lambda: [ChartDisplay({"mark": "point"}, "a chart")])
     area.wait(CHART_TIMEOUT)
     assert [output["output_type"] for output in area.outputs] == ["display_data"]
+
+
+def test_a_live_run_with_a_new_tag_and_metric_can_be_filtered_on(tmp_path: Path) -> None:
+    fresh = RunStore.open(str(tmp_path / "runs.sqlite"))
+    fresh.finish_run(record(0, "first", tags=["base"], metrics={"acc": 0.7}))
+    browser = RunBrowser(fresh)
+    assert browser.tags.allowed_tags == ["base"]
+    arrived = record(1, "second", tags=["new"], metrics={"acc": 0.8, "f1": 0.6})
+    fresh.finish_run(arrived)
+    browser.on_run_written(arrived)  # what the kernel's writer does after saving a run
+    assert browser.position.value == "1–2 of 2 runs"
+    assert "new" in browser.tags.allowed_tags
+    browser.tags.value = ["new"]  # accepted: no TraitError
+    assert [row["cells"][0] for row in browser.table.rows] == ["second"]
+    assert "metrics.f1" in column_keys(browser)
+    assert "f1" in [value for _, value in browser.range_metric.options]
+
+
+def test_at_most_twenty_selected_runs_are_compared(store: RunStore, browser: RunBrowser) -> None:
+    from nbmodelbook.widgets.comparison import MAX_COMPARED_RUNS
+
+    ok = [row["run_id"] for row in store.run_summaries() if row["status"] == "ok"]
+    browser.select(ok[: MAX_COMPARED_RUNS + 5])
+    note, view = browser.comparison.children
+    assert f"{MAX_COMPARED_RUNS + 5} runs are selected" in note.value
+    assert isinstance(view, CompareView) and len(view.comparison.runs) == MAX_COMPARED_RUNS
+    with pytest.raises(ValueError, match="up to 20 runs side by side"):
+        build_comparison(list(store.get_runs(ok[:21]).values()))
+
+
+def test_compare_takes_a_list_of_refs_too(store: RunStore, records: list[RunRecord]) -> None:
+    names = sorted({run.name for run in records if run.error is None})[:2]
+    view = nbmodelbook.compare(names, store=store.url)
+    assert [run.name for run in view.comparison.runs] == names

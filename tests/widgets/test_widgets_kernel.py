@@ -298,6 +298,6 @@ def test_a_mistyped_name_suggests_the_close_one(executed: Executed) -> None:
 def test_compare_sees_data_changed_inside_the_tracked_cell(executed: Executed) -> None:
     (difference,) = printed(executed, COMPARE_INLINE_CELL)["data"]
     assert difference.startswith(
-        "forest and forest-inline were trained on different data: "
-        "`features seen by the model`: column `debt` missing in forest-inline; "
+        "forest and forest-inline were trained on different features: "
+        "feature `debt` missing in forest-inline; "
     )
