@@ -485,7 +485,11 @@ class RunStore:
             seq = connection.execute(schema.read_seq()).scalar_one_or_none()
             with self._counts_lock:
                 cached = self._counts.get(query.filter_key)
-            if cached is not None and cached[0] == seq and seq is not None:
+            if len(ids) < query.limit and (ids or not query.offset):
+                # The page holds the last match: the total is known without a second scan
+                # (what makes a filter that matches little as cheap as one that matches much).
+                total = query.offset + len(ids)
+            elif cached is not None and cached[0] == seq and seq is not None:
                 total = cached[1]
             else:
                 total = int(connection.execute(count_statement(query, contains)).scalar() or 0)
