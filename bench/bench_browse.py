@@ -10,7 +10,8 @@ column, the next page), so no cached total is reused where a person would not re
 
 - opening `browse()` (facets for the scope, first page, columns) for all notebooks and for one;
 - typing a filter, choosing a tag, a status, a metric range; sorting by a run column, a metric,
-  a param; turning pages, jumping to the last page;
+  a param; turning pages, jumping to the last page; typing a filter with the History panel open
+  (its chart is redrawn off the notebook's thread);
 - `compare()` of 10 runs: records read, comparison built, widget created (charts are drawn
   afterwards off the notebook's thread; their build time is reported separately).
 """
@@ -66,9 +67,11 @@ def fill(path: Path, runs: int) -> float:
     return elapsed
 
 
-def timed(actions: list[Callable[[], Any]]) -> list[float]:
+def timed(actions: list[Callable[[], Any]], before: Callable[[], Any] | None = None) -> list[float]:
     samples = []
     for action in actions:
+        if before is not None:
+            before()  # not timed: what happens between two interactions
         start = time.perf_counter()
         action()
         samples.append(time.perf_counter() - start)
@@ -207,6 +210,23 @@ def main(argv: list[str] | None = None) -> int:
         INTERACTION_BUDGET_MS,
     )
     first_page()
+
+    # With the History panel open, its chart is redrawn off the notebook's thread.
+    browser.history.selected_index = 0
+    browser.history_chart.wait(120)
+    more_words = ["base", "gbm-base", "review", "tuned", "v2", "candidate", "full-3"]
+
+    def pause() -> None:
+        # A person pauses between interactions; the chart is redrawn meanwhile.
+        browser.history_chart.wait(120)
+
+    record(
+        "type a filter text, History panel open",
+        timed([set_value(browser.text, word) for word in more_words[:calls]], before=pause),
+        INTERACTION_BUDGET_MS,
+    )
+    browser.history.selected_index = None
+    reset()
 
     ids = [row["run_id"] for row in store.query_runs(RunQuery(limit=10, statuses=("ok",))).rows]
 

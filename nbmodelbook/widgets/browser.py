@@ -30,7 +30,8 @@ from nbmodelbook.widgets.columns import (
 from nbmodelbook.widgets.table import RunTable
 
 PAGE_SIZES = (10, 25, 50, 100, 250)
-HISTORY_LIMIT = 5000  # newest runs drawn in the history chart
+HISTORY_LIMIT = 2000  # newest runs drawn in the history chart
+HISTORY_SETTLE_SECONDS = 0.4  # redraw once interactions pause
 # Metric names and tags offered as choices come from the newest runs in scope: what a person
 # is working on, read in bounded time however large the store.
 FACET_SAMPLE = 1000
@@ -388,9 +389,14 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
             sort="started_at", descending=True, offset=0, limit=HISTORY_LIMIT
         )
         colour_by = self.history_colour.value
-        rows = history_rows(self.store.query_runs(newest).rows, metric, colour_by)
         title = "Run" if colour_by == "name" else "Tag"
-        self.history_chart.draw(lambda: [history_display(rows, metric, title)])
+
+        def build() -> list[Any]:
+            rows = history_rows(self.store.query_runs(newest).rows, metric, colour_by)
+            return [history_display(rows, metric, title)]
+
+        # Reading and drawing thousands of runs takes a while: never inside an interaction.
+        self.history_chart.draw(build, background=True, settle=HISTORY_SETTLE_SECONDS)
 
 
 def history_rows(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,23 +33,43 @@ class ChartArea(widgets.Output):  # type: ignore[misc]
         self._drawing_lock = threading.RLock()
         self.error: str | None = None
 
-    def draw(self, build: ChartBuilder, *, waiting: str = "Drawing charts…") -> None:
-        """Replace the charts with what `build` returns (display objects)."""
+    def draw(
+        self,
+        build: ChartBuilder,
+        *,
+        waiting: str = "Drawing charts…",
+        background: bool = False,
+        settle: float = 0.0,
+    ) -> None:
+        """Replace the charts with what `build` returns (display objects).
+
+        Built on this thread when that is quick (Altair already imported), unless `background`:
+        for builds that read many runs, so the interaction that asked returns at once. `settle`
+        waits that long first and gives up if another drawing was asked for meanwhile: while
+        someone types, the chart is built once, after the last keystroke.
+        """
         with self._drawing_lock:
             self._generation += 1
             generation = self._generation
-        if _altair_loaded():
+        if _altair_loaded() and not background:
             self._show(build, generation)
             return
         with self._drawing_lock:
-            self.outputs = ()
-            self.append_stdout(waiting + "\n")
+            if not self.outputs:  # otherwise the old chart stays until the new one is ready
+                self.append_stdout(waiting + "\n")
         self._thread = threading.Thread(
-            target=self._show, args=(build, generation), name="nbmodelbook-charts", daemon=True
+            target=self._show,
+            args=(build, generation, settle),
+            name="nbmodelbook-charts",
+            daemon=True,
         )
         self._thread.start()
 
-    def _show(self, build: ChartBuilder, generation: int) -> None:
+    def _show(self, build: ChartBuilder, generation: int, settle: float = 0.0) -> None:
+        if settle:
+            time.sleep(settle)
+            if generation != self._generation:
+                return
         error: str | None = None
         try:
             charts = build()
