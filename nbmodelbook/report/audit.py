@@ -188,25 +188,30 @@ def compared_on_different_data(context: AuditContext) -> Iterable[Finding]:
         for difference in item.evidence.data:
             if difference.kind in ("same", "unknown", "different inputs"):
                 continue
-            if difference.kind == FEATURES_DIFFER:
-                yield Finding(
-                    code="different-features",
-                    severity=Severity.LOW,
-                    title="Compared runs used different features",
-                    detail=difference.sentence
-                    + " Expected when the choice of features is what was compared; otherwise "
-                    "the comparison is not like-for-like.",
-                    run_ids=(difference.run_a, difference.run_b),
-                    cell_index=item.annotation.cell_index,
+            features = difference.kind == FEATURES_DIFFER
+            if features:
+                # Often the very choice compared (feature selection): worth a note, not alarm.
+                code, severity, title = (
+                    "different-features",
+                    Severity.LOW,
+                    "Compared runs used different features",
                 )
-                continue
+                consequence = (
+                    " Expected when the choice of features is what was compared; otherwise "
+                    "the comparison is not like-for-like."
+                )
+            else:
+                code, title = "different-data", "Compared runs were trained on different data"
+                severity = Severity.HIGH if isinstance(item, Decision) else Severity.MEDIUM
+                consequence = (
+                    " The comparison is not like-for-like: differences in metrics may come from "
+                    "the data, not the model."
+                )
             yield Finding(
-                code="different-data",
-                severity=Severity.HIGH if isinstance(item, Decision) else Severity.MEDIUM,
-                title="Compared runs were trained on different data",
-                detail=difference.sentence
-                + " The comparison is not like-for-like: differences in metrics may come from "
-                "the data, not the model.",
+                code=code,
+                severity=severity,
+                title=title,
+                detail=difference.sentence + consequence,
                 run_ids=(difference.run_a, difference.run_b),
                 cell_index=item.annotation.cell_index,
             )

@@ -178,18 +178,7 @@ def _compare_features(
         if columns_a is not None and columns_b is not None:
             if columns_a == columns_b:
                 continue
-            missing = [c for c in columns_a if c not in columns_b]
-            added = [c for c in columns_b if c not in columns_a]
-            parts = []
-            if missing:
-                plural = "s" if len(missing) > 1 else ""
-                parts.append(f"feature{plural} {_names(missing)} missing in {run_b.name}")
-            if added:
-                plural = "s" if len(added) > 1 else ""
-                parts.append(f"feature{plural} {_names(added)} only in {run_b.name}")
-            if not parts:
-                parts.append("features in a different order")
-            problems.append("; ".join(parts))
+            problems.append(_changed_names(columns_a, columns_b, run_b.name, "feature"))
             kinds.append(FEATURES_DIFFER)
         elif left.get("shape") != right.get("shape"):
             problems.append(
@@ -218,18 +207,7 @@ def _compare_inputs(
             continue
         columns_a, columns_b = left.get("columns"), right.get("columns")
         if columns_a is not None and columns_b is not None and columns_a != columns_b:
-            missing = [c for c in columns_a if c not in columns_b]
-            added = [c for c in columns_b if c not in columns_a]
-            parts = []
-            if missing:
-                plural = "s" if len(missing) > 1 else ""
-                parts.append(f"column{plural} {_names(missing)} missing in {label_b}")
-            if added:
-                plural = "s" if len(added) > 1 else ""
-                parts.append(f"column{plural} {_names(added)} only in {label_b}")
-            if not parts:
-                parts.append("columns in a different order")
-            problems.append(f"`{name}`: " + "; ".join(parts))
+            problems.append(f"`{name}`: " + _changed_names(columns_a, columns_b, label_b, "column"))
             kinds.append("different columns")
         elif left.get("shape") != right.get("shape"):
             problems.append(
@@ -240,6 +218,20 @@ def _compare_inputs(
         else:
             problems.append(f"`{name}` has the same shape but different content")
             kinds.append("different content")
+
+
+def _changed_names(names_a: Sequence[Any], names_b: Sequence[Any], label_b: str, noun: str) -> str:
+    """Which columns (or features) one run lacks or adds, in words."""
+    missing = [c for c in names_a if c not in names_b]
+    added = [c for c in names_b if c not in names_a]
+    parts = []
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        parts.append(f"{noun}{plural} {_names(missing)} missing in {label_b}")
+    if added:
+        plural = "s" if len(added) > 1 else ""
+        parts.append(f"{noun}{plural} {_names(added)} only in {label_b}")
+    return "; ".join(parts) or f"{noun}s in a different order"
 
 
 def _names(columns: Sequence[Any], limit: int = 5) -> str:

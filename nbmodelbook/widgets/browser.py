@@ -104,6 +104,7 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
             value=[],
             allowed_tags=[],
             allow_duplicates=False,
+            placeholder="Tags…",
             tooltip="Only runs with every tag listed here",
             layout=widgets.Layout(width="18em"),
         )

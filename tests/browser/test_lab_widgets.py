@@ -14,11 +14,13 @@ the tests append cells to it, as a person would:
 - `mb.compare("rf-5", "rf-200")`: an error naming the close match `rf-50`.
 
 Each test ends by checking that the page asked no other host for anything and raised no error.
-Screenshots go to docs/images/ (the README's) and build/screenshots/.
+Screenshots go to build/screenshots/; with NBMODELBOOK_UPDATE_DOCS_IMAGES=1 also to
+docs/images/ (the README's copies), so ordinary test runs do not change tracked files.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS_IMAGES = REPO / "docs" / "images"
+UPDATE_DOCS_IMAGES = os.environ.get("NBMODELBOOK_UPDATE_DOCS_IMAGES") == "1"
 SCREENSHOTS = REPO / "build" / "screenshots"
 NOTEBOOK = "widgets/model-runs.ipynb"
 RENDER_MS = 30_000
@@ -229,6 +232,14 @@ NEXT_FRAME_JS = (
 )
 
 
+def shot_paths(name: str) -> list[Path]:
+    """build/screenshots/lab-NAME, and the README's copy when asked to update it."""
+    paths = [SCREENSHOTS / f"lab-{name}"]
+    if UPDATE_DOCS_IMAGES:
+        paths.append(DOCS_IMAGES / name)
+    return paths
+
+
 def save_shot(
     lab: LabSession,
     target: Locator,
@@ -415,7 +426,7 @@ def test_browse_filters_sorts_selects_and_compares(lab: LabSession) -> None:
     save_shot(
         lab,
         widget,
-        [DOCS_IMAGES / "browse.png", SCREENSHOTS / "lab-browse.png"],
+        shot_paths("browse.png"),
         until=comparison.locator(".widget-output").first,
     )
     assert_clean(lab)
@@ -481,7 +492,7 @@ def test_compare_shows_params_metrics_charts_code_data_and_figures(lab: LabSessi
     save_shot(
         lab,
         view,
-        [DOCS_IMAGES / "compare.png", SCREENSHOTS / "lab-compare.png"],
+        shot_paths("compare.png"),
         until=view.locator(".nbmb-compare h4", has_text="Data"),
         tight=True,
     )
