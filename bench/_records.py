@@ -11,7 +11,7 @@ from typing import Any
 
 import xxhash
 
-from nbmodelbook.record import LineageCell, RunRecord, RunStatus, new_run_id
+from nbmodelbook.record import LineageCell, RunError, RunRecord, RunStatus, new_run_id
 
 PARAM_NAMES = (
     "n_estimators",
@@ -189,6 +189,14 @@ class RecordFactory:
             lineage=list(self.lineage),
             environment=self.environment,
         )
+
+
+def fail(record: RunRecord) -> RunRecord:
+    """The record as a cell that raised before computing its metrics."""
+    record.status = RunStatus.ERROR
+    record.error = RunError("ValueError", "Input contains NaN", "Traceback ...")
+    record.metrics = {}
+    return record
 
 
 def mlflow_payload(record: RunRecord) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:

@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import RESULTS_DIR, BenchFailure, Figure, Result, finish, ms, quiet_third_party, table
-from _records import RecordFactory
+from _records import RecordFactory, fail
 
-from nbmodelbook.record import RunError, RunStatus
 from nbmodelbook.store.query import RunQuery
 from nbmodelbook.store.store import RunStore
 
@@ -53,11 +52,7 @@ def fill(path: Path, runs: int) -> float:
     start = time.perf_counter()
     for index in range(runs):
         record = factory.make(index)
-        if chance.random() < 0.04:
-            record.status = RunStatus.ERROR
-            record.error = RunError("ValueError", "Input contains NaN", "Traceback ...")
-            record.metrics = {}
-        store.finish_run(record)
+        store.finish_run(fail(record) if chance.random() < 0.04 else record)
         if index and index % 10_000 == 0:
             print(f"  {index:,} runs written", flush=True)
     elapsed = time.perf_counter() - start

@@ -9,8 +9,8 @@ import struct
 import zlib
 from typing import Any
 
-from bench._records import RecordFactory
-from nbmodelbook.record import CapturedOutput, RunError, RunRecord, RunStatus
+from bench._records import RecordFactory, fail
+from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus
 from nbmodelbook.store.store import RunStore
 
 T0 = 1_700_000_000.0  # a fixed clock: 2023-11-14
@@ -80,9 +80,7 @@ def fill_realistic(store: RunStore, runs: int, *, seed: int = 3) -> list[RunReco
     for index in range(runs):
         run = factory.make(index)
         if chance.random() < 0.05:
-            run.status = RunStatus.ERROR
-            run.error = RunError("ValueError", "Input contains NaN", "Traceback ...")
-            run.metrics = {}
+            fail(run)
         store.finish_run(run)
         written.append(run)
     return written
