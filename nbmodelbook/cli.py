@@ -265,6 +265,105 @@ register(
 )
 
 
+# --- store -------------------------------------------------------------------------------------
+
+
+def _configure_store(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = actions.add_parser("info", help="what a store holds (changes nothing)")
+    info.add_argument("store", nargs="?", help="store path or URL (default: this folder's)")
+    info.add_argument("--format", choices=("text", "json"), default="text", help="output")
+    migrate = actions.add_parser("migrate", help="upgrade a store's schema to this version's")
+    migrate.add_argument("store", nargs="?", help="store path or URL (default: this folder's)")
+    copy = actions.add_parser(
+        "copy", help="copy every run from one store to another (safe to repeat)"
+    )
+    copy.add_argument("source", help="the store to copy from (path or URL)")
+    copy.add_argument("target", help="the store to copy into (created when missing)")
+
+
+def _format_time(epoch: float | None) -> str:
+    from datetime import datetime
+
+    return "—" if epoch is None else datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
+
+
+def _store_info(args: argparse.Namespace) -> int:
+    import json
+
+    from nbmodelbook.store.admin import inspect_store
+
+    info = inspect_store(args.store)
+    if args.format == "json":
+        print(json.dumps(info.as_dict(), indent=1))
+        return EXIT_OK
+    version = f"schema {info.version}"
+    if info.needs_migration:
+        version += f" (this nbmodelbook writes {info.latest}: run `nbmodelbook store migrate`)"
+    elif info.version > info.latest:
+        version += f" (newer than this nbmodelbook's {info.latest}: upgrade nbmodelbook)"
+    statuses = ", ".join(f"{count:,} {status}" for status, count in sorted(info.statuses.items()))
+    lines = [
+        f"store      {info.location} ({info.backend}, {version})",
+        f"runs       {info.runs:,}" + (f" ({statuses})" if statuses else ""),
+        f"notebooks  {info.notebooks:,}; users {info.users:,}",
+        f"started    {_format_time(info.first_started)} … {_format_time(info.last_started)}",
+    ]
+    if info.size_bytes is not None:
+        lines.append(f"size       {info.size_bytes / 1e6:,.1f} MB")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _store_migrate(args: argparse.Namespace) -> int:
+    from nbmodelbook.store.admin import migrate_store
+
+    before, after = migrate_store(args.store)
+    if before == after:
+        print(f"the store is up to date (schema {after})")
+    else:
+        print(f"upgraded the store from schema {before} to {after}")
+    return EXIT_OK
+
+
+def _store_copy(args: argparse.Namespace) -> int:
+    from nbmodelbook.store.admin import copy_runs, existing_store_url
+    from nbmodelbook.store.store import RunStore
+
+    source = RunStore.open(existing_store_url(args.source), recover=False)
+    target = RunStore.open(args.target)
+    if source.location == target.location:
+        raise CommandError("the source and the target are the same store")
+    interactive = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if interactive:
+            print(f"\rcopying runs: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+
+    result = copy_runs(source, target, progress)
+    if interactive and result.copied:
+        print(file=sys.stderr)
+    print(
+        f"copied {result.copied:,} run(s) from {source.location} to {target.location}; "
+        f"{result.unchanged:,} already there"
+    )
+    return EXIT_OK
+
+
+_STORE_ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "info": _store_info,
+    "migrate": _store_migrate,
+    "copy": _store_copy,
+}
+
+
+def _run_store(args: argparse.Namespace) -> int:
+    return _STORE_ACTIONS[args.action](args)
+
+
+register(Command("store", "inspect, upgrade or copy a run store", _configure_store, _run_store))
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 

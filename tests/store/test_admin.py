@@ -1,0 +1,122 @@
+"""`nbmodelbook store info|migrate|copy`: inspect without changing, upgrade, copy safely again."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bench._records import RecordFactory, fail
+from nbmodelbook.cli import main
+from nbmodelbook.record import RunStatus
+from nbmodelbook.store import schema
+from nbmodelbook.store.admin import copy_runs, inspect_store
+from nbmodelbook.store.store import RunStore
+
+NOTEBOOKS = ["/team/a.ipynb", "/team/b.ipynb"]
+
+
+def filled(path: Path, runs: int = 12) -> RunStore:
+    store = RunStore.open(str(path))
+    factory = RecordFactory(NOTEBOOKS, seed=4)
+    for index in range(runs):
+        record = factory.make(index)
+        store.finish_run(fail(record) if index % 4 == 0 else record)
+    return store
+
+
+def version_1_store(path: Path) -> None:
+    with sqlite3.connect(path) as connection:  # the layout version 1 wrote
+        connection.executescript(
+            "CREATE TABLE nbmb_meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO nbmb_meta VALUES ('schema_version', '1');"
+            "CREATE TABLE nbmb_runs (run_id VARCHAR(32) PRIMARY KEY, name VARCHAR(255) NOT NULL,"
+            " status VARCHAR(16) NOT NULL, notebook TEXT, repo TEXT, cell_id VARCHAR(128),"
+            " execution_count INTEGER, session_id VARCHAR(64), user VARCHAR(255),"
+            " host VARCHAR(255), started_at FLOAT NOT NULL, ended_at FLOAT, duration FLOAT,"
+            " code_hash VARCHAR(40), tags TEXT NOT NULL, note TEXT, params TEXT NOT NULL,"
+            " metrics TEXT NOT NULL, error_type VARCHAR(255), error_message TEXT,"
+            " env_hash VARCHAR(40));"
+            "INSERT INTO nbmb_runs (run_id, name, status, started_at, tags, params, metrics)"
+            " VALUES ('0123456789ab', 'old', 'ok', 1.0, '[]', '{}', '{}');"
+        )
+
+
+def test_info_counts_what_the_store_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    filled(tmp_path / "runs.sqlite")
+    info = inspect_store(str(tmp_path / "runs.sqlite"))
+    assert info.runs == 12 and info.statuses == {"error": 3, "ok": 9}
+    assert info.notebooks == 2 and info.version == info.latest == schema.LATEST_VERSION
+    assert info.size_bytes and info.size_bytes > 0
+    assert main(["store", "info", str(tmp_path / "runs.sqlite"), "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["runs"] == 12 and shown["statuses"] == {"error": 3, "ok": 9}
+    assert main(["store", "info", str(tmp_path / "runs.sqlite")]) == 0
+    text = capsys.readouterr().out
+    assert "12 (3 error, 9 ok)" in text and "notebooks  2" in text
+
+
+def test_info_on_a_missing_store_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "runs.sqlite"
+    assert main(["store", "info", str(missing)]) == 2
+    assert f"no run store at {missing}" in capsys.readouterr().err
+    assert not missing.parent.exists()
+
+
+def test_info_reports_an_old_schema_and_migrate_upgrades_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.sqlite"
+    version_1_store(path)
+    assert main(["store", "info", str(path)]) == 0
+    assert "schema 1 (this nbmodelbook writes" in capsys.readouterr().out
+    assert inspect_store(str(path)).version == 1  # looking changed nothing
+    assert main(["store", "migrate", str(path)]) == 0
+    assert f"from schema 1 to {schema.LATEST_VERSION}" in capsys.readouterr().out
+    info = inspect_store(str(path))
+    assert info.version == schema.LATEST_VERSION and info.runs == 1
+    assert main(["store", "migrate", str(path)]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_copy_is_safe_to_repeat_and_brings_later_states(tmp_path: Path) -> None:
+    source = filled(tmp_path / "laptop.sqlite")
+    target = RunStore.open(str(tmp_path / "team.sqlite"))
+    first = copy_runs(source, target)
+    assert (first.copied, first.unchanged) == (12, 0)
+    again = copy_runs(source, target)
+    assert (again.copied, again.unchanged) == (0, 12)
+    assert target.count() == 12
+    # A run that was running at the first copy and has ended since replaces its copy.
+    factory = RecordFactory(NOTEBOOKS, seed=9)
+    running = factory.make(0)
+    running.status, running.ended_at = RunStatus.RUNNING, None
+    source.finish_run(running)
+    copy_runs(source, target)
+    running.status, running.ended_at = RunStatus.OK, running.started_at + 3
+    source.finish_run(running)
+    last = copy_runs(source, target)
+    assert (last.copied, last.unchanged) == (1, 12)
+    copied = target.get_run(running.run_id)
+    assert copied is not None and copied.status == RunStatus.OK
+    assert copied.code == running.code and copied.lineage and copied.environment
+    assert target.count() == 13
+
+
+def test_copy_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    filled(tmp_path / "laptop.sqlite", runs=5)
+    source, target = str(tmp_path / "laptop.sqlite"), str(tmp_path / "team.sqlite")
+    assert main(["store", "copy", source, target]) == 0
+    assert "copied 5 run(s)" in capsys.readouterr().out
+    assert main(["store", "copy", source, target]) == 0
+    second = capsys.readouterr().out
+    assert "copied 0 run(s)" in second and "5 already there" in second
+    assert main(["store", "copy", source, source]) == 2
+    assert "the same store" in capsys.readouterr().err
+    assert main(["store", "copy", str(tmp_path / "missing.sqlite"), target]) == 2
