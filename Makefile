@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 test: lint
 	bash scripts/ensure_browser.sh
+	bash scripts/ensure_postgres.sh
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -25,28 +25,10 @@ if [[ -x "$CHROMIUM" ]] && version="$(chromium_version)" && [[ -n "$version" ]];
     exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 \
-    || die "$CHROMIUM not found and apt-get is unavailable; install Chromium by hand" \
-        "(the browser tests expect it at $CHROMIUM)."
-
-if [[ "$(id -u)" -eq 0 ]]; then
-    SUDO=()
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO=(sudo -n)
-else
-    die "$CHROMIUM not found and cannot install it: not root and no passwordless sudo." \
-        "Run as root: apt-get update && apt-get install -y chromium"
-fi
-
-echo "ensure_browser: $CHROMIUM not found; installing Debian's chromium package..." >&2
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-if ! { "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-    && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$log" 2>&1; then
-    tail -n 30 "$log" >&2
-    die "apt-get could not install chromium (see the output above)."
-fi
+echo "ensure_browser: $CHROMIUM not found." >&2
+# shellcheck source=scripts/apt_install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt_install.sh"
+apt_install ensure_browser chromium || die "the browser tests expect Chromium at $CHROMIUM."
 
 [[ -x "$CHROMIUM" ]] || die "chromium was installed but $CHROMIUM does not exist."
 version="$(chromium_version)" || true

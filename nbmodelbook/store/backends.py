@@ -254,3 +254,6 @@ register_backend(
         contains=_sqlite_contains,
     )
 )
+
+# Other backends register themselves on import; their drivers load only when used.
+import nbmodelbook.store.postgres  # noqa: E402, F401

@@ -14,6 +14,7 @@ from nbmodelbook.record import RunStatus
 from nbmodelbook.store import schema
 from nbmodelbook.store.admin import copy_runs, inspect_store
 from nbmodelbook.store.store import RunStore
+from tests.postgres_server import PostgresServer
 
 NOTEBOOKS = ["/team/a.ipynb", "/team/b.ipynb"]
 
@@ -120,3 +121,16 @@ def test_copy_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["store", "copy", source, source]) == 2
     assert "the same store" in capsys.readouterr().err
     assert main(["store", "copy", str(tmp_path / "missing.sqlite"), target]) == 2
+
+
+def test_copy_from_a_laptop_store_to_a_postgresql_team_store(
+    tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    filled(tmp_path / "laptop.sqlite", runs=6)
+    team = postgres_server.new_database()
+    for _ in range(2):
+        assert main(["store", "copy", str(tmp_path / "laptop.sqlite"), team]) == 0
+    assert "copied 0 run(s)" in capsys.readouterr().out.splitlines()[-1]
+    info = inspect_store(team)
+    assert (info.backend, info.runs, info.notebooks) == ("postgresql", 6, 2)
+    assert info.size_bytes is None and "@127.0.0.1" in info.location

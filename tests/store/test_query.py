@@ -12,7 +12,6 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,8 +119,8 @@ def one(name: str) -> RunRecord:
 
 
 @pytest.fixture(scope="module")
-def zoo(tmp_path_factory: pytest.TempPathFactory) -> RunStore:
-    store = RunStore.open(str(tmp_path_factory.mktemp("zoo") / "runs.sqlite"))
+def zoo(new_module_store_url: Callable[[], str]) -> RunStore:
+    store = RunStore.open(new_module_store_url())
     for record in ZOO:
         store.finish_run(record)
     return store
@@ -146,16 +145,16 @@ FACTORY = factory_records()
 
 
 @pytest.fixture(scope="module")
-def realistic(tmp_path_factory: pytest.TempPathFactory) -> RunStore:
-    store = RunStore.open(str(tmp_path_factory.mktemp("realistic") / "runs.sqlite"))
+def realistic(new_module_store_url: Callable[[], str]) -> RunStore:
+    store = RunStore.open(new_module_store_url())
     for record in FACTORY:
         store.finish_run(record)
     return store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> RunStore:
-    return RunStore.open(str(tmp_path / "runs.sqlite"))
+def store(new_module_store_url: Callable[[], str]) -> RunStore:
+    return RunStore.open(new_module_store_url())
 
 
 def names(store: RunStore, **query: Any) -> list[str]:

@@ -47,8 +47,8 @@ def make_record(name: str = "rf", **changes: object) -> RunRecord:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> RunStore:
-    return RunStore.open(str(tmp_path / "runs.sqlite"))
+def store(store_url: str) -> RunStore:
+    return RunStore.open(store_url)
 
 
 def test_finished_run_reads_back_whole(store: RunStore) -> None:
@@ -79,14 +79,14 @@ def test_finished_run_reads_back_whole(store: RunStore) -> None:
     assert loaded.duration == pytest.approx(2, abs=0.01)
 
 
-def test_normalised_metrics_keep_nan_and_infinity(store: RunStore, tmp_path: Path) -> None:
+def test_normalised_metrics_keep_nan_and_infinity(store: RunStore) -> None:
+    from sqlalchemy import text
+
     record = make_record()
     store.finish_run(record)
-    rows = (
-        sqlite3.connect(tmp_path / "runs.sqlite")
-        .execute("SELECT key, value, special FROM nbmb_run_metrics ORDER BY key")
-        .fetchall()
-    )
+    with store.engine.connect() as connection:
+        query = text("SELECT key, value, special FROM nbmb_run_metrics ORDER BY key")
+        rows = [tuple(row) for row in connection.execute(query)]
     assert rows == [
         ("auc", 0.93, None),
         ("drop", None, "-inf"),
@@ -203,8 +203,8 @@ def _open_and_write(path: str, barrier_time: float) -> int:
     return store.count()
 
 
-def test_many_processes_creating_the_store_at_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "fresh" / "runs.sqlite")
+def test_many_processes_creating_the_store_at_once(store_url: str) -> None:
+    path = store_url  # nothing created yet: six processes race to create the schema
     start = time.time() + 1.0
     context = multiprocessing.get_context("spawn")
     with context.Pool(6) as pool:

@@ -1,0 +1,37 @@
+"""Fixtures shared by every test tier."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.postgres_server import PostgresServer, binaries, running_server
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session, started only when a test asks for it.
+
+    Without PostgreSQL installed, tests that need it are skipped on a developer machine and
+    fail under CI, where a missing server is a broken setup.
+    """
+    reason = None
+    if binaries() is None:
+        reason = "PostgreSQL is not installed (scripts/ensure_postgres.sh installs it)"
+    else:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            reason = "the psycopg driver is not installed (pip install -e '.[test]')"
+    if reason is not None:
+        if _in_ci():
+            pytest.fail(f"{reason}, and CI is set: the store tests need it", pytrace=False)
+        pytest.skip(reason)
+    with running_server() as server:
+        yield server
