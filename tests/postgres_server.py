@@ -42,6 +42,7 @@ class PostgresServer:
     port: int
     bin_dir: Path
     user: str = "nbmb"
+    options: str = ""
     _names: Iterator[int] = field(default_factory=itertools.count)
 
     @property
@@ -62,8 +63,13 @@ class PostgresServer:
     def pg_ctl(self, *args: str) -> None:
         _as_postgres([str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), *args])
 
-    def restart(self) -> None:
-        self.pg_ctl("-w", "-m", "fast", "restart")
+    def stop(self) -> None:
+        """Stop the server now (clients are cut off), as a crash or maintenance would."""
+        self.pg_ctl("-w", "-m", "fast", "stop")
+
+    def start(self) -> None:
+        log = str(self.folder / "server.log")
+        self.pg_ctl("-l", log, "-o", self.options, "-w", "-t", str(START_TIMEOUT_S), "start")
 
 
 def _as_postgres(command: list[str]) -> subprocess.CompletedProcess[str]:
@@ -90,14 +96,11 @@ def running_server() -> Iterator[PostgresServer]:
             [str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", server.user,
              "--auth=trust", "-E", "UTF8", "--no-sync"]
         )  # fmt: skip
-        options = (
+        server.options = (
             f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c full_page_writes=off -c max_connections=60"
         )
-        _as_postgres(
-            [str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(log), "-o", options,
-             "-w", "-t", str(START_TIMEOUT_S), "start"]
-        )  # fmt: skip
+        server.start()
     except subprocess.CalledProcessError as error:
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         shutil.rmtree(folder, ignore_errors=True)

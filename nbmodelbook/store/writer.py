@@ -315,6 +315,12 @@ def _describe_failure(store: RunStore, exc: BaseException) -> str:
         cause = "the store is read-only"
     elif "locked" in lowered or "busy" in lowered:
         cause = "the store stayed locked by another process"
+    elif "connection" in lowered or "server" in lowered:
+        return (
+            f"could not save the run to {store.location}: the server does not answer "
+            f"({detail.splitlines()[0]}). It is kept in memory and written when the server "
+            "is back; keep this kernel running until then, or set NBMODELBOOK_STORE elsewhere."
+        )
     else:
         cause = detail
     return (

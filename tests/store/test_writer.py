@@ -11,6 +11,7 @@ from nbmodelbook.record import RunRecord, RunStatus, new_run_id
 from nbmodelbook.store import writer as writer_module
 from nbmodelbook.store.store import RunStore
 from nbmodelbook.store.writer import StoreWriter
+from tests.postgres_server import PostgresServer
 
 
 def record(name: str = "r") -> RunRecord:
@@ -193,3 +194,30 @@ def test_listeners_are_held_weakly_and_only_the_newest_stay(writer: StoreWriter)
         len(listeners) - writer_module.MAX_LISTENERS + 1
     )
     assert all(heard[len(listeners) - writer_module.MAX_LISTENERS + 1 :])
+
+
+def test_a_postgresql_restart_loses_no_run(postgres_server: PostgresServer) -> None:
+    url = postgres_server.new_database()
+    writer = StoreWriter(url, "session")
+    try:
+        assert writer.wait_ready(30) is not None
+        writer.finish(finished(record("before")))
+        assert writer.flush(30)
+        postgres_server.stop()
+        try:
+            writer.finish(finished(record("while-down")))
+            assert writer.flush(30)
+            assert writer.unsaved_count == 1  # held back, not dropped
+            (problem,) = writer.take_problems()
+            assert "the server does not answer" in problem
+            assert "written when the server is back" in problem
+        finally:
+            postgres_server.start()
+        writer.finish(finished(record("after")))  # the pool reconnects by itself
+        assert writer.flush(30)
+        assert writer.unsaved_count == 0
+        names = sorted(run["name"] for run in RunStore.open(url).run_summaries())
+        assert names == ["after", "before", "while-down"]
+        assert any("writable again" in problem for problem in writer.take_problems())
+    finally:
+        writer.close()
