@@ -10,6 +10,21 @@ import pytest
 from tests.postgres_server import PostgresServer, binaries, running_server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Runs held back by failing stores go to a temporary journal, not the home folder
+    (kernels started by the tests inherit the variable)."""
+    from nbmodelbook.store.journal import JOURNAL_ENV_VAR
+
+    previous = os.environ.get(JOURNAL_ENV_VAR)
+    os.environ[JOURNAL_ENV_VAR] = str(tmp_path_factory.mktemp("journal"))
+    yield
+    if previous is None:
+        os.environ.pop(JOURNAL_ENV_VAR, None)
+    else:
+        os.environ[JOURNAL_ENV_VAR] = previous
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nbmodelbook.record import ProcessIdentity, RunRecord
+from nbmodelbook.store import journal
 from nbmodelbook.store.backends import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ class StoreWriter:
             self.store.register_kernel(self.session_id, ProcessIdentity.current(), time.time())
             for notice in self.store.notices:
                 self._problems.append(notice)
+            self._replay_journal()
         except StoreUnavailable as exc:
             self.open_error = exc
             self._problems.append(str(exc))
@@ -238,7 +240,43 @@ class StoreWriter:
             self._tell_listeners(record)
         else:
             self._unsaved.append(op)
+            self._journal(record)
             op.done.set()
+
+    def _store_url(self) -> str:
+        from nbmodelbook.store.backends import resolve_store_url
+
+        return self.store.url if self.store is not None else resolve_store_url(self.url)
+
+    def _journal(self, record: RunRecord) -> None:
+        """Keep a run the store refused on this machine's disk too: the kernel may end before
+        the store is back."""
+        try:
+            journal.keep(self._store_url(), record)
+        except Exception as exc:  # no journal: the run is still held in memory
+            self._problems.append(f"could not keep the run in the local journal either: {exc}")
+
+    def _replay_journal(self) -> None:
+        """Write runs journalled earlier (by this kernel or one that ended) to the store."""
+        if self.store is None:
+            return
+        url = self.store.url
+        saved = 0
+        for path, record in journal.pending(url):
+            if record is None:
+                self._problems.append(f"an unreadable journal file was left as it is: {path}")
+                continue
+            try:
+                self.store.finish_run(record)
+            except Exception:
+                return  # still unavailable: try again later
+            journal.forget(url, record.run_id)
+            saved += 1
+            self._tell_listeners(record)
+        if saved:
+            self._problems.append(
+                f"{saved} run(s) kept in the local journal were saved to {self.store.location}"
+            )
 
     def _retry_unsaved(self) -> None:
         if not self._unsaved:
@@ -249,6 +287,7 @@ class StoreWriter:
             assert record is not None
             if self._safely(lambda store, r=record: store.finish_run(r), report=False):  # type: ignore[misc]
                 self._open_runs.discard(record.run_id)
+                journal.forget(self._store_url(), record.run_id)
                 self._tell_listeners(record)
             else:
                 self._unsaved.append(op)
@@ -256,6 +295,7 @@ class StoreWriter:
             self._problems.append(
                 f"the run store is writable again; {len(pending)} held-back run(s) were saved"
             )
+            self._replay_journal()  # runs other kernels could not save meanwhile
 
     def _safely(self, action: Callable[[RunStore], None], *, report: bool = True) -> bool:
         if self.store is None and (not report or self.open_error is None):
@@ -284,6 +324,7 @@ class StoreWriter:
             self.store.register_kernel(self.session_id, ProcessIdentity.current(), time.time())
             self.open_error = None
             self._problems.extend(self.store.notices)
+            self._replay_journal()
         except Exception:
             self.store = None
 
@@ -318,12 +359,12 @@ def _describe_failure(store: RunStore, exc: BaseException) -> str:
     elif "connection" in lowered or "server" in lowered:
         return (
             f"could not save the run to {store.location}: the server does not answer "
-            f"({detail.splitlines()[0]}). It is kept in memory and written when the server "
-            "is back; keep this kernel running until then, or set NBMODELBOOK_STORE elsewhere."
+            f"({detail.splitlines()[0]}). It is kept in a local journal and written when the "
+            "server is back."
         )
     else:
         cause = detail
     return (
-        f"could not save the run to {store.location}: {cause}. It is kept in memory and "
-        "retried; free space or fix access, or set NBMODELBOOK_STORE elsewhere."
+        f"could not save the run to {store.location}: {cause}. It is kept in a local journal "
+        "and retried; free space or fix access, or set NBMODELBOOK_STORE elsewhere."
     )

@@ -79,7 +79,7 @@ def test_failed_write_is_kept_reported_and_retried(
     writer.finish(run).wait(10)
     assert writer.unsaved_count == 1
     [problem] = writer.take_problems()
-    assert "disk is full" in problem and "kept in memory" in problem
+    assert "disk is full" in problem and "kept in a local journal" in problem
     writer.flush(10)  # a flush retries what is held back
     assert writer.unsaved_count == 0
     assert [r["run_id"] for r in store.run_summaries()] == [run.run_id]
@@ -221,3 +221,53 @@ def test_a_postgresql_restart_loses_no_run(postgres_server: PostgresServer) -> N
         assert any("writable again" in problem for problem in writer.take_problems())
     finally:
         writer.close()
+
+
+def test_a_run_held_back_when_the_kernel_ends_is_saved_by_the_next_one(
+    postgres_server: PostgresServer,
+) -> None:
+    from nbmodelbook.store import journal
+
+    url = postgres_server.new_database()
+    first = StoreWriter(url, "first-kernel")
+    assert first.wait_ready(30) is not None
+    postgres_server.stop()
+    try:
+        run = finished(record("orphan"))
+        first.finish(run)
+        assert first.flush(30) and first.unsaved_count == 1
+        first.close()  # the kernel ends while the server is still down
+        assert [path.name for path, _ in journal.pending(url)] == [f"{run.run_id}.json"]
+    finally:
+        postgres_server.start()
+    second = StoreWriter(url, "next-kernel")
+    try:
+        assert second.wait_ready(30) is not None
+        assert second.flush(30)
+        saved = RunStore.open(url).get_run(run.run_id)
+        assert saved is not None and saved.name == "orphan" and saved.status == RunStatus.OK
+        assert journal.pending(url) == []
+        assert any("kept in the local journal were saved" in p for p in second.take_problems())
+    finally:
+        second.close()
+
+
+def test_journal_records_read_back_whole() -> None:
+    import math
+
+    from nbmodelbook.record import CapturedOutput, LineageCell, RunError
+    from nbmodelbook.store.journal import record_from_json, record_to_json
+
+    run = finished(record("whole"))
+    run.status = RunStatus.ERROR
+    run.error = RunError("ValueError", "bad", "Traceback ...")
+    run.metrics = {"auc": 0.9, "loss": math.inf, "gap": math.nan}
+    run.params = {"layers": [64, 32], "name": "x"}
+    run.outputs = [CapturedOutput("image/png", "iVBORw0KGgo=", 12, truncated=True)]
+    run.lineage = [LineageCell(1, "c1", "h", "X = 1", ["X"], [], None)]
+    back = record_from_json(record_to_json(run))
+    assert back.metrics["auc"] == 0.9 and back.metrics["loss"] == math.inf
+    assert math.isnan(back.metrics["gap"])
+    assert back.status == RunStatus.ERROR and back.error == run.error
+    assert back.outputs == run.outputs and back.lineage == run.lineage
+    assert back.params == run.params and back.run_id == run.run_id
