@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pytest
 from jupyter_client import KernelManager
 
+from nbmodelbook.store.backends import store_exists
 from nbmodelbook.store.store import RunStore
 
 pytestmark = pytest.mark.integration
@@ -478,7 +479,7 @@ class Reader(threading.Thread):
     def run(self) -> None:
         seen: set[str] = set()
         while not self.stop.is_set():
-            if not self.store.exists():
+            if not store_exists(str(self.store)):
                 time.sleep(0.02)
                 continue
             try:
@@ -494,27 +495,31 @@ class Reader(threading.Thread):
             seen |= set(ids)
 
 
-def test_two_kernels_and_a_reader_share_one_store(
-    tmp_path: Path, kernels: Callable[..., Kernel]
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_four_kernels_and_a_reader_share_one_store(
+    tmp_path: Path, kernels: Callable[..., Kernel], request: pytest.FixtureRequest, backend: str
 ) -> None:
-    store = tmp_path / "store" / "runs.sqlite"
-    cells = 40
-    pair = [kernels(store, f"k{k}") for k in range(2)]
-    for kernel in pair:
+    """4 kernels × 250 tracked cells at once, and a reader polling: every run once."""
+    store: Any = tmp_path / "store" / "runs.sqlite"
+    if backend == "postgresql":
+        store = request.getfixturevalue("postgres_server").new_database()
+    cells, count = 250, 4
+    group = [kernels(store, f"k{k}") for k in range(count)]
+    for kernel in group:
         kernel.wait_ready()
     reader = Reader(store)
     reader.start()
     try:
-        # Every request is queued at once: both kernels run their cells back to back.
+        # Every request is queued at once: the kernels run their cells back to back.
         requests = []
-        for k, kernel in enumerate(pair):
+        for k, kernel in enumerate(group):
             ids = [kernel.submit("%load_ext nbmodelbook")]
             ids += [kernel.submit(f"%%track k{k}-{i}\nvalue = {i} * 2.0") for i in range(cells)]
             ids.append(kernel.submit("import nbmodelbook\nprint(len(nbmodelbook.runs()))"))
             requests.append(ids)
         replies = [
-            [kernel.collect(msg_id, timeout=120) for msg_id in ids]
-            for kernel, ids in zip(pair, requests, strict=True)
+            [kernel.collect(msg_id, timeout=300) for msg_id in ids]
+            for kernel, ids in zip(group, requests, strict=True)
         ]
     finally:
         reader.stop.set()
@@ -536,9 +541,9 @@ def test_two_kernels_and_a_reader_share_one_store(
 
     runs = summaries(store)
     names = [run["name"] for run in runs]
-    assert len(runs) == 2 * cells
+    assert len(runs) == count * cells
     assert len(set(names)) == len(names) == len({run["run_id"] for run in runs})
-    assert set(names) == {f"k{k}-{i}" for k in range(2) for i in range(cells)}
+    assert set(names) == {f"k{k}-{i}" for k in range(count) for i in range(cells)}
     assert {run["status"] for run in runs} == {"ok"}
 
 
