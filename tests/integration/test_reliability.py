@@ -6,6 +6,7 @@ their cell, and none may leave a run that claims something false (`running` or `
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -302,6 +303,53 @@ def test_killed_kernel_leaves_a_crashed_run_not_a_running_one(
         opened.close()
     assert record is not None and record.status.value == "crashed"
     assert record.code.startswith("%%track doomed")
+
+
+def test_a_kernel_killed_while_writing_leaves_a_sound_store_and_no_half_run(
+    tmp_path: Path, kernels: Callable[..., Kernel]
+) -> None:
+    """SIGKILL lands while the writer thread is inside a transaction (cells that finish every
+    few milliseconds, each with 40 params and an output): SQLite's journal rolls it back."""
+    import random
+
+    store = tmp_path / "store" / "runs.sqlite"
+    params = "\n".join(f"p{n} = {n}" for n in range(40))
+    chance = random.Random(11)
+    for round_ in range(3):
+        kernel = kernels(store, f"killed-{round_}").wait_ready()
+        assert kernel.run("%load_ext nbmodelbook").status == "ok"
+        for i in range(300):
+            kernel.submit(f"%%track r{round_}-{i}\n{params}\nscore = {i} / 7\nprint('x' * 2000)")
+        time.sleep(chance.uniform(0.8, 2.0))
+        os.kill(kernel.pid, signal.SIGKILL)
+        wait_for(lambda k=kernel: k.km.provisioner.process.poll() is not None, "the kernel to die")  # type: ignore[union-attr]
+
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        finished = connection.execute(
+            "SELECT run_id, params, metrics FROM nbmb_runs WHERE status != 'running'"
+        ).fetchall()
+        assert len(finished) > 10  # the kernels did get some runs written before dying
+        for run_id, params_json, metrics_json in finished:
+            # Every part of a finished run is there, or the run is not there at all.
+            details = connection.execute(
+                "SELECT COUNT(*) FROM nbmb_run_details WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            stored_params = connection.execute(
+                "SELECT COUNT(*) FROM nbmb_run_params WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            stored_metrics = connection.execute(
+                "SELECT COUNT(*) FROM nbmb_run_metrics WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            outputs = connection.execute(
+                "SELECT COUNT(*) FROM nbmb_run_outputs WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            assert details == 1
+            assert stored_params == len(json.loads(params_json)) >= 40
+            assert stored_metrics == len(json.loads(metrics_json))
+            assert outputs == 1
+    # A later open marks the runs the dead kernels left running as crashed; none stay running.
+    assert {run["status"] for run in summaries(store)} <= {"ok", "crashed"}
 
 
 # --- 3. a store nobody can write ----------------------------------------------------------------
