@@ -39,6 +39,9 @@ class Backend:
     is_corruption: Callable[[BaseException], bool]
     quarantine: Callable[[str], str | None]
     describe: Callable[[str], str]
+    # Prepare a read transaction: a page is read with several statements, which must see
+    # one state of the store (SQLite's read transactions already do).
+    begin_read: Callable[[Connection], Connection] = lambda connection: connection
     # Case-insensitive "column contains text" (ILIKE unless the engine has a faster way).
     contains: Callable[[Any, str], Any] = lambda column, text: column.icontains(
         text, autoescape=True

@@ -2,8 +2,9 @@
 
 `postgresql://user@host/db` URLs (any SQLAlchemy driver suffix; plain ones use psycopg 3).
 Writers need no extra lock: the write counter's UPDATE … RETURNING holds its row until commit,
-which orders concurrent writes. Schema changes take a transaction-scoped advisory lock, so
-several clients opening a new store at once create it once.
+which orders concurrent writes. Reads run in REPEATABLE READ, one snapshot per read. Schema
+changes take a transaction-scoped advisory lock, so several clients opening a new store at once
+create it once.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def _engine(url: str) -> Engine:
 
 def _begin_write(connection: Connection) -> None:
     """Nothing to do: row locks taken by the write order concurrent writers."""
+
+
+def _begin_read(connection: Connection) -> Connection:
+    """Reads see one snapshot: a page assembled from several statements cannot show a run
+    twice or miss one that moved between them while another kernel wrote."""
+    return connection.execution_options(isolation_level="REPEATABLE READ")
 
 
 def _lock_schema(connection: Connection) -> None:
@@ -88,6 +95,7 @@ for _scheme in ("postgresql", "postgres"):
             is_corruption=_is_corruption,
             quarantine=_quarantine,
             describe=_describe,
+            begin_read=_begin_read,
             contains=_contains,
         )
     )

@@ -153,8 +153,10 @@ class RunStore:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
+        with self.engine.connect() as connection:
+            reading = self.backend.begin_read(connection)
+            with reading.begin():
+                yield reading
 
     # --- kernels -----------------------------------------------------------------------------
 

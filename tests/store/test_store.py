@@ -254,3 +254,16 @@ def test_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     store.finish_run(make_record("new"))
     assert store.run_table()["name"] == ["old", "new"]
     assert schema.current_version(store.engine.connect()) == schema.LATEST_VERSION
+
+
+def test_a_read_sees_one_state_of_the_store_while_others_write(store_url: str) -> None:
+    from sqlalchemy import func, select
+
+    reader, writer = RunStore.open(store_url), RunStore.open(store_url)
+    writer.finish_run(make_record("first"))
+    count = select(func.count()).select_from(schema.runs)
+    with reader._read() as connection:  # what one page of the browse widget reads in
+        before = connection.execute(count).scalar()
+        writer.finish_run(make_record("second"))  # another kernel, meanwhile
+        assert connection.execute(count).scalar() == before == 1
+    assert reader.count() == 2
