@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,19 +56,30 @@ def _shared_store(store: str | None) -> RunStore:
     return opened
 
 
-def _scope(
-    tracker: Tracker | None, notebook: str | None, all_notebooks: bool
-) -> tuple[str | None, str | None]:
-    """(notebook path, kernel session) whose runs a call means; (None, None) for every run."""
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose runs a call means: a notebook (in its repository), a kernel session, or all."""
+
+    notebook: str | None = None
+    session_id: str | None = None
+    repo: str | None = None
+
+
+def _scope(tracker: Tracker | None, notebook: str | None, all_notebooks: bool) -> Scope:
+    from nbmodelbook.capture.environment import repository_of
+
     if all_notebooks:
-        return None, None
-    if notebook is not None:
-        return str(Path(notebook).expanduser().resolve()), None
-    if tracker is not None and tracker.notebook is not None:
-        return tracker.notebook, None
-    if tracker is not None:
-        return None, tracker.session_id
-    return None, None
+        return Scope()
+    if notebook is None and tracker is not None:
+        notebook = tracker.notebook
+        if notebook is None:
+            return Scope(session_id=tracker.session_id)
+    if notebook is None:
+        return Scope()
+    path = Path(notebook).expanduser().resolve()
+    # Two people's notebooks at the same path (e.g. /home/jovyan/model.ipynb on a shared
+    # server) are told apart by their repositories.
+    return Scope(notebook=str(path), repo=repository_of(path.parent))
 
 
 def runs(
@@ -76,8 +88,11 @@ def runs(
     from nbmodelbook.store.frames import runs_frame
 
     run_store, tracker = open_store(store)
-    scope_notebook, session_id = _scope(tracker, notebook, all_notebooks)
-    return runs_frame(run_store.run_table(notebook=scope_notebook, session_id=session_id))
+    scope = _scope(tracker, notebook, all_notebooks)
+    table = run_store.run_table(
+        notebook=scope.notebook, session_id=scope.session_id, repo=scope.repo
+    )
+    return runs_frame(table)
 
 
 def browse(
@@ -92,11 +107,12 @@ def browse(
     from nbmodelbook.widgets.browser import RunBrowser
 
     run_store, tracker = open_store(store)
-    scope_notebook, session_id = _scope(tracker, notebook, False)
+    scope = _scope(tracker, notebook, False)
     browser = RunBrowser(
         run_store,
-        notebook=scope_notebook,
-        session_id=session_id,
+        notebook=scope.notebook,
+        session_id=scope.session_id,
+        repo=scope.repo,
         all_notebooks=all_notebooks,
         page_size=page_size,
         metrics=metrics,
@@ -121,8 +137,7 @@ def compare(
             "(the latest run of that name) or run id"
         )
     run_store, tracker = open_store(store)
-    scope_notebook, _ = _scope(tracker, notebook, False)
-    run_ids = resolve_refs(run_store, refs, notebook=scope_notebook)
+    run_ids = resolve_refs(run_store, refs, notebook=_scope(tracker, notebook, False).notebook)
     if len(run_ids) < 2:
         raise ValueError(f"{', '.join(map(repr, refs))} name only one run: give two or more")
     records = run_store.get_runs(run_ids)

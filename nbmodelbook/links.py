@@ -102,7 +102,12 @@ def notebook_run_summaries(
 ) -> list[dict[str, Any]]:
     """A notebook's runs: filed under its path, named by its saved run markers (a moved or
     headless-executed notebook), or unfiled runs whose code matches one of its cells."""
+    from nbmodelbook.capture.environment import repository_of
+
     run_ids, hashes = notebook_lookup(notebook)
     return store.notebook_summaries(
-        str(notebook_path.resolve()), run_ids=run_ids, orphan_code_hashes=hashes
+        str(notebook_path.resolve()),
+        repo=repository_of(notebook_path.resolve().parent),
+        run_ids=run_ids,
+        orphan_code_hashes=hashes,
     )

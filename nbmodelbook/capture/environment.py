@@ -272,6 +272,19 @@ def git_state(path: str | Path, ttl: float = DEFAULT_GIT_TTL) -> dict[str, Any] 
         return None
 
 
+def repository(git: dict[str, Any] | None) -> str | None:
+    """The project a run belongs to: origin's URL, else the repository's folder."""
+    if not git:
+        return None
+    found = git.get("remote") or git.get("root")
+    return str(found) if found else None
+
+
+def repository_of(path: str | Path) -> str | None:
+    """The repository identity of a notebook's folder (cached like `git_state`)."""
+    return repository(git_state(path))
+
+
 def clear_cache() -> None:
     """Forget all cached results (git state, package versions, distribution map, python info)."""
     with _git_lock:

@@ -423,8 +423,7 @@ class EnvironmentCache:
         now = time.monotonic()
         if key != self._key or now - self._built_at > ENVIRONMENT_REFRESH_SECONDS:
             env = environment.capture_environment(modules, notebook_dir)
-            git = env.get("git") or {}
-            self._repo = git.get("remote") or git.get("root")
+            self._repo = environment.repository(env.get("git"))
             self._environment = redaction.redact_value(None, env, secrets)
             self._key, self._built_at = key, now
         record.repo = self._repo

@@ -69,6 +69,7 @@ class RunQuery:
 
     notebook: str | None = None
     session_id: str | None = None
+    repo: str | None = None  # with a notebook: that repository's (or unknown) runs only
     text: str = ""
     tags: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
@@ -112,6 +113,7 @@ class RunQuery:
         return (
             self.notebook,
             self.session_id,
+            self.repo,
             self.text,
             self.tags,
             self.statuses,
@@ -202,6 +204,8 @@ def conditions(
         where.append(runs.c.notebook == query.notebook)
     if query.session_id is not None:
         where.append(runs.c.session_id == query.session_id)
+    if query.repo is not None:
+        where.append(runs.c.repo.is_(None) | (runs.c.repo == query.repo))
     if query.statuses:
         where.append(runs.c.status.in_(_statuses(query.statuses)))
     # Aliases: a page sorted by a metric also joins nbmb_run_metrics, and an EXISTS on the

@@ -65,6 +65,7 @@ _WRITTEN_MEMORY = 4096
 _COUNT_MEMORY = 64
 _NOTEBOOK = SUMMARY_COLUMNS.index("notebook")
 _SESSION = SUMMARY_COLUMNS.index("session_id")
+_REPO = SUMMARY_COLUMNS.index("repo")
 _TAGS = SUMMARY_COLUMNS.index("tags")
 _PARAMS = SUMMARY_COLUMNS.index("params")
 _METRICS = SUMMARY_COLUMNS.index("metrics")
@@ -370,6 +371,7 @@ class RunStore:
         *,
         notebook: str | None = None,
         session_id: str | None = None,
+        repo: str | None = None,
         limit: int | None = None,
     ) -> dict[str, list[Any]]:
         """The same runs column by column (what a DataFrame is built from, without row dicts).
@@ -384,6 +386,8 @@ class RunStore:
                 conditions.append(runs.c.notebook == notebook)
             if session_id is not None:
                 conditions.append(runs.c.session_id == session_id)
+            if repo is not None:
+                conditions.append(runs.c.repo.is_(None) | (runs.c.repo == repo))
             return self._table(*conditions, limit=limit)
         with self._cache_lock:
             self._refresh_cache()
@@ -392,6 +396,8 @@ class RunStore:
             rows = [row for row in rows if row[_NOTEBOOK] == notebook]
         if session_id is not None:
             rows = [row for row in rows if row[_SESSION] == session_id]
+        if repo is not None:
+            rows = [row for row in rows if row[_REPO] in (None, repo)]
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(SUMMARY_COLUMNS)
         return {name: list(values) for name, values in zip(SUMMARY_COLUMNS, columns, strict=True)}
 
@@ -450,15 +456,21 @@ class RunStore:
         self,
         notebook: str,
         *,
+        repo: str | None = None,
         run_ids: Sequence[str] = (),
         orphan_code_hashes: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """A notebook's runs: filed under its path, named by its run markers, or (last resort)
-        runs of an unknown notebook whose code hash matches one of its cells."""
+        """A notebook's runs: filed under its path (and, when known, its repository: two
+        people's `/home/jovyan/model.ipynb` in a team store are different notebooks), named
+        by its run markers, or (last resort) runs of an unknown notebook whose code hash
+        matches one of its cells."""
         from sqlalchemy import or_
 
         runs = schema.runs
-        conditions = [runs.c.notebook == notebook]
+        filed = runs.c.notebook == notebook
+        if repo is not None:
+            filed = filed & (runs.c.repo.is_(None) | (runs.c.repo == repo))
+        conditions = [filed]
         for chunk in _chunks(run_ids):
             conditions.append(runs.c.run_id.in_(chunk))
         for chunk in _chunks(orphan_code_hashes):

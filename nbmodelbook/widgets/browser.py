@@ -75,6 +75,7 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         *,
         notebook: str | None = None,
         session_id: str | None = None,
+        repo: str | None = None,
         all_notebooks: bool = False,
         page_size: int = 25,
         metrics: Sequence[str] | None = None,
@@ -83,6 +84,7 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         self.store = store
         self.scope_notebook = notebook
         self.scope_session = session_id
+        self.scope_repo = repo
         self.chosen_metrics = metrics
         self.chosen_params = params
         self.last_error: str | None = None
@@ -197,8 +199,10 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
 
     def _scope_query(self) -> RunQuery:
         if self.all_notebooks.value:
-            return self.query.with_changes(notebook=None, session_id=None)
-        return self.query.with_changes(notebook=self.scope_notebook, session_id=self.scope_session)
+            return self.query.with_changes(notebook=None, session_id=None, repo=None)
+        return self.query.with_changes(
+            notebook=self.scope_notebook, session_id=self.scope_session, repo=self.scope_repo
+        )
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         from html import escape
@@ -212,8 +216,10 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
     @_shows_errors
     def on_run_written(self, record: RunRecord) -> None:
         """A tracked cell finished and its run is in the store: show it (live table)."""
-        in_scope = self.query.notebook in (None, record.notebook) and (
-            self.query.session_id in (None, record.session_id)
+        in_scope = (
+            self.query.notebook in (None, record.notebook)
+            and self.query.session_id in (None, record.session_id)
+            and (record.repo is None or self.query.repo in (None, record.repo))
         )
         if in_scope:
             known_tags = {tag for tag, _ in self.facets.tags}
@@ -226,7 +232,9 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
     def _rescope(self) -> None:
         """New scope: facets, tag choices, metric choices and columns are read again."""
         self.query = self._scope_query()
-        scope_only = RunQuery(notebook=self.query.notebook, session_id=self.query.session_id)
+        scope_only = RunQuery(
+            notebook=self.query.notebook, session_id=self.query.session_id, repo=self.query.repo
+        )
         self.facets = self.store.facets(scope_only, params=False, newest=FACET_SAMPLE)
         # Tags in use keep working even when only older runs have them.
         tags = [tag for tag, _ in self.facets.tags]
