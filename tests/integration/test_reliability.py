@@ -11,6 +11,7 @@ import os
 import queue
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -427,6 +428,64 @@ def test_unwritable_store_costs_one_warning_and_never_the_cell(
     assert "NBMODELBOOK_STORE" in warning
     assert second.stderr == third.stderr == last.stderr == ""
     assert not store.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MB file system (tmpfs), so a full disk is really full; skipped where the
+    tests cannot mount one (the simulated write failure in tests/store covers it there)."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with filler.open("wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    return filler
+
+
+def test_a_really_full_disk_costs_one_warning_and_no_run(
+    small_disk: Path, kernels: Callable[..., Kernel]
+) -> None:
+    store = small_disk / "runs.sqlite"
+    kernel = kernels(store).wait_ready()
+    before = [kernel.run("%load_ext nbmodelbook"), kernel.run("%%track first\nvalue = 1")]
+    kernel.run("import nbmodelbook\nnbmodelbook.runs()")  # the first run is on disk
+    filler = _fill(small_disk)
+    # A large output: the write needs new pages, not just room the files already hold.
+    full = kernel.run("%%track while-full\nprint('still runs')\nprint('x' * 400_000)\nvalue = 2")
+    # The writer works in the background: let it try (and fail) while the disk is full.
+    flushed = kernel.run("_ = nbmodelbook.runs()")
+    filler.unlink()
+    after = [
+        kernel.run("%%track after\nvalue = 3"),
+        kernel.run("print(sorted(nbmodelbook.runs()['name']))"),
+    ]
+    replies = [*before, full, flushed, *after]
+    assert [reply.status for reply in replies] == ["ok"] * 6
+    assert full.stdout.startswith("still runs\nxxx")
+    [warning] = all_warnings(replies)
+    assert "disk is full" in warning
+    # Nothing lost: the held-back run is saved once there is room again.
+    assert after[-1].stdout == "['after', 'first', 'while-full']\n"
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
 # --- 4. a damaged store file ---------------------------------------------------------------------
