@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from nbmodelbook.store import schema
 from nbmodelbook.store.admin import copy_runs, inspect_store
 from nbmodelbook.store.store import RunStore
 from tests.postgres_server import PostgresServer
+from tests.store._layouts import write_version_1_store
 
 NOTEBOOKS = ["/team/a.ipynb", "/team/b.ipynb"]
 
@@ -26,23 +26,6 @@ def filled(path: Path, runs: int = 12) -> RunStore:
         record = factory.make(index)
         store.finish_run(fail(record) if index % 4 == 0 else record)
     return store
-
-
-def version_1_store(path: Path) -> None:
-    with sqlite3.connect(path) as connection:  # the layout version 1 wrote
-        connection.executescript(
-            "CREATE TABLE nbmb_meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);"
-            "INSERT INTO nbmb_meta VALUES ('schema_version', '1');"
-            "CREATE TABLE nbmb_runs (run_id VARCHAR(32) PRIMARY KEY, name VARCHAR(255) NOT NULL,"
-            " status VARCHAR(16) NOT NULL, notebook TEXT, repo TEXT, cell_id VARCHAR(128),"
-            " execution_count INTEGER, session_id VARCHAR(64), user VARCHAR(255),"
-            " host VARCHAR(255), started_at FLOAT NOT NULL, ended_at FLOAT, duration FLOAT,"
-            " code_hash VARCHAR(40), tags TEXT NOT NULL, note TEXT, params TEXT NOT NULL,"
-            " metrics TEXT NOT NULL, error_type VARCHAR(255), error_message TEXT,"
-            " env_hash VARCHAR(40));"
-            "INSERT INTO nbmb_runs (run_id, name, status, started_at, tags, params, metrics)"
-            " VALUES ('0123456789ab', 'old', 'ok', 1.0, '[]', '{}', '{}');"
-        )
 
 
 def test_info_counts_what_the_store_holds(
@@ -74,7 +57,7 @@ def test_info_reports_an_old_schema_and_migrate_upgrades_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "old.sqlite"
-    version_1_store(path)
+    write_version_1_store(path)
     assert main(["store", "info", str(path)]) == 0
     assert "schema 1 (this nbmodelbook writes" in capsys.readouterr().out
     assert inspect_store(str(path)).version == 1  # looking changed nothing

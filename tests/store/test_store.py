@@ -25,6 +25,7 @@ from nbmodelbook.record import (
 from nbmodelbook.store import schema
 from nbmodelbook.store.backends import StoreUnavailable, resolve_store_url
 from nbmodelbook.store.store import RunStore
+from tests.store._layouts import write_version_1_store
 
 
 def make_record(name: str = "rf", **changes: object) -> RunRecord:
@@ -235,20 +236,7 @@ def test_cached_table_sees_every_later_write(tmp_path: Path) -> None:
 
 def test_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
-    with sqlite3.connect(path) as connection:  # the layout version 1 wrote
-        connection.executescript(
-            "CREATE TABLE nbmb_meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);"
-            "INSERT INTO nbmb_meta VALUES ('schema_version', '1');"
-            "CREATE TABLE nbmb_runs (run_id VARCHAR(32) PRIMARY KEY, name VARCHAR(255) NOT NULL,"
-            " status VARCHAR(16) NOT NULL, notebook TEXT, repo TEXT, cell_id VARCHAR(128),"
-            " execution_count INTEGER, session_id VARCHAR(64), user VARCHAR(255),"
-            " host VARCHAR(255), started_at FLOAT NOT NULL, ended_at FLOAT, duration FLOAT,"
-            " code_hash VARCHAR(40), tags TEXT NOT NULL, note TEXT, params TEXT NOT NULL,"
-            " metrics TEXT NOT NULL, error_type VARCHAR(255), error_message TEXT,"
-            " env_hash VARCHAR(40));"
-            "INSERT INTO nbmb_runs (run_id, name, status, started_at, tags, params, metrics)"
-            " VALUES ('0123456789ab', 'old', 'ok', 1.0, '[]', '{\"a\": 1}', '{}');"
-        )
+    write_version_1_store(path)
     store = RunStore.open(str(path))
     assert store.run_table()["name"] == ["old"]
     store.finish_run(make_record("new"))
