@@ -258,6 +258,12 @@ class StoreWriter:
 
     def _replay_journal(self) -> None:
         """Write runs journalled earlier (by this kernel or one that ended) to the store."""
+        try:
+            self._write_journalled()
+        except Exception as exc:  # the journal is a safety net: never let it stop the writer
+            self._problems.append(f"could not read the local journal: {exc}")
+
+    def _write_journalled(self) -> None:
         if self.store is None:
             return
         url = self.store.url
