@@ -25,11 +25,14 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import altair as alt
     import pandas as pd
 
+    from nbmodelbook.report.model import MetricRow
+
 __all__ = [
     "BEST_COLOUR",
     "OTHER_COLOUR",
     "PALETTE",
     "history_chart",
+    "metric_bar_rows",
     "metric_bars",
     "param_vs_metric",
     "to_svg",
@@ -49,6 +52,7 @@ FONT = "sans-serif"  # generic family: no web font is ever requested
 WIDTH = 420
 HISTORY_HEIGHT = 220
 MAX_GROUPS = len(PALETTE)  # more groups than colours: the rest are drawn grey as "other"
+MAX_BAR_METRICS = 6  # metric panels in one bar chart
 MAX_SEQUENCE = 100_000  # largest `sequence` generator an untrusted spec may ask for
 MAX_SVG_CHARS = 8_000_000
 
@@ -120,6 +124,29 @@ def _data(rows: list[dict[str, Any]]) -> Any:
     import altair as alt
 
     return alt.Data(values=rows)
+
+
+def metric_bar_rows(
+    metrics: Sequence[MetricRow], labels: Sequence[str], limit: int = MAX_BAR_METRICS
+) -> list[dict[str, Any]]:
+    """Rows for `metric_bars` from compared metrics (in the order given, the first `limit`)
+    and the label of each compared run; values that cannot be drawn are left out."""
+    rows: list[dict[str, Any]] = []
+    for metric in metrics[:limit]:
+        for position, label in enumerate(labels):
+            value = metric.values[position] if position < len(metric.values) else None
+            if _missing(value):
+                continue
+            rows.append(
+                {
+                    "run": label,
+                    "metric": metric.name,
+                    "value": float(value),  # type: ignore[arg-type]
+                    "best": position in metric.best,
+                    "lower_is_better": metric.lower_is_better,
+                }
+            )
+    return rows
 
 
 @_built_quietly

@@ -78,7 +78,6 @@ STATUS_TEXT = {
     RunStatus.RUNNING: "unfinished",
 }
 MAX_VALUE_CHARS = 300
-MAX_BAR_METRICS = 6
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 
@@ -315,10 +314,14 @@ class ReviewContext:
 
     def evidence_chart(self, evidence: Evidence, name: str, title: str) -> ChartImage | None:
         """Metric bars of an evidence block (headline metric first, at most six metrics)."""
-        rows = _bar_rows(self, evidence)
+        from nbmodelbook.report import charts
+
+        # Stable sort: the headline metric first, the others in their order.
+        ordered = sorted(evidence.metrics, key=lambda row: row.name != self.headline)
+        labels = [self.review.run_label(run_id) for run_id in evidence.run_ids]
+        rows = charts.metric_bar_rows(ordered, labels)
         if not rows:
             return None
-        from nbmodelbook.report import charts
 
         svg = _draw(lambda: charts.to_svg(charts.metric_bars(rows)))
         if svg is None:
@@ -455,27 +458,6 @@ def _draw(build: Callable[[], str]) -> str | None:
     except Exception:
         return None
     return svg if isinstance(svg, str) else None
-
-
-def _bar_rows(ctx: ReviewContext, evidence: Evidence) -> list[dict[str, Any]]:
-    metrics = list(evidence.metrics)
-    metrics.sort(key=lambda row: row.name != ctx.headline)  # stable: headline first
-    rows: list[dict[str, Any]] = []
-    for row in metrics[:MAX_BAR_METRICS]:
-        for position, run_id in enumerate(evidence.run_ids):
-            value = row.values[position] if position < len(row.values) else None
-            if not isinstance(value, int | float) or not math.isfinite(value):
-                continue
-            rows.append(
-                {
-                    "run": ctx.review.run_label(run_id),
-                    "metric": row.name,
-                    "value": float(value),
-                    "best": position in row.best,
-                    "lower_is_better": row.lower_is_better,
-                }
-            )
-    return rows
 
 
 def figure_of(output: CapturedOutput) -> Figure:

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 VEGALITE_V5_MIME = "application/vnd.vegalite.v5+json"
 VEGALITE_V5_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
-MAX_BAR_METRICS = 6
 
 
 class ChartDisplay:
@@ -47,24 +46,6 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def metric_bar_rows(comparison: Comparison) -> list[dict[str, Any]]:
-    rows = []
-    for metric in comparison.metrics[:MAX_BAR_METRICS]:
-        for position, value in enumerate(metric.values):
-            if not _finite(value):
-                continue
-            rows.append(
-                {
-                    "run": comparison.labels[position],
-                    "metric": metric.name,
-                    "value": float(value),  # type: ignore[arg-type]
-                    "best": position in metric.best,
-                    "lower_is_better": metric.lower_is_better,
-                }
-            )
-    return rows
-
-
 def param_rows(comparison: Comparison, param: str, metric: str) -> list[dict[str, Any]]:
     from nbmodelbook.report.compare import comparable_params
 
@@ -82,7 +63,7 @@ def comparison_charts(comparison: Comparison) -> list[ChartDisplay]:
     from nbmodelbook.report import charts
 
     shown: list[ChartDisplay] = []
-    bars = metric_bar_rows(comparison)
+    bars = charts.metric_bar_rows(comparison.metrics, comparison.labels)
     if bars:
         shown.append(ChartDisplay.of(charts.metric_bars(bars), "metrics of the compared runs"))
     param, metric = comparison.varying_param, comparison.headline
