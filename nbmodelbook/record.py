@@ -29,6 +29,15 @@ class RunStatus(StrEnum):
         return self in (RunStatus.ERROR, RunStatus.INTERRUPTED, RunStatus.CRASHED)
 
 
+def status_failed(status: str) -> bool:
+    """A stored status (text from a store or a record) that means the run failed; a status
+    this version does not know is not counted as a failure."""
+    try:
+        return RunStatus(status).failed
+    except ValueError:
+        return False
+
+
 def new_run_id(now: float | None = None) -> str:
     """A 32-hex-digit id whose first 12 digits are the start time in ms, so ids sort by time."""
     millis = int((time.time() if now is None else now) * 1000)

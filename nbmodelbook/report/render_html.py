@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus
+from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.compare import lower_is_better, model_family
 from nbmodelbook.report.model import (
@@ -160,8 +160,7 @@ def status_text(run: RunRecord) -> str:
 
 
 def is_failed(run: RunRecord) -> bool:
-    status = status_of(run)
-    return status is not None and status.failed
+    return status_failed(run.status)
 
 
 def metric_lower_is_better(name: str, known: Mapping[str, bool]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, ParamSpec
 
 import ipywidgets as widgets
 
-from nbmodelbook.record import RunRecord
+from nbmodelbook.record import RunRecord, status_failed
 from nbmodelbook.store.query import Facets, InvalidQuery, MetricRange, RunPage, RunQuery
 from nbmodelbook.store.store import RunStore
 from nbmodelbook.widgets.chart_area import ChartArea
@@ -412,16 +412,10 @@ def history_rows(
     runs: Sequence[dict[str, Any]], metric: str, colour_by: str
 ) -> list[dict[str, Any]]:
     """Rows for the history chart: one per run, grouped by name or by first tag."""
-    from nbmodelbook.record import RunStatus
-
     rows = []
     for run in runs:
         tags = run.get("tags") or []
         group = str(run["name"]) if colour_by == "name" else str(tags[0] if tags else "(no tag)")
-        try:
-            failed = RunStatus(run["status"]).failed
-        except ValueError:
-            failed = False
         rows.append(
             {
                 "run": str(run["name"]),
@@ -430,7 +424,7 @@ def history_rows(
                     "%Y-%m-%dT%H:%M:%SZ"
                 ),
                 "value": run["metrics"].get(metric),
-                "failed": failed,
+                "failed": status_failed(run["status"]),
             }
         )
     return rows

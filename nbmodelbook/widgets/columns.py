@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from nbmodelbook.record import RunStatus
+from nbmodelbook.record import status_failed
 from nbmodelbook.report.compare import HEADLINE_PREFERENCE, lower_is_better
 from nbmodelbook.store.query import METRIC_PREFIX, PARAM_PREFIX, Facets
 
@@ -135,13 +135,6 @@ def cell_text(row: Mapping[str, Any], key: str) -> str:
     return "" if value is None else _clip(str(value))
 
 
-def _failed(status: Any) -> bool:
-    try:
-        return RunStatus(status).failed
-    except ValueError:
-        return False
-
-
 def table_rows(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]
 ) -> list[dict[str, Any]]:
@@ -150,7 +143,7 @@ def table_rows(
         {
             "id": str(row["run_id"]),
             "status": str(row["status"]),
-            "failed": _failed(row["status"]),
+            "failed": status_failed(row["status"]),
             "cells": [cell_text(row, column.key) for column in columns],
         }
         for row in rows

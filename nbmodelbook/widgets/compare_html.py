@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from nbmodelbook.record import RunRecord, RunStatus
+from nbmodelbook.record import RunRecord, status_failed
 from nbmodelbook.report.model import MetricRow, ParamRow
 from nbmodelbook.widgets.comparison import Comparison
 
@@ -62,20 +62,13 @@ def _status_text(run: RunRecord) -> str:
     return status
 
 
-def _failed(run: RunRecord) -> bool:
-    try:
-        return RunStatus(run.status).failed
-    except ValueError:
-        return False
-
-
 def header_html(comparison: Comparison) -> str:
     from nbmodelbook.report.render_html import format_duration
     from nbmodelbook.widgets.columns import format_time
 
     items = []
     for label, run in zip(comparison.labels, comparison.runs, strict=True):
-        status_class = "nbmb-failed" if _failed(run) else "nbmb-muted"
+        status_class = "nbmb-failed" if status_failed(run.status) else "nbmb-muted"
         where = f"cell [{run.execution_count}]" if run.execution_count is not None else ""
         details = " · ".join(
             part
