@@ -9,7 +9,7 @@ create it once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbmodelbook.store.backends import Backend, StoreUnavailable, register_backend
 
@@ -80,10 +80,6 @@ def _describe(url: str) -> str:
         return url.split("@", 1)[-1]  # never show credentials
 
 
-def _contains(column: Any, text: str) -> Any:
-    return column.icontains(text, autoescape=True)
-
-
 for _scheme in ("postgresql", "postgres"):
     register_backend(
         Backend(
@@ -96,6 +92,5 @@ for _scheme in ("postgresql", "postgres"):
             quarantine=_quarantine,
             describe=_describe,
             begin_read=_begin_read,
-            contains=_contains,
         )
     )

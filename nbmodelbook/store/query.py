@@ -187,6 +187,16 @@ def _in_range(metrics: Any, wanted: MetricRange) -> list[list[ColumnElement[bool
     return alternatives
 
 
+def _has(table: Any, where: Sequence[Any], correlated: bool) -> ColumnElement[bool]:
+    """The run has a row in `table` (params, metrics, tags) matching `where`."""
+    from sqlalchemy import exists, select
+
+    runs = schema.runs
+    if correlated:
+        return exists().where(table.c.run_id == runs.c.run_id, *where)
+    return runs.c.run_id.in_(select(table.c.run_id).where(*where))
+
+
 def conditions(
     query: RunQuery, contains: Contains, *, correlated: bool = True
 ) -> list[ColumnElement[bool]]:
@@ -196,7 +206,7 @@ def conditions(
     stops after `limit` matches. Counting visits every match anyway, and then `run_id IN
     (ids from the tag or metric index)` is cheaper (`correlated=False`).
     """
-    from sqlalchemy import and_, exists, or_, select
+    from sqlalchemy import or_
 
     runs = schema.runs
     where: list[ColumnElement[bool]] = []
@@ -205,38 +215,17 @@ def conditions(
     if query.session_id is not None:
         where.append(runs.c.session_id == query.session_id)
     if query.repo is not None:
-        where.append(runs.c.repo.is_(None) | (runs.c.repo == query.repo))
+        where.append(schema.of_repository(query.repo))
     if query.statuses:
         where.append(runs.c.status.in_(_statuses(query.statuses)))
     # Aliases: a page sorted by a metric also joins nbmb_run_metrics, and an EXISTS on the
     # bare table would correlate with that join instead of with the run.
     for tag in dict.fromkeys(query.tags):
         tags = schema.run_tags.alias()
-        if correlated:
-            where.append(exists().where(and_(tags.c.run_id == runs.c.run_id, tags.c.tag == tag)))
-        else:
-            where.append(runs.c.run_id.in_(select(tags.c.run_id).where(tags.c.tag == tag)))
+        where.append(_has(tags, [tags.c.tag == tag], correlated))
     for wanted in query.metric_ranges:
         metrics = schema.run_metrics.alias()
-        alternatives = _in_range(metrics, wanted)
-        if correlated:
-            where.append(
-                or_(
-                    *(
-                        exists().where(and_(metrics.c.run_id == runs.c.run_id, *alternative))
-                        for alternative in alternatives
-                    )
-                )
-            )
-        else:
-            where.append(
-                or_(
-                    *(
-                        runs.c.run_id.in_(select(metrics.c.run_id).where(*alternative))
-                        for alternative in alternatives
-                    )
-                )
-            )
+        where.append(or_(*(_has(metrics, each, correlated) for each in _in_range(metrics, wanted))))
     for word in query.text.split():
         # Every word must appear somewhere a person would look for it (case-insensitive).
         where.append(

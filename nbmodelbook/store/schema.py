@@ -158,6 +158,12 @@ code_blobs = Table(
     Column("code", Text, nullable=False),
 )
 
+
+def of_repository(repo: str) -> Any:
+    """Runs of a repository, and runs whose repository is unknown (recorded outside git)."""
+    return runs.c.repo.is_(None) | (runs.c.repo == repo)
+
+
 SCHEMA_VERSION_KEY = "schema_version"
 RUN_SEQ_KEY = "run_seq"
 

@@ -387,7 +387,7 @@ class RunStore:
             if session_id is not None:
                 conditions.append(runs.c.session_id == session_id)
             if repo is not None:
-                conditions.append(runs.c.repo.is_(None) | (runs.c.repo == repo))
+                conditions.append(schema.of_repository(repo))
             return self._table(*conditions, limit=limit)
         with self._cache_lock:
             self._refresh_cache()
@@ -469,7 +469,7 @@ class RunStore:
         runs = schema.runs
         filed = runs.c.notebook == notebook
         if repo is not None:
-            filed = filed & (runs.c.repo.is_(None) | (runs.c.repo == repo))
+            filed = filed & schema.of_repository(repo)
         conditions = [filed]
         for chunk in _chunks(run_ids):
             conditions.append(runs.c.run_id.in_(chunk))
