@@ -16,25 +16,25 @@ and fails under CI (`CI` set), where a missing browser is a broken setup, not an
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.browser.jupyterlab import (
     LabServer,
     LabSession,
+    closed_page,
     lab_available,
     open_lab_session,
     running_lab_server,
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Dialog, Page, Route
+    from playwright.sync_api import Browser, Page, ViewportSize
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -50,7 +50,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ALLOWED_SCHEMES = ("file:", "data:")
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 DEFAULT_TIMEOUT_MS = 15_000
 
 
@@ -129,40 +129,23 @@ class BrowserPage:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[BrowserPage]:
-    context = browser.new_context(
+    blocked: list[str] = []
+    requests: list[str] = []
+    console: list[tuple[str, str, str]] = []
+    page_errors: list[str] = []
+    dialogs: list[tuple[str, str]] = []
+    context, page = closed_page(
+        browser,
         viewport=VIEWPORT,
-        service_workers="block",
-        accept_downloads=False,
-        locale="en-US",
-        timezone_id="UTC",
+        timeout_ms=DEFAULT_TIMEOUT_MS,
+        allowed=lambda url: url.startswith(ALLOWED_SCHEMES),
+        blocked=blocked,
+        requests=requests,
+        console=console,
+        page_errors=page_errors,
+        dialogs=dialogs,
     )
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    page = context.new_page()
-    recorded = BrowserPage(page)
-
-    def route(route: Route) -> None:
-        url = route.request.url
-        if url.startswith(ALLOWED_SCHEMES):
-            route.continue_()
-        else:
-            recorded.blocked.append(url)
-            route.abort("blockedbyclient")
-
-    def on_console(message: Any) -> None:
-        location = message.location or {}
-        where = f"{location.get('url', '?')}:{location.get('lineNumber', '?')}"
-        recorded.console.append((message.type, message.text, where))
-
-    def on_dialog(dialog: Dialog) -> None:
-        recorded.dialogs.append((dialog.type, dialog.message))
-        with contextlib.suppress(Exception):  # the page may already be gone
-            dialog.dismiss()
-
-    context.route("**/*", route)
-    page.on("request", lambda request: recorded.requests.append(request.url))
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: recorded.page_errors.append(str(error)))
-    page.on("dialog", on_dialog)
+    recorded = BrowserPage(page, blocked, requests, console, page_errors, dialogs)
     try:
         yield recorded
     finally:

@@ -31,7 +31,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from playwright.sync_api import (
         Browser,
+        BrowserContext,
         ConsoleMessage,
         Dialog,
         Locator,
@@ -508,13 +509,7 @@ class LabSession:
         return [f"{text} (at {where})" for kind, text, where in self.console if kind == "error"]
 
     def is_local(self, url: str) -> bool:
-        origin = self.server.url
-        ws_origin = origin.replace("http://", "ws://", 1)
-        return (
-            url.startswith(LOCAL_SCHEMES)
-            or url in (origin, ws_origin)
-            or url.startswith((f"{origin}/", f"{ws_origin}/"))
-        )
+        return is_local_url(self.server.url, url)
 
     def lab_state(self) -> dict[str, Any]:
         try:
@@ -667,6 +662,67 @@ class LabSession:
         return target
 
 
+def is_local_url(origin: str, url: str) -> bool:
+    """A URL of the Lab server at `origin` (http or websocket), or a local scheme."""
+    ws_origin = origin.replace("http://", "ws://", 1)
+    return (
+        url.startswith(LOCAL_SCHEMES)
+        or url in (origin, ws_origin)
+        or url.startswith((f"{origin}/", f"{ws_origin}/"))
+    )
+
+
+def closed_page(
+    browser: Browser,
+    *,
+    viewport: ViewportSize,
+    timeout_ms: float,
+    allowed: Callable[[str], bool],
+    blocked: list[str],
+    requests: list[str],
+    console: list[tuple[str, str, str]],
+    page_errors: list[str],
+    dialogs: list[tuple[str, str]],
+) -> tuple[BrowserContext, Page]:
+    """A fresh context and page whose network reaches only `allowed` URLs (others are aborted
+    and listed in `blocked`); requests, console messages, page errors and dialogs (dismissed)
+    are recorded into the given lists."""
+    context = browser.new_context(
+        viewport=viewport,
+        service_workers="block",
+        accept_downloads=False,
+        locale="en-US",
+        timezone_id="UTC",
+    )
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+
+    def route(route: Route) -> None:
+        url = route.request.url
+        if allowed(url):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort("blockedbyclient")
+
+    def on_console(message: ConsoleMessage) -> None:
+        location = message.location or {}
+        where = f"{location.get('url', '?')}:{location.get('lineNumber', '?')}"
+        console.append((message.type, message.text, where))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append((dialog.type, dialog.message))
+        with contextlib.suppress(Exception):  # the page may already be gone
+            dialog.dismiss()
+
+    context.route("**/*", route)
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.on("dialog", on_dialog)
+    return context, page
+
+
 @contextlib.contextmanager
 def open_lab_session(
     browser: Browser,
@@ -674,45 +730,37 @@ def open_lab_session(
     viewport: ViewportSize | None = None,
 ) -> Iterator[LabSession]:
     """A fresh browser context on `server` with the network closed; closed (kernels too) on exit."""
-    context = browser.new_context(
+    requests: list[str] = []
+    console: list[tuple[str, str, str]] = []
+    page_errors: list[str] = []
+    dialogs: list[tuple[str, str]] = []
+    blocked: list[str] = []
+    context, page = closed_page(
+        browser,
         viewport=viewport or LAB_VIEWPORT,
-        service_workers="block",
-        accept_downloads=False,
-        locale="en-US",
-        timezone_id="UTC",
+        timeout_ms=LAB_DEFAULT_TIMEOUT_MS,
+        allowed=lambda url: is_local_url(server.url, url),
+        blocked=blocked,
+        requests=requests,
+        console=console,
+        page_errors=page_errors,
+        dialogs=dialogs,
     )
-    context.set_default_timeout(LAB_DEFAULT_TIMEOUT_MS)
-    page = context.new_page()
-    session = LabSession(page=page, server=server)
-
-    def route(route: Route) -> None:
-        url = route.request.url
-        if session.is_local(url):
-            route.continue_()
-        else:
-            session.blocked_requests.append(url)
-            route.abort("blockedbyclient")
+    session = LabSession(
+        page=page,
+        server=server,
+        blocked_requests=blocked,
+        requests=requests,
+        console=console,
+        page_errors=page_errors,
+        dialogs=dialogs,
+    )
 
     def route_socket(socket_route: WebSocketRoute) -> None:
         session.blocked_requests.append(socket_route.url)
         socket_route.close(code=1008, reason="network closed in tests")
 
-    def on_console(message: ConsoleMessage) -> None:
-        location = message.location or {}
-        where = f"{location.get('url', '?')}:{location.get('lineNumber', '?')}"
-        session.console.append((message.type, message.text, where))
-
-    def on_dialog(dialog: Dialog) -> None:
-        session.dialogs.append((dialog.type, dialog.message))
-        with contextlib.suppress(Exception):
-            dialog.dismiss()
-
-    context.route("**/*", route)
     context.route_web_socket(lambda url: not session.is_local(url), route_socket)
-    page.on("request", lambda request: session.requests.append(request.url))
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: session.page_errors.append(str(error)))
-    page.on("dialog", on_dialog)
     try:
         yield session
     finally:
