@@ -65,21 +65,24 @@ class Scope:
     repo: str | None = None
 
 
+def _notebook(tracker: Tracker | None, notebook: str | None) -> str | None:
+    """The notebook a call means: the one given, else the kernel's own (when known)."""
+    if notebook is not None:
+        return str(Path(notebook).expanduser().resolve())
+    return tracker.notebook if tracker is not None else None
+
+
 def _scope(tracker: Tracker | None, notebook: str | None, all_notebooks: bool) -> Scope:
     from nbmodelbook.capture.environment import repository_of
 
     if all_notebooks:
         return Scope()
-    if notebook is None and tracker is not None:
-        notebook = tracker.notebook
-        if notebook is None:
-            return Scope(session_id=tracker.session_id)
-    if notebook is None:
-        return Scope()
-    path = Path(notebook).expanduser().resolve()
+    path = _notebook(tracker, notebook)
+    if path is None:
+        return Scope(session_id=tracker.session_id) if tracker is not None else Scope()
     # Two people's notebooks at the same path (e.g. /home/jovyan/model.ipynb on a shared
     # server) are told apart by their repositories.
-    return Scope(notebook=str(path), repo=repository_of(path.parent))
+    return Scope(notebook=path, repo=repository_of(Path(path).parent))
 
 
 def runs(
@@ -137,7 +140,8 @@ def compare(
             "(the latest run of that name) or run id"
         )
     run_store, tracker = open_store(store)
-    run_ids = resolve_refs(run_store, refs, notebook=_scope(tracker, notebook, False).notebook)
+    # Only the notebook matters here (names resolve to its runs first): no repository lookup.
+    run_ids = resolve_refs(run_store, refs, notebook=_notebook(tracker, notebook))
     if len(run_ids) < 2:
         raise ValueError(f"{', '.join(map(repr, refs))} name only one run: give two or more")
     records = run_store.get_runs(run_ids)
