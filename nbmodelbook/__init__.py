@@ -114,3 +114,13 @@ def log_params(**params: Any) -> None:
     from nbmodelbook.api import require_tracker
 
     require_tracker("log_params").log_params(params)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Jupyter Server loads `nbmodelbook.server` (the REST API of the JupyterLab extension)."""
+    return [{"module": "nbmodelbook.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension, for `jupyter labextension develop`."""
+    return [{"src": "labextension", "dest": "nbmodelbook"}]
