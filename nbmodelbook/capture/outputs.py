@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nbmodelbook.record import CapturedOutput
+from nbmodelbook.record import CapturedOutput, RunRecord
 
 RUN_MIMETYPE = "application/vnd.nbmodelbook.run+json"
+# Metrics a run marker carries, so a cell badge can show the one its user prefers.
+MARKER_METRICS = 8
 
 # Most telling representation first: one is kept per displayed object.
 _PREFERENCE = (
@@ -135,3 +138,21 @@ def _as_text(mime: str, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+def run_marker(record: RunRecord) -> dict[str, Any]:
+    """The run marker's payload: what a cell badge shows without asking the server."""
+    from nbmodelbook.store.codec import json_safe  # the store's JSON for non-finite numbers
+
+    metrics = dict(itertools.islice(record.metrics.items(), MARKER_METRICS))
+    first = next(iter(metrics.items()), None)
+    return json_safe(
+        {
+            "run_id": record.run_id,
+            "name": record.name,
+            "status": record.status.value,
+            "duration": record.duration,
+            "metric": {"name": first[0], "value": first[1]} if first else None,
+            "metrics": metrics,
+        }
+    )

@@ -32,7 +32,7 @@ from nbmodelbook.capture.namespace import (
 )
 from nbmodelbook.capture.naming import default_run_name
 from nbmodelbook.capture.notebook import detect_notebook_path
-from nbmodelbook.capture.outputs import RUN_MIMETYPE, OutputCollector
+from nbmodelbook.capture.outputs import RUN_MIMETYPE, OutputCollector, run_marker
 from nbmodelbook.capture.track_args import TrackArgs, parse_track_cell
 from nbmodelbook.capture.values import bounded_repr, numeric_value, to_json_safe
 from nbmodelbook.config import ModelBook
@@ -281,14 +281,7 @@ class Tracker:
     def _publish_marker(self, record: RunRecord) -> None:
         if not (self._in_kernel and self.settings.run_marker):
             return
-        key_metric = next(iter(record.metrics.items()), None)
-        marker = {
-            "run_id": record.run_id,
-            "name": record.name,
-            "status": record.status.value,
-            "duration": record.duration,
-            "metric": {"name": key_metric[0], "value": key_metric[1]} if key_metric else None,
-        }
+        marker = run_marker(record)
         # Empty text/plain: frontends without nbmodelbook's renderer show nothing.
         self.shell.display_pub.publish(
             data={RUN_MIMETYPE: marker, "text/plain": ""},

@@ -18,7 +18,7 @@ _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def dumps(value: Any) -> str:
-    return orjson.dumps(_finite(value), default=_fallback).decode("utf-8")
+    return orjson.dumps(json_safe(value), default=_fallback).decode("utf-8")
 
 
 def loads(text: str | bytes | None, default: Any = None) -> Any:
@@ -50,15 +50,16 @@ def metric_value(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """`value` with its non-finite floats (nested too) as their JSON names."""
     if isinstance(value, float):
         if math.isfinite(value):
             return value
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [json_safe(item) for item in value]
     return value
 
 

@@ -55,3 +55,31 @@ def test_inactive_collector_ignores_displays() -> None:
     collector.add_bundle({"image/png": "abc"})
     collector.start()
     assert collector.stop() == []
+
+
+def test_run_marker_carries_what_a_badge_shows_as_strict_json() -> None:
+    import json
+    import math
+
+    from nbmodelbook.capture.outputs import MARKER_METRICS, run_marker
+    from nbmodelbook.record import RunRecord, RunStatus
+
+    metrics = {"loss": math.nan, "gain": math.inf} | {f"m{i}": i / 10 for i in range(20)}
+    record = RunRecord(
+        run_id="0190" + "0" * 28,
+        name="rf-500",
+        started_at=1.0,
+        code="%%track rf-500\nx = 1",
+        code_hash="c0de",
+        metrics=metrics,
+    )
+    record.status = RunStatus.OK
+    marker = run_marker(record)
+    json.dumps(marker, allow_nan=False)  # the kernel's message packer refuses NaN
+    assert marker["run_id"] == record.run_id
+    assert marker["name"] == "rf-500"
+    assert marker["status"] == "ok"
+    assert marker["metric"] == {"name": "loss", "value": "NaN"}
+    assert len(marker["metrics"]) == MARKER_METRICS
+    assert marker["metrics"]["gain"] == "Infinity"
+    assert marker["metrics"]["m0"] == 0.0
