@@ -3,19 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# jlpm (JupyterLab's pinned yarn) and jupyter-builder come with the venv's jupyterlab.
+WITH_VENV := PATH="$(abspath $(VENV))/bin:$$PATH"
+LAB_BUILD := nbmodelbook/labextension/package.json
+LAB_SOURCES := $(shell find labextension/src labextension/style labextension/schema -type f) \
+	labextension/package.json labextension/yarn.lock labextension/tsconfig.json
 
 .PHONY: demo test install lint bench clean
 
-$(STAMP): pyproject.toml
+# The venv's JupyterLab loads the extension from its build folder (a link), which `make`
+# rebuilds when labextension/ changes.
+$(STAMP): pyproject.toml labextension/package.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nbmodelbook needs Python 3.11 or newer")'
+	@node --version >/dev/null 2>&1 || { echo "Building the JupyterLab extension needs Node.js 20 or newer"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,demo,dev,mlflow]'
+	$(WITH_VENV) $(PY) -m pip install --quiet -e '.[test,demo,dev,mlflow]'
+	$(WITH_VENV) $(VENV)/bin/jupyter labextension develop --overwrite .
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(LAB_BUILD): $(STAMP) $(LAB_SOURCES)
+	cd labextension && $(WITH_VENV) jlpm install && $(WITH_VENV) jlpm build
+	@touch $(LAB_BUILD)
 
-demo: $(STAMP)
+install: $(STAMP) $(LAB_BUILD)
+
+demo: install
 	$(VENV)/bin/nbmodelbook execute demo.ipynb -o build/demo.ipynb
 	@echo "Runs recorded in .nbmodelbook/runs.sqlite:"
 	$(VENV)/bin/nbmodelbook runs demo.ipynb
@@ -26,16 +39,18 @@ demo: $(STAMP)
 test: lint
 	bash scripts/ensure_browser.sh
 	bash scripts/ensure_postgres.sh
-	$(PY) -m pytest
+	cd labextension && $(WITH_VENV) jlpm test
+	$(WITH_VENV) $(PY) -m pytest
 
-lint: $(STAMP)
+lint: install
 	$(VENV)/bin/ruff check nbmodelbook tests bench scripts
 	$(VENV)/bin/ruff format --check nbmodelbook tests bench scripts
 	$(VENV)/bin/mypy
+	cd labextension && $(WITH_VENV) jlpm lint
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf build .nbmodelbook .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build .nbmodelbook .pytest_cache .mypy_cache .ruff_cache nbmodelbook/labextension labextension/lib labextension/tsconfig.tsbuildinfo

@@ -1,0 +1,71 @@
+/** The JSON the server extension answers with (nbmodelbook/server). */
+
+export type RunStatus = 'running' | 'ok' | 'error' | 'interrupted' | 'crashed';
+
+/** A metric value: a number, or the name of a value JSON cannot hold. */
+export type MetricValue = number | 'NaN' | 'Infinity' | '-Infinity' | null;
+
+export interface IRunSummary {
+  run_id: string;
+  name: string;
+  status: RunStatus;
+  failed: boolean;
+  started: number;
+  duration: number | null;
+  cell_id: string | null;
+  execution_count: number | null;
+  tags: string[];
+  metrics: Record<string, MetricValue>;
+  params: Record<string, unknown>;
+  error: string | null;
+}
+
+export interface IRunList {
+  notebook: string;
+  store: string;
+  seq: number | string;
+  total: number;
+  metric_names: string[];
+  runs: IRunSummary[];
+}
+
+export interface IRunDetail extends IRunSummary {
+  code: string;
+  code_hash: string;
+  notebook: string | null;
+}
+
+export interface IComparedRun {
+  run_id: string;
+  label: string;
+  name: string;
+  status: RunStatus;
+  started: number;
+}
+
+export interface IComparison {
+  runs: IComparedRun[];
+  headline: string | null;
+  params: { name: string; values: unknown[]; differs: boolean }[];
+  metrics: {
+    name: string;
+    values: MetricValue[];
+    best: number | null;
+    higher_is_better: boolean | null;
+  }[];
+  data: (string | null)[];
+  code_changed: boolean[];
+}
+
+export interface IReadinessItem {
+  code: string;
+  blocking: boolean;
+  message: string;
+  cell: number | null;
+}
+
+export interface IExportResult {
+  report: string;
+  ready: boolean;
+  items: IReadinessItem[];
+}
