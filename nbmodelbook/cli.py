@@ -364,6 +364,149 @@ def _run_store(args: argparse.Namespace) -> int:
 register(Command("store", "inspect, upgrade or copy a run store", _configure_store, _run_store))
 
 
+# --- MLflow ------------------------------------------------------------------------------------
+
+_TRACKING_URI_HELP = (
+    "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's default, "
+    "mlflow.db in this folder)"
+)
+
+
+def _mlflow_progress(verb: str) -> Callable[..., None]:
+    """A progress line on stderr for a person watching a terminal; nothing otherwise."""
+    interactive = sys.stderr.isatty()
+
+    def progress(done: int, total: int | None = None) -> None:
+        if interactive:
+            of = f"/{total:,}" if total is not None else ""
+            print(f"\r{verb} runs: {done:,}{of}", end="", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _configure_export_mlflow(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebook", nargs="?", help="the notebook whose runs to export")
+    parser.add_argument(
+        "--all", dest="all_runs", action="store_true", help="export every run of the store"
+    )
+    parser.add_argument(
+        "--store",
+        help="store path or URL (default: $NBMODELBOOK_STORE, else the notebook's store, "
+        "else .nbmodelbook/runs.sqlite here)",
+    )
+    parser.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
+    parser.add_argument(
+        "--experiment",
+        help="MLflow experiment, created when missing (default: the notebook's name; with "
+        "--all, each run's notebook's name)",
+    )
+
+
+def _run_export_mlflow(args: argparse.Namespace) -> int:
+    from nbmodelbook.interop.mlflow_client import MlflowInteropError, MlflowMissing
+    from nbmodelbook.interop.mlflow_export import export_to_mlflow
+
+    if args.notebook is not None and args.all_runs:
+        raise CommandError("give a notebook or --all, not both")
+    if args.notebook is None and not args.all_runs:
+        raise CommandError("name the notebook whose runs to export, or --all for every run")
+    notebook = Path(args.notebook).expanduser() if args.notebook is not None else None
+    if notebook is not None and not notebook.exists():
+        raise CommandError(f"no such notebook: {args.notebook}")
+    try:
+        result = export_to_mlflow(
+            notebook=notebook,
+            store=args.store,
+            tracking_uri=args.tracking_uri,
+            experiment=args.experiment,
+            progress=_mlflow_progress("exporting"),
+        )
+    except (MlflowMissing, MlflowInteropError) as exc:
+        raise CommandError(str(exc)) from exc
+    if result.total and sys.stderr.isatty():
+        print(file=sys.stderr)
+    experiments = ", ".join(f"'{name}'" for name in result.experiments) or "none"
+    line = (
+        f"MLflow {result.tracking_uri} (experiment {experiments}): {result.exported:,} "
+        f"exported, {result.updated:,} updated, {result.unchanged:,} already up to date"
+    )
+    if result.running:
+        line += f"; {result.running:,} still running, left for a later export"
+    print(line)
+    return EXIT_OK
+
+
+register(
+    Command(
+        "export-mlflow",
+        "export runs to MLflow (safe to repeat: changed runs are updated, none duplicated)",
+        _configure_export_mlflow,
+        _run_export_mlflow,
+    )
+)
+
+
+def _configure_import_mlflow(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
+    parser.add_argument(
+        "--experiment",
+        dest="experiments",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an MLflow experiment to import (repeatable; default: every experiment)",
+    )
+    parser.add_argument(
+        "--store",
+        help="store path or URL (default: $NBMODELBOOK_STORE, else the notebook's store, "
+        "else .nbmodelbook/runs.sqlite here)",
+    )
+    parser.add_argument(
+        "--notebook", help="file the imported runs under this notebook (for its review report)"
+    )
+
+
+def _run_import_mlflow(args: argparse.Namespace) -> int:
+    from nbmodelbook.interop.mlflow_client import MlflowInteropError, MlflowMissing
+    from nbmodelbook.interop.mlflow_import import import_from_mlflow
+
+    notebook = Path(args.notebook).expanduser() if args.notebook is not None else None
+    if notebook is not None and not notebook.exists():
+        raise CommandError(f"no such notebook: {args.notebook}")
+    try:
+        result = import_from_mlflow(
+            tracking_uri=args.tracking_uri,
+            experiment_names=args.experiments,
+            store=args.store,
+            notebook=notebook,
+            progress=_mlflow_progress("importing"),
+        )
+    except (MlflowMissing, MlflowInteropError) as exc:
+        raise CommandError(str(exc)) from exc
+    if result.total and sys.stderr.isatty():
+        print(file=sys.stderr)
+    line = (
+        f"MLflow {result.tracking_uri} -> {result.store}: {result.imported:,} imported, "
+        f"{result.updated:,} updated, {result.unchanged:,} already up to date"
+    )
+    if result.already_held:
+        line += f"; {result.already_held:,} exported from this store, already in it"
+    if result.unfinished:
+        line += f"; {result.unfinished:,} not finished, left for a later import"
+    print(line)
+    return EXIT_OK
+
+
+register(
+    Command(
+        "import-mlflow",
+        "import MLflow runs into a store, to compare them and cite them in a review",
+        _configure_import_mlflow,
+        _run_import_mlflow,
+    )
+)
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 

@@ -160,7 +160,7 @@ def package_versions(top_level: Iterable[str]) -> dict[str, str]:
     return result
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
     """Drop the userinfo (``user:token@``) from a URL; scp-like and local remotes are kept."""
     if "://" not in url:
         return url
@@ -238,7 +238,7 @@ def _query_git(directory: str) -> dict[str, Any] | None:
         "commit": commit,
         "branch": branch,
         "dirty": dirty,
-        "remote": _redact_url(remote.strip()) if remote and remote.strip() else None,
+        "remote": redact_url(remote.strip()) if remote and remote.strip() else None,
     }
 
 

@@ -324,7 +324,7 @@ def test_git_state_remote_credentials_stripped(repo: Path) -> None:
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:
-    assert envmod._redact_url(url) == expected
+    assert envmod.redact_url(url) == expected
 
 
 @needs_git
