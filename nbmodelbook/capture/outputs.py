@@ -146,7 +146,7 @@ def run_marker(record: RunRecord) -> dict[str, Any]:
 
     metrics = dict(itertools.islice(record.metrics.items(), MARKER_METRICS))
     first = next(iter(metrics.items()), None)
-    return json_safe(
+    payload: dict[str, Any] = json_safe(
         {
             "run_id": record.run_id,
             "name": record.name,
@@ -156,3 +156,4 @@ def run_marker(record: RunRecord) -> dict[str, Any]:
             "metrics": metrics,
         }
     )
+    return payload
