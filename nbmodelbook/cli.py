@@ -206,7 +206,7 @@ def _run_report(args: argparse.Namespace) -> int:
     )
     report_format = REPORT_FORMATS[name]
     if output is None:
-        output = source.with_name(source.name.removesuffix(".ipynb") + report_format.suffix)
+        output = report_format.path_for(source)
     review = load_review(source, args.store)
     terminal_progress(f"rendering {name.upper()}")
     written = report_format.render(review, output)

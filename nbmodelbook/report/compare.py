@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
@@ -47,13 +47,18 @@ def lower_is_better(metric: str) -> bool:
     return bool(_LOWER_IS_BETTER.search(metric))
 
 
+def conventional_headline(names: Collection[str]) -> str | None:
+    """The first of the conventional headline metrics among `names`."""
+    return next((name for name in HEADLINE_PREFERENCE if name in names), None)
+
+
 def headline_metric(run: RunRecord, explicit: str | None = None) -> str | None:
     """The metric a decision is judged on: named explicitly, else a conventional one."""
     if explicit and explicit in run.metrics:
         return explicit
-    for name in HEADLINE_PREFERENCE:
-        if name in run.metrics:
-            return name
+    conventional = conventional_headline(run.metrics.keys())
+    if conventional is not None:
+        return conventional
     finite = sorted(name for name, value in run.metrics.items() if math.isfinite(value))
     return finite[0] if finite else None
 

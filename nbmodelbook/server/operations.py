@@ -1,0 +1,241 @@
+"""What each endpoint does, apart from HTTP: blocking work the handlers run off the event loop.
+
+A notebook's runs are those filed under its real path and, when it lies in a git repository,
+that repository (as `nbmodelbook.runs()` sees them), in the store `nbmodelbook report` would
+read. Errors are the project's own (`PathRejected`, `UnknownRunError`, `StoreUnavailable`, ...);
+the handlers turn them into HTTP statuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbmodelbook import __version__
+from nbmodelbook.server import payloads
+from nbmodelbook.server.arguments import MAX_LIMIT, InvalidArgument
+from nbmodelbook.server.paths import api_path_of, require_file, resolve_api_path
+from nbmodelbook.server.stores import StoreAccess, find_run_id, write_counter
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from nbmodelbook.record import RunRecord
+    from nbmodelbook.store.store import RunStore
+
+__all__ = [
+    "REPORT_MEDIA_TYPES",
+    "AnnotationsInvalid",
+    "ApiContext",
+    "Listing",
+    "comparison_payload",
+    "export_report",
+    "listing_payload",
+    "prepare_listing",
+    "read_report",
+    "run_payload",
+]
+
+NOTEBOOK_SUFFIX = ".ipynb"
+# The reports the API serves, by the ending of their name, with the media type they are sent as.
+# Markdown goes as plain text: the frontend shows its source, nothing in it is rendered.
+REPORT_MEDIA_TYPES: dict[str, str] = {
+    ".review.html": "text/html; charset=utf-8",
+    ".review.md": "text/plain; charset=utf-8",
+}
+
+
+class AnnotationsInvalid(Exception):
+    """The notebook's annotations have problems; no report was written (HTTP 422)."""
+
+    def __init__(self, items: list[dict[str, object]]) -> None:
+        super().__init__("The notebook's annotations have problems: fix them and export again")
+        self.items = items
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """What every request shares: the root folder (real path) and the open stores."""
+
+    root: Path
+    allow_hidden: bool = False
+    stores: StoreAccess = field(default_factory=StoreAccess)
+
+    def file(self, api_path: str, suffixes: Sequence[str], kind: str) -> Path:
+        """The real path of an existing file of that kind inside the root."""
+        path = resolve_api_path(self.root, api_path, allow_hidden=self.allow_hidden)
+        return require_file(path, api_path, suffixes, kind)
+
+    def notebook(self, api_path: str) -> Path:
+        return self.file(api_path, (NOTEBOOK_SUFFIX,), "a notebook")
+
+
+def _store_url(notebook: Path) -> str:
+    from nbmodelbook.store.backends import store_for_notebook
+
+    return store_for_notebook(notebook)
+
+
+def _describe(url: str) -> str:
+    """Where a store is, for people: a file path, or a server URL without its password."""
+    from nbmodelbook.store.backends import backend_for
+
+    return backend_for(url).describe(url)
+
+
+# --- the run listing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A listing request, resolved: cheap to build, enough to answer 304 Not Modified."""
+
+    api_path: str
+    notebook: str
+    repo: str | None
+    store_url: str
+    store: RunStore | None
+    text: str
+    limit: int
+    seq: int
+    etag: str
+
+
+def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -> Listing:
+    """Which runs a listing means and the store's write counter: no run is read yet."""
+    notebook = context.notebook(api_path)
+    url = _store_url(notebook)
+    store = context.stores.existing(url)
+    repo = context.stores.repository(notebook.parent)
+    seq = write_counter(store) if store is not None else 0
+    etag = payloads.listing_etag(
+        __version__, url, str(notebook), repo, text, limit, store is not None, seq
+    )
+    return Listing(api_path, str(notebook), repo, url, store, text, limit, seq, etag)
+
+
+def _headline(metric_names: list[str]) -> str | None:
+    """The metric the panel shows by default: a conventional headline, else the most common."""
+    from nbmodelbook.report.compare import conventional_headline
+
+    return conventional_headline(metric_names) or next(iter(metric_names), None)
+
+
+def listing_payload(listing: Listing) -> dict[str, Any]:
+    """The notebook's runs, newest first, with the metric names most of them have."""
+    from nbmodelbook.store.query import RunQuery
+
+    runs: list[dict[str, Any]] = []
+    total = 0
+    metric_names: list[str] = []
+    if listing.store is not None:
+        scope = RunQuery(notebook=listing.notebook, repo=listing.repo)
+        page = listing.store.query_runs(scope.with_changes(text=listing.text, limit=listing.limit))
+        runs = [payloads.run_summary(row) for row in page.rows]
+        total = page.total
+        facets = listing.store.facets(scope, params=False, newest=MAX_LIMIT)
+        metric_names = [name for name, _count in facets.metrics]
+    return {
+        "notebook": listing.api_path,
+        "store": _describe(listing.store_url),
+        "seq": listing.seq,
+        "total": total,
+        "metric_names": metric_names,
+        "headline": _headline(metric_names),
+        "runs": runs,
+    }
+
+
+# --- one run, several runs -------------------------------------------------------------------
+
+
+def _records(context: ApiContext, api_path: str, refs: Sequence[str]) -> list[RunRecord]:
+    """Full records (no outputs) of runs given by id or id prefix, in the notebook's store."""
+    from nbmodelbook.widgets.comparison import UnknownRunError
+
+    url = _store_url(context.notebook(api_path))
+    store = context.stores.existing(url)
+    if store is None:
+        raise UnknownRunError(
+            f"no run with id {', '.join(refs)}: the notebook has no run store yet "
+            f"({_describe(url)})"
+        )
+    found = {ref: find_run_id(store, ref) for ref in refs}
+    unknown = [ref for ref, run_id in found.items() if run_id is None]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        raise UnknownRunError(
+            f"no run with id{plural} {', '.join(unknown)} in {store.location} "
+            "(or a prefix that more than one run shares)"
+        )
+    run_ids = [run_id for run_id in found.values() if run_id is not None]
+    records = store.get_runs(run_ids, with_outputs=False)
+    return [records[run_id] for run_id in run_ids if run_id in records]
+
+
+def run_payload(context: ApiContext, api_path: str, ref: str) -> dict[str, Any]:
+    """One run in full."""
+    from nbmodelbook.widgets.comparison import UnknownRunError
+
+    records = _records(context, api_path, [ref])
+    if not records:  # deleted between the lookup and the read
+        raise UnknownRunError(f"no run with id {ref}")
+    return payloads.run_detail(records[0])
+
+
+def comparison_payload(context: ApiContext, api_path: str, refs: Sequence[str]) -> dict[str, Any]:
+    """Two or more runs compared, as `compare()` compares them (the first is the reference)."""
+    from nbmodelbook.widgets.comparison import build_comparison
+
+    records = _records(context, api_path, refs)
+    run_ids = list(dict.fromkeys(record.run_id for record in records))
+    if len(run_ids) < 2:
+        raise InvalidArgument(
+            f"{', '.join(refs)} name only one run: compare takes two or more different runs"
+        )
+    return payloads.comparison_payload(build_comparison(records))
+
+
+# --- the review report -----------------------------------------------------------------------
+
+
+def _quiet(_message: str) -> None:
+    """No progress lines: the server's log is not a terminal someone watches."""
+
+
+def export_report(context: ApiContext, api_path: str, format_name: str) -> dict[str, Any]:
+    """Write the notebook's review report beside it, as `nbmodelbook report NOTEBOOK` does.
+
+    Annotations with problems write nothing (`AnnotationsInvalid`); a notebook that only lacks
+    a decision or a risk section is written, and reported not ready.
+    """
+    from nbmodelbook.report.formats import REPORT_FORMATS
+    from nbmodelbook.report.load import load_review
+    from nbmodelbook.report.readiness import is_ready, readiness
+
+    report_format = REPORT_FORMATS.get(format_name)
+    if report_format is None:
+        known = ", ".join(sorted(REPORT_FORMATS))
+        raise InvalidArgument(f"unknown report format {format_name!r}: use one of {known}")
+    notebook = context.notebook(api_path)
+    review = load_review(notebook, None, progress=_quiet)
+    items = readiness(review)
+    listed = [item.as_dict() for item in items]
+    if review.annotation_problems:
+        raise AnnotationsInvalid(listed)
+    written = report_format.render(review, report_format.path_for(notebook))
+    return {
+        "report": api_path_of(context.root, written[0]),
+        "ready": is_ready(items),
+        "items": listed,
+    }
+
+
+def read_report(context: ApiContext, api_path: str) -> tuple[bytes, str]:
+    """A written report's bytes and the media type to send them as."""
+    path = context.file(api_path, tuple(REPORT_MEDIA_TYPES), "a review report")
+    media_type = next(
+        media for suffix, media in REPORT_MEDIA_TYPES.items() if path.name.endswith(suffix)
+    )
+    return path.read_bytes(), media_type

@@ -1,0 +1,102 @@
+"""The run stores the API reads, kept open between requests. Blocking: call off the event loop.
+
+Stores are the process-wide ones `nbmodelbook.api` shares (one per URL, with its cache of
+decoded runs). A store that does not exist is never created here: a notebook without runs has
+no store yet. Repositories are looked up once per folder for a while (a `git` call each), and
+`running` runs whose kernel died are marked crashed now and then, as opening a store does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nbmodelbook.store.backends import store_exists
+
+if TYPE_CHECKING:
+    from nbmodelbook.store.store import RunStore
+
+__all__ = ["RECOVERY_INTERVAL", "REPOSITORY_TTL", "StoreAccess", "find_run_id", "write_counter"]
+
+REPOSITORY_TTL = 300.0  # seconds a folder's repository is trusted before git is asked again
+RECOVERY_INTERVAL = 30.0  # seconds between two looks for runs whose kernel died, per store
+
+
+class StoreAccess:
+    """Open stores by URL, repositories by folder, and the reads the API makes of a store."""
+
+    def __init__(
+        self, repository_ttl: float = REPOSITORY_TTL, recovery_interval: float = RECOVERY_INTERVAL
+    ) -> None:
+        self._repository_ttl = repository_ttl
+        self._recovery_interval = recovery_interval
+        self._open_lock = threading.Lock()
+        self._repositories: dict[str, tuple[float, str | None]] = {}
+        self._repositories_lock = threading.Lock()
+        self._recovered: dict[str, float] = {}
+
+    def existing(self, url: str) -> RunStore | None:
+        """The open store at `url`, or None when it was never created."""
+        if not store_exists(url):
+            return None
+        from nbmodelbook.api import _shared_store
+
+        with self._open_lock:
+            store = _shared_store(url)  # opening it marked the crashed runs of that moment
+            now = time.monotonic()
+            last = self._recovered.setdefault(url, now)
+            if now - last < self._recovery_interval:
+                return store
+            self._recovered[url] = now
+        # A store this server may not write (read-only) is still read; opening it said so once.
+        with contextlib.suppress(Exception):
+            store.recover_orphans()
+        return store
+
+    def repository(self, folder: Path) -> str | None:
+        """The repository a folder's notebooks file their runs under (None outside git)."""
+        from nbmodelbook.capture.environment import repository_of
+
+        key = str(folder)
+        now = time.monotonic()
+        with self._repositories_lock:
+            cached = self._repositories.get(key)
+        if cached is not None and now - cached[0] < self._repository_ttl:
+            return cached[1]
+        found = repository_of(folder)
+        with self._repositories_lock:
+            self._repositories[key] = (now, found)
+        return found
+
+
+def write_counter(store: RunStore) -> int:
+    """The store's write counter: it grows with every run written or changed."""
+    from nbmodelbook.store import schema
+
+    with store.engine.connect() as connection:
+        value = connection.execute(schema.read_seq()).scalar_one_or_none()
+    return int(value or 0)
+
+
+def find_run_id(store: RunStore, ref: str) -> str | None:
+    """The id of the run whose id is `ref` or starts with it (None when none or several do).
+
+    Ids only: unlike `RunStore.resolve`, a run *named* like a hex string is not found here.
+    """
+    from sqlalchemy import select
+
+    from nbmodelbook.store import schema
+
+    runs = schema.runs
+    with store.engine.connect() as connection:
+        found = (
+            connection.execute(
+                select(runs.c.run_id).where(runs.c.run_id.startswith(ref, autoescape=True)).limit(2)
+            )
+            .scalars()
+            .all()
+        )
+    return str(found[0]) if len(found) == 1 else None
