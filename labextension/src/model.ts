@@ -108,6 +108,7 @@ export class RunsModel {
   runs: IRunSummary[] = [];
   total = 0;
   metricNames: string[] = [];
+  headline: string | null = null;
   store = '';
   /** The server's ETag of the list shown, so an unchanged store answers 304. */
   etag: string | null = null;
@@ -139,6 +140,7 @@ export class RunsModel {
     this.runs = [];
     this.total = 0;
     this.metricNames = [];
+    this.headline = null;
     this.etag = null;
     this.error = null;
     this.selected = [];
@@ -172,6 +174,7 @@ export class RunsModel {
     this.runs = list.runs;
     this.total = list.total;
     this.metricNames = list.metric_names;
+    this.headline = list.headline ?? null;
     this.store = list.store;
     this.etag = etag;
     this.error = null;
@@ -205,7 +208,7 @@ export class RunsModel {
     });
   }
 
-  /** The metric the list and badges show: the setting when the notebook has it. */
+  /** The metric the list shows: the setting when the notebook has it, else the headline. */
   keyMetric(): string | null {
     const wanted = this.settings.keyMetric;
     if (wanted) {
@@ -216,7 +219,7 @@ export class RunsModel {
         return match;
       }
     }
-    return this.metricNames[0] ?? null;
+    return this.headline ?? this.metricNames[0] ?? null;
   }
 
   /** The run with the best key metric among those listed (NaN and missing never win). */

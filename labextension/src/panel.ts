@@ -270,10 +270,16 @@ export class RunsPanel extends Widget {
       h('span', { className: 'jp-ModelBook-name' }, run.name),
       h(
         'span',
-        { className: 'jp-ModelBook-metric' },
-        value + (best ? ' ★' : '')
+        { className: 'jp-ModelBook-meta' },
+        value
+          ? h(
+              'span',
+              { className: 'jp-ModelBook-metric' },
+              value + (best ? ' ★' : '')
+            )
+          : null,
+        h('span', { className: 'jp-ModelBook-details' }, details)
       ),
-      h('span', { className: 'jp-ModelBook-details' }, details),
       run.tags.length > 0
         ? h(
             'span',

@@ -18,6 +18,8 @@ export interface IRunSummary {
   metrics: Record<string, MetricValue>;
   params: Record<string, unknown>;
   error: string | null;
+  /** Params beyond the first ones listed (the run's own endpoint has them all). */
+  params_left_out?: number;
 }
 
 export interface IRunList {
@@ -26,6 +28,8 @@ export interface IRunList {
   seq: number | string;
   total: number;
   metric_names: string[];
+  /** The metric shown when the settings name none: a conventional headline (auc, f1, …). */
+  headline: string | null;
   runs: IRunSummary[];
 }
 

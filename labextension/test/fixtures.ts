@@ -27,7 +27,8 @@ export function run(overrides: Partial<IRunSummary> = {}): IRunSummary {
 export function list(
   notebook: string,
   runs: IRunSummary[],
-  metricNames: string[] = []
+  metricNames: string[] = [],
+  headline: string | null = null
 ): IRunList {
   return {
     notebook,
@@ -35,6 +36,7 @@ export function list(
     seq: 1,
     total: runs.length,
     metric_names: metricNames,
+    headline,
     runs
   };
 }

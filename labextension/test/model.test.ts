@@ -7,10 +7,14 @@ import {
 } from '../src/model';
 import { list, run } from './fixtures';
 
-function loaded(runs = [run()], metricNames: string[] = []): RunsModel {
+function loaded(
+  runs = [run()],
+  metricNames: string[] = [],
+  headline: string | null = null
+): RunsModel {
   const model = new RunsModel();
   model.setNotebook('work/model.ipynb');
-  model.update(list('work/model.ipynb', runs, metricNames), '"1"');
+  model.update(list('work/model.ipynb', runs, metricNames, headline), '"1"');
   return model;
 }
 
@@ -105,16 +109,18 @@ describe('RunsModel', () => {
     ]);
   });
 
-  it('shows the key metric from the settings when the notebook has it, else the first', () => {
+  it('shows the key metric from the settings when the notebook has it, else the headline', () => {
     const model = loaded(
-      [run({ metrics: { auc: 0.8, log_loss: 0.4 } })],
-      ['auc', 'log_loss']
+      [run({ metrics: { accuracy: 0.9, auc: 0.8, log_loss: 0.4 } })],
+      ['accuracy', 'auc', 'log_loss'],
+      'auc'
     );
     expect(model.keyMetric()).toBe('auc');
     model.setSettings({ ...DEFAULT_SETTINGS, keyMetric: 'LOG_LOSS' });
     expect(model.keyMetric()).toBe('log_loss');
     model.setSettings({ ...DEFAULT_SETTINGS, keyMetric: 'f1' });
     expect(model.keyMetric()).toBe('auc');
+    expect(loaded([run()], ['accuracy']).keyMetric()).toBe('accuracy');
     expect(loaded([run()]).keyMetric()).toBeNull();
   });
 
