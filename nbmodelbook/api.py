@@ -39,13 +39,13 @@ def open_store(store: str | None = None) -> tuple[RunStore, Tracker | None]:
         if opened is None:
             raise tracker.writer.open_error or StoreUnavailable("the run store is not available")
         return opened, tracker
-    return _shared_store(store), tracker
+    return shared_store(store), tracker
 
 
 _OPEN_STORES: dict[str, RunStore] = {}
 
 
-def _shared_store(store: str | None) -> RunStore:
+def shared_store(store: str | None) -> RunStore:
     """One open store per URL per process: it keeps its cache of decoded runs between calls."""
     from nbmodelbook.store.backends import resolve_store_url
 

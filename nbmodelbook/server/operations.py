@@ -16,7 +16,7 @@ from nbmodelbook import __version__
 from nbmodelbook.server import payloads
 from nbmodelbook.server.arguments import MAX_LIMIT, InvalidArgument
 from nbmodelbook.server.paths import api_path_of, require_file, resolve_api_path
-from nbmodelbook.server.stores import StoreAccess, find_run_id, write_counter
+from nbmodelbook.server.stores import StoreAccess
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -108,7 +108,7 @@ def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -
     url = _store_url(notebook)
     store = context.stores.existing(url)
     repo = context.stores.repository(notebook.parent)
-    seq = write_counter(store) if store is not None else 0
+    seq = store.write_counter() if store is not None else 0
     etag = payloads.listing_etag(
         __version__, url, str(notebook), repo, text, limit, store is not None, seq
     )
@@ -161,7 +161,7 @@ def _records(context: ApiContext, api_path: str, refs: Sequence[str]) -> list[Ru
             f"no run with id {', '.join(refs)}: the notebook has no run store yet "
             f"({_describe(url)})"
         )
-    found = {ref: find_run_id(store, ref) for ref in refs}
+    found = {ref: store.find_run_id(ref) for ref in refs}
     unknown = [ref for ref, run_id in found.items() if run_id is None]
     if unknown:
         plural = "s" if len(unknown) > 1 else ""

@@ -19,7 +19,7 @@ from nbmodelbook.store.backends import store_exists
 if TYPE_CHECKING:
     from nbmodelbook.store.store import RunStore
 
-__all__ = ["RECOVERY_INTERVAL", "REPOSITORY_TTL", "StoreAccess", "find_run_id", "write_counter"]
+__all__ = ["RECOVERY_INTERVAL", "REPOSITORY_TTL", "StoreAccess"]
 
 REPOSITORY_TTL = 300.0  # seconds a folder's repository is trusted before git is asked again
 RECOVERY_INTERVAL = 30.0  # seconds between two looks for runs whose kernel died, per store
@@ -42,10 +42,10 @@ class StoreAccess:
         """The open store at `url`, or None when it was never created."""
         if not store_exists(url):
             return None
-        from nbmodelbook.api import _shared_store
+        from nbmodelbook.api import shared_store
 
         with self._open_lock:
-            store = _shared_store(url)  # opening it marked the crashed runs of that moment
+            store = shared_store(url)  # opening it marked the crashed runs of that moment
             now = time.monotonic()
             last = self._recovered.setdefault(url, now)
             if now - last < self._recovery_interval:
@@ -70,33 +70,3 @@ class StoreAccess:
         with self._repositories_lock:
             self._repositories[key] = (now, found)
         return found
-
-
-def write_counter(store: RunStore) -> int:
-    """The store's write counter: it grows with every run written or changed."""
-    from nbmodelbook.store import schema
-
-    with store.engine.connect() as connection:
-        value = connection.execute(schema.read_seq()).scalar_one_or_none()
-    return int(value or 0)
-
-
-def find_run_id(store: RunStore, ref: str) -> str | None:
-    """The id of the run whose id is `ref` or starts with it (None when none or several do).
-
-    Ids only: unlike `RunStore.resolve`, a run *named* like a hex string is not found here.
-    """
-    from sqlalchemy import select
-
-    from nbmodelbook.store import schema
-
-    runs = schema.runs
-    with store.engine.connect() as connection:
-        found = (
-            connection.execute(
-                select(runs.c.run_id).where(runs.c.run_id.startswith(ref, autoescape=True)).limit(2)
-            )
-            .scalars()
-            .all()
-        )
-    return str(found[0]) if len(found) == 1 else None

@@ -574,12 +574,22 @@ class RunStore:
             if latest is not None:
                 return str(latest)
             if len(ref) >= 6 and all(ch in "0123456789abcdef" for ch in ref.lower()):
-                matches = connection.execute(
-                    select(runs.c.run_id).where(runs.c.run_id.like(ref.lower() + "%")).limit(2)
-                ).all()
-                if len(matches) == 1:
-                    return str(matches[0][0])
+                return _run_id_by_prefix(connection, ref.lower())
         return None
+
+    def find_run_id(self, prefix: str) -> str | None:
+        """The run whose id is `prefix` or starts with it (None when none or several do).
+
+        Ids only: unlike `resolve`, a run *named* like a hex string is not found here.
+        """
+        with self._read() as connection:
+            return _run_id_by_prefix(connection, prefix)
+
+    def write_counter(self) -> int:
+        """The store-wide write counter: it grows with every run written or changed."""
+        with self._read() as connection:
+            value = connection.execute(schema.read_seq()).scalar_one_or_none()
+        return int(value or 0)
 
     def get_run(self, run_id: str) -> RunRecord | None:
         """The full record of one run, with code, lineage, inputs, outputs and environment."""
@@ -789,3 +799,13 @@ def _unavailable(backend: Backend, url: str, exc: BaseException) -> StoreUnavail
     else:
         hint = f"the store {where} could not be used ({detail})"
     return StoreUnavailable(f"{hint}. Set NBMODELBOOK_STORE to a writable path or URL.")
+
+
+def _run_id_by_prefix(connection: Connection, prefix: str) -> str | None:
+    from sqlalchemy import select
+
+    runs = schema.runs
+    found = connection.execute(
+        select(runs.c.run_id).where(runs.c.run_id.startswith(prefix, autoescape=True)).limit(2)
+    ).all()
+    return str(found[0][0]) if len(found) == 1 else None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nbmodelbook.record import RunStatus
-from nbmodelbook.server.stores import StoreAccess, find_run_id, write_counter
+from nbmodelbook.server.stores import StoreAccess
 from nbmodelbook.store.backends import resolve_store_url
 from nbmodelbook.store.store import RunStore
 from tests.widgets._runs import record
@@ -27,12 +27,12 @@ def test_a_missing_store_is_not_created(tmp_path: Path) -> None:
 
 
 def test_stores_are_shared_with_the_python_api(tmp_path: Path) -> None:
-    from nbmodelbook.api import _shared_store
+    from nbmodelbook.api import shared_store
 
     url, writer = _store(tmp_path)
     writer.close()
     access = StoreAccess()
-    assert access.existing(url) is access.existing(url) is _shared_store(url)
+    assert access.existing(url) is access.existing(url) is shared_store(url)
 
 
 def test_runs_of_dead_kernels_are_marked_crashed_now_and_then(tmp_path: Path) -> None:
@@ -44,24 +44,24 @@ def test_runs_of_dead_kernels_are_marked_crashed_now_and_then(tmp_path: Path) ->
     orphan = record(0, "stuck", status=RunStatus.RUNNING, session_id="gone")
     orphan.ended_at = None
     writer.begin_run(orphan)
-    before = write_counter(store)
+    before = store.write_counter()
     patient = StoreAccess(recovery_interval=3600.0)
     patient.existing(url)
     patient.existing(url)  # within its interval: no second look
     assert writer.get_runs([orphan.run_id])[orphan.run_id].status is RunStatus.RUNNING
     access.existing(url)
     assert writer.get_runs([orphan.run_id])[orphan.run_id].status is RunStatus.CRASHED
-    assert write_counter(store) > before
+    assert store.write_counter() > before
     writer.close()
 
 
 def test_write_counter_grows_with_every_write(tmp_path: Path) -> None:
     _url, writer = _store(tmp_path)
-    assert write_counter(writer) == 0
+    assert writer.write_counter() == 0
     writer.finish_run(record(0, "a"))
-    first = write_counter(writer)
+    first = writer.write_counter()
     writer.finish_run(record(0, "a"))  # the same run again
-    assert first >= 1 and write_counter(writer) > first
+    assert first >= 1 and writer.write_counter() > first
     writer.close()
 
 
@@ -70,12 +70,12 @@ def test_runs_are_found_by_id_or_unique_prefix_only(tmp_path: Path) -> None:
     ids = ["abcdef01" + "0" * 24, "abcdef02" + "1" * 24]
     for index, run_id in enumerate(ids):
         store.finish_run(record(index, "abcdef01", run_id=run_id))  # named like an id
-    assert find_run_id(store, ids[0]) == ids[0]
-    assert find_run_id(store, "abcdef02") == ids[1]
-    assert find_run_id(store, "abcdef0") is None  # both start with it
-    assert find_run_id(store, "abcdef01") == ids[0]  # by id, not by the name of the other
-    assert find_run_id(store, "abcdef0_") is None  # no SQL wildcard
-    assert find_run_id(store, "f" * 32) is None
+    assert store.find_run_id(ids[0]) == ids[0]
+    assert store.find_run_id("abcdef02") == ids[1]
+    assert store.find_run_id("abcdef0") is None  # both start with it
+    assert store.find_run_id("abcdef01") == ids[0]  # by id, not by the name of the other
+    assert store.find_run_id("abcdef0_") is None  # no SQL wildcard
+    assert store.find_run_id("f" * 32) is None
     store.close()
 
 
