@@ -187,6 +187,16 @@ def _add_run_seq_v2(connection: Connection) -> None:
         connection.exec_driver_sql("CREATE INDEX ix_nbmb_runs_seq ON nbmb_runs (seq)")
 
 
+def _start_run_seq_v3(connection: Connection) -> None:
+    """Version 3: the write counter exists from the start (at the highest `seq` written), so
+    the first writers after an upgrade never race to create it."""
+    from sqlalchemy import func, select
+
+    if connection.execute(read_seq()).scalar_one_or_none() is None:
+        highest = connection.execute(select(func.max(runs.c.seq))).scalar_one_or_none()
+        connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value=str(int(highest or 0))))
+
+
 def next_seq(connection: Connection) -> int:
     """The next value of the store-wide write counter, in the caller's write transaction.
 
@@ -194,9 +204,10 @@ def next_seq(connection: Connection) -> int:
     or removed, so a reader that saw value N can trust that every later write is above N.
     """
     bumped = connection.execute(_bump_seq()).scalar_one_or_none()
-    if bumped is None:  # a store created before the counter existed
-        connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value="1"))
-        return 1
+    if bumped is None:
+        raise RuntimeError(
+            "the store has no write counter: run `nbmodelbook store migrate` to repair it"
+        )
     return int(bumped)
 
 
@@ -221,7 +232,7 @@ def read_seq() -> Any:
 
 
 # Ordered: migration N brings a store from version N-1 to N. Append, never edit.
-MIGRATIONS: list[Migration] = [_create_v1, _add_run_seq_v2]
+MIGRATIONS: list[Migration] = [_create_v1, _add_run_seq_v2, _start_run_seq_v3]
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -117,3 +117,65 @@ def test_copy_from_a_laptop_store_to_a_postgresql_team_store(
     info = inspect_store(team)
     assert (info.backend, info.runs, info.notebooks) == ("postgresql", 6, 2)
     assert info.size_bytes is None and "@127.0.0.1" in info.location
+
+
+def _back_to_version_1(url: str) -> None:
+    """Take a current store back to schema version 1: no write counter, no `seq` column."""
+    from sqlalchemy import create_engine, delete, update
+
+    from nbmodelbook.store.backends import resolve_store_url
+
+    url = resolve_store_url(url).replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP INDEX IF EXISTS ix_nbmb_runs_seq")
+        connection.exec_driver_sql("ALTER TABLE nbmb_runs DROP COLUMN seq")
+        connection.execute(delete(schema.meta).where(schema.meta.c.key == schema.RUN_SEQ_KEY))
+        connection.execute(
+            update(schema.meta)
+            .where(schema.meta.c.key == schema.SCHEMA_VERSION_KEY)
+            .values(value="1")
+        )
+    engine.dispose()
+
+
+def _open_count_and_write(url: str, start: float) -> int:
+    import os
+    import time
+
+    while time.time() < start:
+        time.sleep(0.001)
+    store = RunStore.open(url)  # the first to get the migration lock upgrades; others wait
+    store.finish_run(RecordFactory(NOTEBOOKS, seed=os.getpid()).make(0))
+    return store.count()
+
+
+def test_an_old_store_is_upgraded_once_when_several_clients_open_it_at_once(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import multiprocessing
+    import time
+
+    store = RunStore.open(store_url)
+    factory = RecordFactory(NOTEBOOKS, seed=9)
+    for index in range(5):
+        store.finish_run(factory.make(index))
+    store.engine.dispose()
+    _back_to_version_1(store_url)
+    assert inspect_store(store_url).version == 1
+    assert main(["store", "info", store_url]) == 0
+    assert "schema 1 (this nbmodelbook writes" in capsys.readouterr().out
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        counts = pool.starmap(_open_count_and_write, [(store_url, time.time() + 1.0)] * 4)
+    assert all(count >= 6 for count in counts)
+    info = inspect_store(store_url)
+    assert info.version == schema.LATEST_VERSION and info.runs == 9
+    assert main(["store", "migrate", store_url]) == 0
+    assert "up to date" in capsys.readouterr().out
+    # The write counter works again: a reader sees the later writes.
+    reopened = RunStore.open(store_url)
+    before = reopened.write_counter()
+    reopened.finish_run(factory.make(5))
+    assert reopened.write_counter() > before and reopened.count() == 10
