@@ -48,8 +48,8 @@ export function renderComparison(
       )
     );
   }
-  const differing = comparison.params.filter(param => param.differs);
-  for (const param of differing) {
+  const { shared, partial } = differingParams(comparison.params);
+  for (const param of shared) {
     rows.push(
       h(
         'tr',
@@ -81,7 +81,7 @@ export function renderComparison(
       { className: 'jp-ModelBook-comparisonHeader' },
       h('h3', {}, `Comparing ${comparison.runs.length} runs`),
       button(
-        'Insert in notebook',
+        'Insert cell',
         'jp-mod-styled jp-ModelBook-insertComparison',
         actions.insertCell,
         'Add a cell with mb.compare(...) below the active cell and run it'
@@ -94,8 +94,15 @@ export function renderComparison(
       )
     ),
     h('table', {}, h('thead', {}, head), h('tbody', {}, ...rows)),
-    differing.length === 0
+    shared.length === 0 && partial === 0
       ? h('p', { className: 'jp-ModelBook-note' }, 'Same parameters.')
+      : null,
+    partial > 0
+      ? h(
+          'p',
+          { className: 'jp-ModelBook-note' },
+          `${partial} more parameter(s) set in only some of these runs (other model families): Insert cell shows them all.`
+        )
       : null,
     notes.length > 0
       ? h(
@@ -107,7 +114,22 @@ export function renderComparison(
   );
 }
 
-/** The code cell "Insert in notebook" adds: the full comparison widget, kept in the notebook. */
+/**
+ * The parameters that differ, split: those every run sets (shown side by side) and how many
+ * only some runs set (a logistic regression has no `max_depth`: listing them fills a panel).
+ */
+export function differingParams(params: IComparison['params']): {
+  shared: IComparison['params'];
+  partial: number;
+} {
+  const differing = params.filter(param => param.differs);
+  const shared = differing.filter(param =>
+    param.values.every(value => value !== null && value !== undefined)
+  );
+  return { shared, partial: differing.length - shared.length };
+}
+
+/** The code cell "Insert cell" adds: the full comparison widget, kept in the notebook. */
 export function comparisonCell(runIds: readonly string[]): string {
   const refs = runIds.map(id => JSON.stringify(id)).join(', ');
   return `import nbmodelbook as mb\n\nmb.compare(${refs})`;

@@ -8,6 +8,8 @@ export interface IRunMarker {
   status: RunStatus;
   duration: number | null;
   metrics: Record<string, MetricValue>;
+  /** The metric the run is judged on by convention (auc before accuracy …), when it has one. */
+  headline: string | null;
 }
 
 const STATUSES: readonly RunStatus[] = [
@@ -61,11 +63,15 @@ export function readMarker(data: unknown): IRunMarker | null {
         : raw.run_id.slice(0, 12),
     status,
     duration: typeof raw.duration === 'number' ? raw.duration : null,
-    metrics
+    metrics,
+    headline:
+      typeof raw.headline === 'string' && raw.headline in metrics
+        ? raw.headline
+        : null
   };
 }
 
-/** The metric a badge shows: the preferred one when the run has it, else its first. */
+/** The metric a badge shows: the preferred one when the run has it, else its headline. */
 export function badgeMetric(
   marker: IRunMarker,
   preferred: string
@@ -74,6 +80,6 @@ export function badgeMetric(
   const wanted = preferred
     ? names.find(name => name.toLowerCase() === preferred.toLowerCase())
     : undefined;
-  const name = wanted ?? names[0];
+  const name = wanted ?? marker.headline ?? names[0];
   return name === undefined ? null : [name, marker.metrics[name]];
 }

@@ -5,6 +5,7 @@ import {
   formatValue,
   statusSymbol
 } from '../src/format';
+import { differingParams } from '../src/comparison';
 import { badgeMetric, readMarker } from '../src/marker';
 
 describe('formatting', () => {
@@ -60,19 +61,27 @@ describe('run markers', () => {
       name: 'rf',
       status: 'ok',
       duration: 2,
-      metric: { name: 'auc', value: 0.9 },
-      metrics: { auc: 0.9, log_loss: 0.31 }
+      metric: { name: 'accuracy', value: 0.8 },
+      metrics: { accuracy: 0.8, auc: 0.9, log_loss: 0.31 },
+      headline: 'auc'
     });
     expect(marker).toEqual({
       runId: 'r1',
       name: 'rf',
       status: 'ok',
       duration: 2,
-      metrics: { auc: 0.9, log_loss: 0.31 }
+      metrics: { accuracy: 0.8, auc: 0.9, log_loss: 0.31 },
+      headline: 'auc'
     });
     expect(badgeMetric(marker!, 'LOG_LOSS')).toEqual(['log_loss', 0.31]);
     expect(badgeMetric(marker!, 'f1')).toEqual(['auc', 0.9]);
     expect(badgeMetric(marker!, '')).toEqual(['auc', 0.9]);
+    // Markers written before the headline travelled: the first metric.
+    const older = readMarker({
+      run_id: 'r2',
+      metric: { name: 'accuracy', value: 0.8 }
+    });
+    expect(badgeMetric(older!, '')).toEqual(['accuracy', 0.8]);
   });
 
   it('survives markers saved by older or damaged notebooks', () => {
@@ -88,8 +97,22 @@ describe('run markers', () => {
       name: '0123456789ab',
       status: 'ok',
       duration: null,
-      metrics: {}
+      metrics: {},
+      headline: null
     });
     expect(badgeMetric(odd!, 'auc')).toBeNull();
+  });
+});
+
+describe('comparison parameters', () => {
+  it('shows the parameters every run sets and counts those only some runs set', () => {
+    const { shared, partial } = differingParams([
+      { name: 'C', values: [1, 0.5], differs: true },
+      { name: 'max_iter', values: [500, 500], differs: false },
+      { name: 'max_depth', values: [null, 3], differs: true },
+      { name: 'learning_rate', values: [null, 0.1], differs: true }
+    ]);
+    expect(shared.map(param => param.name)).toEqual(['C']);
+    expect(partial).toBe(2);
   });
 });

@@ -142,9 +142,13 @@ def _as_text(mime: str, value: Any) -> str:
 
 def run_marker(record: RunRecord) -> dict[str, Any]:
     """The run marker's payload: what a cell badge shows without asking the server."""
+    from nbmodelbook.metric_names import headline_metric
     from nbmodelbook.store.codec import json_safe  # the store's JSON for non-finite numbers
 
     metrics = dict(itertools.islice(record.metrics.items(), MARKER_METRICS))
+    headline = headline_metric(record)
+    if headline is not None:  # the badge's default metric travels even beyond the first few
+        metrics[headline] = record.metrics[headline]
     first = next(iter(metrics.items()), None)
     payload: dict[str, Any] = json_safe(
         {
@@ -154,6 +158,7 @@ def run_marker(record: RunRecord) -> dict[str, Any]:
             "duration": record.duration,
             "metric": {"name": first[0], "value": first[1]} if first else None,
             "metrics": metrics,
+            "headline": headline,
         }
     )
     return payload

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from nbmodelbook.links import CellLink
+from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import LineageCell, RunRecord, RunStatus
-from nbmodelbook.report.compare import FEATURES_DIFFER, lower_is_better
+from nbmodelbook.report.compare import FEATURES_DIFFER
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,

@@ -12,9 +12,10 @@ from nbmodelbook.capture.code_analysis import code_hash
 from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.capture.track_args import split_track_cell
 from nbmodelbook.links import link_cells
+from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.audit import AuditContext, NotebookCell, run_audit
-from nbmodelbook.report.compare import compare_runs, headline_metric, model_family
+from nbmodelbook.report.compare import compare_runs, model_family
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,

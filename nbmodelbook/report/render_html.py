@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
-from nbmodelbook.report.compare import lower_is_better, model_family
+from nbmodelbook.report.compare import model_family
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,

@@ -117,7 +117,7 @@ def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -
 
 def _headline(metric_names: list[str]) -> str | None:
     """The metric the panel shows by default: a conventional headline, else the most common."""
-    from nbmodelbook.report.compare import conventional_headline
+    from nbmodelbook.metric_names import conventional_headline
 
     return conventional_headline(metric_names) or next(iter(metric_names), None)
 

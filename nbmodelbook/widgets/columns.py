@@ -9,8 +9,8 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
+from nbmodelbook.metric_names import HEADLINE_PREFERENCE, lower_is_better
 from nbmodelbook.record import status_failed
-from nbmodelbook.report.compare import HEADLINE_PREFERENCE, lower_is_better
 from nbmodelbook.store.query import METRIC_PREFIX, PARAM_PREFIX, Facets
 
 MAX_METRIC_COLUMNS = 4

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import RunRecord
-from nbmodelbook.report.compare import compare_runs, headline_metric
+from nbmodelbook.report.compare import compare_runs
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
 from nbmodelbook.widgets.code_diff import CodeDiff, diff_code
 

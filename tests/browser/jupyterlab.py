@@ -50,6 +50,11 @@ if TYPE_CHECKING:
         WebSocketRoute,
     )
 
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "build" / "screenshots"
+DOCS_IMAGES = REPO / "docs" / "images"
+UPDATE_DOCS_IMAGES = os.environ.get("NBMODELBOOK_UPDATE_DOCS_IMAGES") == "1"
+
 LAB_READY_TIMEOUT_S = 90.0
 NOTEBOOK_READY_TIMEOUT_S = 120.0
 RUN_TIMEOUT_S = 180.0
@@ -89,6 +94,28 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 class LabError(AssertionError):
     """JupyterLab did not reach the state a test waited for."""
+
+
+def screenshot_paths(name: str, docs_name: str | None = None) -> list[Path]:
+    """build/screenshots/NAME, and the README's copy (docs/images/DOCS_NAME, else NAME) when
+    NBMODELBOOK_UPDATE_DOCS_IMAGES=1, so ordinary test runs do not change tracked files."""
+    paths = [SCREENSHOTS / name]
+    if UPDATE_DOCS_IMAGES:
+        paths.append(DOCS_IMAGES / (docs_name or name))
+    return paths
+
+
+def server_arguments(port: int, token: str, root: Path) -> list[str]:
+    """Jupyter server options: 127.0.0.1:PORT only, token login, serving ROOT, root allowed."""
+    return [
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+    ]
 
 
 def free_port() -> int:
@@ -299,13 +326,7 @@ def running_lab_server(
         sys.executable,
         "-m",
         "jupyterlab",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={dirs['root']}",
+        *server_arguments(port, token, dirs["root"]),
         "--ServerApp.terminals_enabled=False",
         "--LabApp.expose_app_in_browser=True",
     ]

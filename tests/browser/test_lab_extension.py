@@ -21,8 +21,6 @@ docs/images/ (the README's copies).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +29,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from tests.browser.jupyterlab import LabError, LabSession, open_lab_session
+from tests.browser.jupyterlab import LabError, LabSession, open_lab_session, screenshot_paths
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator
@@ -41,9 +39,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-DOCS_IMAGES = REPO / "docs" / "images"
-UPDATE_DOCS_IMAGES = os.environ.get("NBMODELBOOK_UPDATE_DOCS_IMAGES") == "1"
-SCREENSHOTS = REPO / "build" / "screenshots"
 NOTEBOOK = "extension/demo.ipynb"
 REPORT = "extension/demo.review.html"
 DEMO_RUNS = ["svm-rbf", "gbm-tuned", "gbm-sweep", "rf-500", "logreg"]  # newest first
@@ -55,10 +50,8 @@ ROWS = f"{PANEL} .jp-ModelBook-run"
 
 
 def shot(session: LabSession, name: str, locator: Locator | None = None) -> None:
-    target = session.screenshot(SCREENSHOTS / name, locator)
-    if UPDATE_DOCS_IMAGES:
-        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target, DOCS_IMAGES / name)
+    for path in screenshot_paths(name):
+        session.screenshot(path, locator)
 
 
 def command(session: LabSession, name: str, args: dict[str, Any] | None = None) -> Any:
@@ -194,7 +187,8 @@ def test_tracked_cells_wear_badges_that_lead_to_the_panel(lab: LabSession) -> No
     failed = lab.page.locator(".jp-ModelBook-badge", has_text="svm-rbf")
     assert "jp-ModelBook-status-error" in (failed.get_attribute("class") or "")
     rf = lab.page.locator(".jp-ModelBook-badge", has_text="rf-500")
-    assert rf.locator(".jp-ModelBook-badgeMetric").inner_text().split()[1].startswith("0.9")
+    # The headline metric (auc), not merely the first one the cell computed (accuracy).
+    assert rf.locator(".jp-ModelBook-badgeMetric").inner_text().startswith("auc 0.9")
     rf.scroll_into_view_if_needed()
     shot(lab, "lab-badge.png", lab.cell(cell_index(lab, "%%track rf-500")))
 
@@ -249,7 +243,7 @@ def test_ticked_runs_compare_side_by_side(lab: LabSession) -> None:
     assert any("logreg" in text for text in headers) and any("gbm-tuned" in t for t in headers)
     assert table.locator("td.jp-ModelBook-best").count() >= 1
     assert "★" in table.locator("td.jp-ModelBook-best").first.inner_text()
-    shot(lab, "lab-compare.png", lab.page.locator(PANEL))
+    shot(lab, "lab-panel-compare.png", lab.page.locator(PANEL))
 
 
 def test_annotation_cell_cites_the_ticked_runs(lab: LabSession) -> None:

@@ -20,7 +20,6 @@ docs/images/ (the README's copies), so ordinary test runs do not change tracked 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.browser.jupyterlab import LabSession, open_lab_session
+from tests.browser.jupyterlab import LabSession, open_lab_session, screenshot_paths
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, ViewportSize
@@ -38,10 +37,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-DOCS_IMAGES = REPO / "docs" / "images"
-UPDATE_DOCS_IMAGES = os.environ.get("NBMODELBOOK_UPDATE_DOCS_IMAGES") == "1"
-SCREENSHOTS = REPO / "build" / "screenshots"
 NOTEBOOK = "widgets/model-runs.ipynb"
 RENDER_MS = 30_000
 CHART_MS = 60_000  # the first chart imports Altair in the kernel: seconds
@@ -232,14 +227,6 @@ NEXT_FRAME_JS = (
 )
 
 
-def shot_paths(name: str) -> list[Path]:
-    """build/screenshots/lab-NAME, and the README's copy when asked to update it."""
-    paths = [SCREENSHOTS / f"lab-{name}"]
-    if UPDATE_DOCS_IMAGES:
-        paths.append(DOCS_IMAGES / name)
-    return paths
-
-
 def save_shot(
     lab: LabSession,
     target: Locator,
@@ -426,7 +413,7 @@ def test_browse_filters_sorts_selects_and_compares(lab: LabSession) -> None:
     save_shot(
         lab,
         widget,
-        shot_paths("browse.png"),
+        screenshot_paths("lab-browse.png", "browse.png"),
         until=comparison.locator(".widget-output").first,
     )
     assert_clean(lab)
@@ -492,7 +479,7 @@ def test_compare_shows_params_metrics_charts_code_data_and_figures(lab: LabSessi
     save_shot(
         lab,
         view,
-        shot_paths("compare.png"),
+        screenshot_paths("lab-compare.png", "compare.png"),
         until=view.locator(".nbmb-compare h4", has_text="Data"),
         tight=True,
     )

@@ -65,6 +65,7 @@ def test_run_marker_carries_what_a_badge_shows_as_strict_json() -> None:
     from nbmodelbook.record import RunRecord, RunStatus
 
     metrics = {"loss": math.nan, "gain": math.inf} | {f"m{i}": i / 10 for i in range(20)}
+    metrics["auc"] = 0.91  # the headline metric, beyond the first few
     record = RunRecord(
         run_id="0190" + "0" * 28,
         name="rf-500",
@@ -80,6 +81,7 @@ def test_run_marker_carries_what_a_badge_shows_as_strict_json() -> None:
     assert marker["name"] == "rf-500"
     assert marker["status"] == "ok"
     assert marker["metric"] == {"name": "loss", "value": "NaN"}
-    assert len(marker["metrics"]) == MARKER_METRICS
+    assert len(marker["metrics"]) == MARKER_METRICS + 1
+    assert marker["headline"] == "auc" and marker["metrics"]["auc"] == 0.91
     assert marker["metrics"]["gain"] == "Infinity"
     assert marker["metrics"]["m0"] == 0.0

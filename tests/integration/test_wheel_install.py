@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from nbmodelbook import __version__
-from tests.browser.jupyterlab import free_port, strip_ansi
+from tests.browser.jupyterlab import free_port, server_arguments, strip_ansi
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -121,17 +121,7 @@ def test_wheel_installs_a_prebuilt_extension_that_needs_no_node(tmp_path: Path) 
     log = tmp_path / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [
-                str(venv / "bin" / "jupyter"),
-                "server",
-                "--no-browser",
-                "--allow-root",
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={root}",
-            ],
+            [str(venv / "bin" / "jupyter"), "server", *server_arguments(port, token, root)],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
