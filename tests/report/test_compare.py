@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 
 from nbmodelbook.capture.models import FEATURES_KIND
+from nbmodelbook.metric_names import headline_metric, lower_is_better
 from nbmodelbook.record import RunRecord, RunStatus
 from nbmodelbook.report.compare import (
     FEATURES_DIFFER,
     comparable_params,
     compare_runs,
     data_difference,
-    headline_metric,
-    lower_is_better,
     model_family,
 )
 from nbmodelbook.report.resolve import resolve_ref
