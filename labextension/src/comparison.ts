@@ -20,7 +20,10 @@ export function renderComparison(
     ...comparison.runs.map(run =>
       h(
         'th',
-        { title: run.run_id, className: `jp-ModelBook-status-${run.status}` },
+        {
+          title: `${run.label} (run ${run.run_id})`,
+          className: `jp-ModelBook-status-${run.status}`
+        },
         `${statusSymbol(run.status)} ${run.label}`
       )
     )
@@ -33,7 +36,7 @@ export function renderComparison(
         'td',
         {
           className: best ? 'jp-ModelBook-best' : '',
-          title: best ? 'best' : ''
+          title: `${formatMetric(value)}${best ? ' (best)' : ''}`
         },
         formatMetric(value) + (best ? ' ★' : '')
       );
@@ -43,7 +46,7 @@ export function renderComparison(
       h(
         'tr',
         { className: headline ? 'jp-ModelBook-headline' : '' },
-        h('th', {}, metric.name),
+        h('th', { title: metric.name }, metric.name),
         ...cells
       )
     );
@@ -54,8 +57,10 @@ export function renderComparison(
       h(
         'tr',
         { className: 'jp-ModelBook-param' },
-        h('th', {}, param.name),
-        ...param.values.map(value => h('td', {}, formatValue(value)))
+        h('th', { title: param.name }, param.name),
+        ...param.values.map(value =>
+          h('td', { title: formatValue(value) }, formatValue(value))
+        )
       )
     );
   }

@@ -71,7 +71,7 @@ export class RunsPanel extends Widget {
     this.message.hidden = true;
     this.compareButton = button(
       'Compare',
-      'jp-mod-accept jp-ModelBook-compare',
+      'jp-mod-styled jp-mod-accept jp-ModelBook-compare',
       () => actions.compare(model.selectedRuns().map(run => run.run_id)),
       'Compare the ticked runs (2 to 20)'
     );
