@@ -42,18 +42,41 @@ def open_store(store: str | None = None) -> tuple[RunStore, Tracker | None]:
     return shared_store(store), tracker
 
 
-_OPEN_STORES: dict[str, RunStore] = {}
+_OPEN_STORES: dict[str, tuple[RunStore, tuple[int, int] | None]] = {}
+
+
+def _file_identity(url: str) -> tuple[int, int] | None:
+    """Which file a SQLite store is (device, inode); None for a server store or no file."""
+    from nbmodelbook.store.backends import sqlite_path
+
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def shared_store(store: str | None) -> RunStore:
-    """One open store per URL per process: it keeps its cache of decoded runs between calls."""
+    """One open store per URL per process: it keeps its cache of decoded runs between calls.
+
+    A store file replaced since it was opened (deleted and made anew, or a damaged one moved
+    aside) is opened again: the old connections would go on reading the old file.
+    """
     from nbmodelbook.store.backends import resolve_store_url
 
     url = resolve_store_url(store)
+    identity = _file_identity(url)
     opened = _OPEN_STORES.get(url)
-    if opened is None:
-        opened = _OPEN_STORES[url] = RunStore.open(url)
-    return opened
+    if opened is not None and opened[1] == identity:
+        return opened[0]
+    if opened is not None:
+        opened[0].close()
+    fresh = RunStore.open(url)
+    _OPEN_STORES[url] = (fresh, _file_identity(url))
+    return fresh
 
 
 @dataclass(frozen=True, slots=True)

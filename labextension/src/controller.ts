@@ -23,7 +23,7 @@ import type { IPanelSettings, RunsModel } from './model';
 import type { IPanelActions, RunsPanel } from './panel';
 import { exportAndOpen } from './report';
 
-/** After a cell finishes, look again this long later if its run was not there yet (ms). */
+/** After a cell finishes, look for its run after each of these pauses (ms). */
 const RETRY_AFTER_EXECUTION = [300, 1500, 4000];
 
 function message(error: unknown): string {
@@ -66,7 +66,7 @@ export class ModelBookController implements IPanelActions {
     NotebookActions.executed.connect((_, { notebook }) => {
       if (
         notebook === this.tracker.currentWidget?.content &&
-        this.model.settings.refresh === 'on-execute'
+        this.model.settings.refresh !== 'manual'
       ) {
         this.refreshAfterExecution();
       }
@@ -156,10 +156,15 @@ export class ModelBookController implements IPanelActions {
       return;
     }
     try {
-      this.panel?.showComparison(await fetchComparison(notebook, runIds));
-      this.panel?.say('');
+      const comparison = await fetchComparison(notebook, runIds);
+      if (notebook === this.model.notebook) {
+        this.panel?.showComparison(comparison);
+        this.panel?.say('');
+      }
     } catch (error) {
-      this.panel?.say(`Cannot compare: ${message(error)}`, 'error');
+      if (notebook === this.model.notebook) {
+        this.panel?.say(`Cannot compare: ${message(error)}`, 'error');
+      }
     }
   }
 
@@ -263,12 +268,14 @@ export class ModelBookController implements IPanelActions {
     }
   }
 
+  /** A cell finished: its run is written by the kernel's writer thread moments later, so look
+   * a few times (an unchanged store answers 304 at once). */
   private refreshAfterExecution(): void {
     window.clearTimeout(this.retryTimer);
     const attempt = (step: number) => {
-      this.retryTimer = window.setTimeout(async () => {
-        const changed = await this.refresh();
-        if (!changed && step + 1 < RETRY_AFTER_EXECUTION.length) {
+      this.retryTimer = window.setTimeout(() => {
+        void this.refresh();
+        if (step + 1 < RETRY_AFTER_EXECUTION.length) {
           attempt(step + 1);
         }
       }, RETRY_AFTER_EXECUTION[step]);

@@ -18,12 +18,16 @@ const STATUS_TEXT: Record<RunStatus, string> = {
   crashed: 'crashed (kernel died)'
 };
 
-export function statusSymbol(status: RunStatus): string {
-  return STATUS_SYMBOL[status] ?? '?';
+function isKnown(status: string): status is RunStatus {
+  return Object.hasOwn(STATUS_SYMBOL, status);
 }
 
-export function statusText(status: RunStatus): string {
-  return STATUS_TEXT[status] ?? status;
+export function statusSymbol(status: string): string {
+  return isKnown(status) ? STATUS_SYMBOL[status] : '?';
+}
+
+export function statusText(status: string): string {
+  return isKnown(status) ? STATUS_TEXT[status] : 'status unknown';
 }
 
 /** Four significant digits, like the report; integers stay integers. */

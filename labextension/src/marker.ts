@@ -5,7 +5,8 @@ import type { MetricValue, RunStatus } from './types';
 export interface IRunMarker {
   runId: string;
   name: string;
-  status: RunStatus;
+  /** 'unknown' for a marker whose status this version does not know (a damaged file). */
+  status: RunStatus | 'unknown';
   duration: number | null;
   metrics: Record<string, MetricValue>;
   /** The metric the run is judged on by convention (auc before accuracy …), when it has one. */
@@ -43,7 +44,11 @@ export function readMarker(data: unknown): IRunMarker | null {
   if (first && typeof first.name === 'string' && isMetricValue(first.value)) {
     metrics[first.name] = first.value;
   }
-  if (typeof raw.metrics === 'object' && raw.metrics !== null) {
+  if (
+    typeof raw.metrics === 'object' &&
+    raw.metrics !== null &&
+    !Array.isArray(raw.metrics)
+  ) {
     for (const [name, value] of Object.entries(
       raw.metrics as Record<string, unknown>
     )) {
@@ -54,7 +59,7 @@ export function readMarker(data: unknown): IRunMarker | null {
   }
   const status = STATUSES.includes(raw.status as RunStatus)
     ? (raw.status as RunStatus)
-    : 'ok';
+    : 'unknown';
   return {
     runId: raw.run_id,
     name:
@@ -65,7 +70,7 @@ export function readMarker(data: unknown): IRunMarker | null {
     duration: typeof raw.duration === 'number' ? raw.duration : null,
     metrics,
     headline:
-      typeof raw.headline === 'string' && raw.headline in metrics
+      typeof raw.headline === 'string' && Object.hasOwn(metrics, raw.headline)
         ? raw.headline
         : null
   };

@@ -162,6 +162,9 @@ export class RunsModel {
 
   setError(message: string | null): void {
     this.error = message;
+    if (message !== null) {
+      this.etag = null; // the next answer must be a full list, which clears the error
+    }
     this.loading = false;
     this.changed();
   }

@@ -35,8 +35,9 @@ class ReportView extends Widget {
     this.node.append(this.frame);
   }
 
-  setHtml(html: string): void {
-    this.frame.srcdoc = html;
+  /** Load the report from the server (sandboxed there too); its own links then work. */
+  load(url: string): void {
+    this.frame.src = url;
   }
 }
 
@@ -47,19 +48,17 @@ async function openReport(app: JupyterFrontEnd, report: string): Promise<void> {
     await app.commands.execute('docmanager:open', { path: report });
     return;
   }
+  // The tab's frame sends Jupyter's login cookie, not the token: check first that the report
+  // is served, so a refusal is a clear message rather than an error page in the tab.
   const settings = ServerConnection.makeSettings();
-  const response = await ServerConnection.makeRequest(
-    reportUrl(report),
-    {},
-    settings
-  );
+  const url = reportUrl(report);
+  const response = await ServerConnection.makeRequest(url, {}, settings);
   if (!response.ok) {
     throw new ApiError(
       `The report was written but cannot be shown (${response.status}): open ${report} from the file browser`,
       response.status
     );
   }
-  const html = await response.text();
   let widget = openReports.get(report);
   if (widget === undefined || widget.isDisposed) {
     widget = new MainAreaWidget({ content: new ReportView() });
@@ -71,7 +70,8 @@ async function openReport(app: JupyterFrontEnd, report: string): Promise<void> {
     openReports.set(report, widget);
     app.shell.add(widget, 'main', { mode: 'split-right' });
   }
-  widget.content.setHtml(html);
+  // A new query each time, so an export of the same notebook shows its new report.
+  widget.content.load(`${url}&shown=${Date.now()}`);
   app.shell.activateById(widget.id);
 }
 

@@ -3,7 +3,8 @@ import {
   formatDuration,
   formatMetric,
   formatValue,
-  statusSymbol
+  statusSymbol,
+  statusText
 } from '../src/format';
 import { differingParams } from '../src/comparison';
 import { badgeMetric, readMarker } from '../src/marker';
@@ -95,12 +96,29 @@ describe('run markers', () => {
     expect(odd).toEqual({
       runId: '0123456789abcdef',
       name: '0123456789ab',
-      status: 'ok',
+      status: 'unknown',
       duration: null,
       metrics: {},
       headline: null
     });
     expect(badgeMetric(odd!, 'auc')).toBeNull();
+    expect([statusSymbol(odd!.status), statusText(odd!.status)]).toEqual([
+      '?',
+      'status unknown'
+    ]);
+    // Names an object inherits are no metrics; an array is no table of metrics.
+    const tricky = readMarker({
+      run_id: 'r3',
+      status: 'toString',
+      headline: 'constructor',
+      metrics: [0.5, 0.7]
+    });
+    expect(tricky).toMatchObject({
+      status: 'unknown',
+      headline: null,
+      metrics: {}
+    });
+    expect(badgeMetric(tricky!, 'constructor')).toBeNull();
   });
 });
 

@@ -35,7 +35,9 @@ def resolve_notebook_path(candidate: str, cwd: Path | None = None) -> str | None
         return None
     path = Path(candidate).expanduser()
     if path.is_absolute():
-        return str(path)
+        # Resolved like every other reader of the store (`runs(notebook=...)`, the Lab panel),
+        # so a root reached through a symlink files runs under the one real path.
+        return str(path.resolve())
     direct = base / path
     if direct.exists():
         return str(direct.resolve())

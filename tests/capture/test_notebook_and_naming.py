@@ -30,3 +30,17 @@ def test_default_names_are_stable_and_readable() -> None:
     assert default_run_name(code, analyze_cell(code), "cell-1") == "random-forest-classifier"
     code = "x = compute()"
     assert default_run_name(code, analyze_cell(code), "cell-ab12") == "cell-ab12"
+
+
+def test_a_notebook_reached_through_a_symlink_is_filed_under_its_real_path(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "model.ipynb").write_text("{}")
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    expected = str((real / "model.ipynb").resolve())
+    # JupyterLab started in /…/link gives kernels absolute session paths through the link.
+    assert detect_notebook_path({}, {"JPY_SESSION_NAME": str(link / "model.ipynb")}, link) == (
+        expected
+    )
+    assert detect_notebook_path({"__session__": "model.ipynb"}, {}, link) == expected

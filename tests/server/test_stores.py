@@ -35,6 +35,27 @@ def test_stores_are_shared_with_the_python_api(tmp_path: Path) -> None:
     assert access.existing(url) is access.existing(url) is shared_store(url)
 
 
+def test_a_store_file_replaced_since_it_was_opened_is_read_anew(tmp_path: Path) -> None:
+    import shutil
+
+    url, writer = _store(tmp_path)
+    writer.finish_run(record(0, "old"))
+    writer.close()
+    access = StoreAccess()
+    first = access.existing(url)
+    assert first is not None and first.run_names() == ["old"]
+    # Deleted and made anew (or a damaged file moved aside and a fresh one created).
+    shutil.rmtree(tmp_path / "store")
+    _url, replacement = _store(tmp_path)
+    replacement.finish_run(record(1, "new-a"))
+    replacement.finish_run(record(2, "new-b"))
+    replacement.close()
+    again = access.existing(url)
+    assert again is not None and again is not first
+    assert sorted(again.run_names()) == ["new-a", "new-b"]
+    assert access.existing(url) is again  # unchanged since: kept
+
+
 def test_runs_of_dead_kernels_are_marked_crashed_now_and_then(tmp_path: Path) -> None:
     url, writer = _store(tmp_path)
     access = StoreAccess(recovery_interval=0.0)
