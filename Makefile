@@ -15,7 +15,8 @@ LAB_SOURCES := $(shell find labextension/src labextension/style labextension/sch
 # rebuilds when labextension/ changes.
 $(STAMP): pyproject.toml labextension/package.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nbmodelbook needs Python 3.11 or newer")'
-	@node --version >/dev/null 2>&1 || { echo "Building the JupyterLab extension needs Node.js 20 or newer"; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null \
+		|| { echo "Building the JupyterLab extension needs Node.js 20.19+ or 22.12+ (found: $$(node --version 2>/dev/null || echo none))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(WITH_VENV) $(PY) -m pip install --quiet -e '.[test,demo,dev,mlflow]'
