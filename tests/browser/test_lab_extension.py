@@ -297,6 +297,11 @@ def test_export_writes_the_report_and_opens_it_sandboxed(lab: LabSession) -> Non
     frame = lab.page.frame_locator(".jp-ModelBook-report iframe")
     frame.locator("body").get_by_text(DECISION).first.wait_for(timeout=UI_MS)
     assert report.is_file() and DECISION in report.read_text(encoding="utf-8")
+    # The report's own links stay inside the report (the contents jump to its sections).
+    frame.get_by_role("link", name="Decisions").first.click()
+    lab.page.wait_for_timeout(500)
+    assert frame.locator("body").get_by_text(DECISION).first.is_visible()
+    assert frame.locator(".jp-LabShell").count() == 0, "the link loaded JupyterLab in the frame"
     toast = lab.page.locator(".Toastify__toast", has_text="Review report written")
     toast.first.wait_for(timeout=UI_MS)
     shot(lab, "lab-report.png")
