@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml labextension/package.json
 	$(WITH_VENV) $(VENV)/bin/jupyter labextension develop --overwrite .
 	@touch $(STAMP)
 
-$(LAB_BUILD): $(STAMP) $(LAB_SOURCES)
+$(LAB_BUILD): $(LAB_SOURCES) | $(STAMP)
 	cd labextension && $(WITH_VENV) jlpm install && $(WITH_VENV) jlpm build
 	@touch $(LAB_BUILD)
 
