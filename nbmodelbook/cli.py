@@ -531,13 +531,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
+    from nbmodelbook.capture.environment import redact_urls
     from nbmodelbook.notebook_file import NotebookUnreadable
     from nbmodelbook.store.backends import StoreUnavailable
 
     try:
         return int(handler(args))
     except (CommandError, StoreUnavailable, NotebookUnreadable) as exc:
-        print(f"nbmodelbook: {exc}", file=sys.stderr)
+        print(f"nbmodelbook: {redact_urls(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
@@ -546,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("NBMODELBOOK_DEBUG"):
             raise
         print(
-            f"nbmodelbook: internal error ({type(exc).__name__}: {exc}); "
+            f"nbmodelbook: internal error ({type(exc).__name__}: {redact_urls(str(exc))}); "
             "set NBMODELBOOK_DEBUG=1 for the traceback",
             file=sys.stderr,
         )

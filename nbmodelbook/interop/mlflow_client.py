@@ -7,12 +7,16 @@ tracking store.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbmodelbook.capture.environment import redact_url
-from nbmodelbook.interop.mlflow_mapping import RUN_ID_TAG
+from nbmodelbook.capture.environment import redact_url, redact_urls
+from nbmodelbook.interop.mlflow_mapping import ARTIFACT_DIR, RECORD_ARTIFACT, RUN_ID_TAG
+from nbmodelbook.record import RunRecord
+from nbmodelbook.store.journal import record_from_json
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -62,8 +66,9 @@ def mlflow_errors(where: str) -> Iterator[None]:
         yield
     except MlflowException as exc:
         first = (exc.message or str(exc)).strip().splitlines()
-        detail = first[0] if first else type(exc).__name__
-        raise MlflowInteropError(f"MLflow at {redact_url(where)}: {detail}") from exc
+        # MLflow's message often quotes the URL it requested, credentials included.
+        detail = redact_urls(first[0]) if first else type(exc).__name__
+        raise MlflowInteropError(f"MLflow at {redact_url(where)}: {detail}") from None
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
@@ -143,3 +148,25 @@ def exported_runs(
             if run_id in wanted:
                 found.setdefault(run_id, run)
     return found
+
+
+def exported_record(client: MlflowClient, artifact_uri: str | None) -> RunRecord | None:
+    """The record an nbmodelbook export kept in a run's `nbmodelbook/run.json` artifact; None
+    when the run has none, or it cannot be read (its caller then makes do without it)."""
+    from mlflow.artifacts import download_artifacts
+
+    if not artifact_uri:
+        return None
+    # From the run's artifact location directly: no request to look the run up again.
+    artifact = f"{artifact_uri.rstrip('/')}/{ARTIFACT_DIR}/{RECORD_ARTIFACT}"
+    with tempfile.TemporaryDirectory(prefix="nbmodelbook-mlflow-") as folder:
+        try:
+            path = download_artifacts(
+                artifact_uri=artifact, dst_path=folder, tracking_uri=client.tracking_uri
+            )
+            return record_from_json(Path(path).read_text(encoding="utf-8"))
+        # Any failure, not just MLflow's: each artifact store (S3, GCS, Azure, HTTP, ...)
+        # raises its own errors (botocore's ClientError, requests' exceptions, ...), and a
+        # missing or unreadable copy only means the run is rebuilt from MLflow's own data.
+        except Exception:
+            return None

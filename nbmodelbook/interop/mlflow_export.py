@@ -3,8 +3,10 @@
 Every exported MLflow run carries its nbmodelbook run id in the `nbmodelbook.run_id` tag, and
 an export looks that tag up before it creates a run: exporting again creates no duplicate. A
 run whose digest (see `mlflow_mapping.export_payload`) still matches is left alone; a run that
-changed since is updated in place, or replaced when MLflow cannot change it in place (a logged
-param changed or was removed). Runs still running are left for a later export.
+changed since is updated in place, or replaced when MLflow cannot change it in place (a param
+nbmodelbook logged changed, or a param or metric it logged was removed). Params, metrics and
+tags others logged on the MLflow run are theirs: kept, and never a reason to replace the run.
+Runs still running are left for a later export.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from nbmodelbook.interop.mlflow_client import (
     experiment_id,
+    exported_record,
     exported_runs,
     location,
     mlflow_client,
@@ -29,10 +32,13 @@ from nbmodelbook.interop.mlflow_mapping import (
     DIGEST_TAG,
     DatasetSpec,
     ExportPayload,
+    LoggedKeys,
     changed_metrics,
     experiment_name,
     export_payload,
+    holds_other_keys,
     is_up_to_date,
+    logged_keys,
     needs_new_run,
     stale_tags,
 )
@@ -165,12 +171,31 @@ def export_run(
     info, data = existing.info, existing.data
     if is_up_to_date(payload, data.tags, info.status, info.end_time):
         return "unchanged"
-    if needs_new_run(payload, data.params, data.metrics):
+    if needs_new_run(payload, data.params, data.metrics, _logged_before(client, existing, payload)):
         client.delete_run(info.run_id)
         _create(client, experiment, payload)
     else:
         _update(client, existing, payload)
     return "updated"
+
+
+def _logged_before(client: MlflowClient, existing: Run, payload: ExportPayload) -> LoggedKeys:
+    """The param and metric keys an earlier export logged on `existing`: from its
+    `nbmodelbook.logged` tag, else (a run exported before that tag, or one with too many keys
+    for it) from the record that export left in `run.json`."""
+    data = existing.data
+    found = logged_keys(data.tags)
+    if found is not None:
+        return found
+    if not holds_other_keys(payload, data.params, data.metrics):
+        return LoggedKeys()  # nothing logged earlier is gone: nothing to look up
+    record = exported_record(client, existing.info.artifact_uri)
+    earlier = export_payload(record) if record is not None else None
+    if earlier is None or earlier.run_id != payload.run_id:
+        # Unknown: keep the run, and whatever others logged on it, rather than replace it
+        # on a guess (a param or metric removed from the record then stays in MLflow).
+        return LoggedKeys()
+    return LoggedKeys.of(earlier)
 
 
 def _create(client: MlflowClient, experiment: str, payload: ExportPayload) -> None:

@@ -9,7 +9,6 @@ have not finished are left for a later import.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from nbmodelbook.interop.mlflow_client import (
     experiments,
+    exported_record,
     location,
     mlflow_client,
     mlflow_errors,
@@ -24,8 +24,6 @@ from nbmodelbook.interop.mlflow_client import (
     search_runs,
 )
 from nbmodelbook.interop.mlflow_mapping import (
-    ARTIFACT_DIR,
-    RECORD_ARTIFACT,
     DatasetSpec,
     MlflowRunData,
     import_run_id,
@@ -35,7 +33,6 @@ from nbmodelbook.interop.mlflow_mapping import (
 )
 from nbmodelbook.record import RunRecord
 from nbmodelbook.store.backends import resolve_store_url, store_for_notebook
-from nbmodelbook.store.journal import record_from_json
 from nbmodelbook.store.store import RunStore
 
 if TYPE_CHECKING:
@@ -177,22 +174,8 @@ def _original(
 ) -> RunRecord | None:
     """The record an nbmodelbook export kept in `nbmodelbook/run.json` (None when the
     artifact is missing, unreadable or of another run)."""
-    from mlflow.artifacts import download_artifacts
-    from mlflow.exceptions import MlflowException
-
-    if not data.artifact_uri:
-        return None
-    # From the run's artifact location directly: no request to look the run up again.
-    artifact = f"{data.artifact_uri.rstrip('/')}/{ARTIFACT_DIR}/{RECORD_ARTIFACT}"
-    with tempfile.TemporaryDirectory(prefix="nbmodelbook-mlflow-") as folder:
-        try:
-            path = download_artifacts(
-                artifact_uri=artifact, dst_path=folder, tracking_uri=client.tracking_uri
-            )
-            record = record_from_json(Path(path).read_text(encoding="utf-8"))
-        except (MlflowException, OSError, ValueError, TypeError, KeyError):
-            return None
-    if record.run_id != data.origin_run_id:
+    record = exported_record(client, data.artifact_uri)
+    if record is None or record.run_id != data.origin_run_id:
         return None
     return replace(record, notebook=notebook, repo=repo) if notebook is not None else record
 

@@ -3,11 +3,13 @@
 Export: `export_payload` turns a `RunRecord` into what one MLflow run holds — params and tags as
 text, metrics, status, times, artifacts and dataset inputs — with a digest of all of it. The
 digest is kept in the MLflow run's `nbmodelbook.digest` tag, so a later export tells a run that
-is up to date from one that changed.
+is up to date from one that changed; the `nbmodelbook.logged` tag lists the param and metric keys
+nbmodelbook logged, so it tells them from keys others logged on the run since.
 
 Import: `record_from_mlflow` turns `MlflowRunData` (an MLflow run read into plain values) into a
 `RunRecord`. Its id comes from the MLflow run id (or, for a run nbmodelbook exported, is the
-original id), so importing again finds the run instead of adding it twice.
+original id), so importing again finds the run instead of adding it twice. URLs in MLflow's
+texts lose their credentials on the way in.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import re
 import sys
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import orjson
 import xxhash
 
 from nbmodelbook.capture.code_analysis import code_hash
+from nbmodelbook.capture.environment import redact_url, redact_urls
 from nbmodelbook.record import RunError, RunRecord, RunStatus
 from nbmodelbook.store import codec
 from nbmodelbook.store.journal import record_to_json
@@ -33,6 +36,9 @@ from nbmodelbook.store.journal import record_to_json
 TAG_PREFIX = "nbmodelbook."
 RUN_ID_TAG = "nbmodelbook.run_id"
 DIGEST_TAG = "nbmodelbook.digest"
+# The param and metric keys nbmodelbook logged on the run (JSON), told apart from keys others
+# logged on it later; like the digest, not part of the digest.
+LOGGED_TAG = "nbmodelbook.logged"
 STATUS_TAG = "nbmodelbook.status"
 LABELS_TAG = "nbmodelbook.tags"
 CELL_ID_TAG = "nbmodelbook.cell_id"
@@ -323,7 +329,7 @@ class ExportPayload:
     end_time: int
     params: dict[str, str]
     metrics: dict[str, float]
-    tags: dict[str, str]  # the digest tag included
+    tags: dict[str, str]  # the digest and logged-keys tags included
     artifacts: dict[str, str]  # file name under ARTIFACT_DIR -> text
     datasets: tuple[DatasetSpec, ...]
     digest: str
@@ -410,6 +416,9 @@ def export_payload(record: RunRecord) -> ExportPayload | None:
         }
     )
     tags[DIGEST_TAG] = digest
+    logged = logged_tag(LoggedKeys(frozenset(params), frozenset(metrics)))
+    if logged is not None:
+        tags[LOGGED_TAG] = logged
     return ExportPayload(
         run_id=record.run_id,
         name=record.name,
@@ -448,13 +457,64 @@ def is_up_to_date(
     )
 
 
-def needs_new_run(
+@dataclass(frozen=True, slots=True)
+class LoggedKeys:
+    """The param and metric keys nbmodelbook logged on an MLflow run."""
+
+    params: frozenset[str] = frozenset()
+    metrics: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, payload: ExportPayload) -> LoggedKeys:
+        return cls(frozenset(payload.params), frozenset(payload.metrics))
+
+
+def logged_tag(keys: LoggedKeys) -> str | None:
+    """The `nbmodelbook.logged` tag's text; None when it would not fit in an MLflow tag
+    (then the `run.json` artifact an export leaves says which keys it logged)."""
+    text = codec.dumps({"params": sorted(keys.params), "metrics": sorted(keys.metrics)})
+    return text if len(text) <= MAX_TAG_LENGTH else None
+
+
+def logged_keys(tags: Mapping[str, str]) -> LoggedKeys | None:
+    """The keys an earlier export logged, from its `nbmodelbook.logged` tag; None when the
+    run has no such tag (exported before nbmodelbook kept it) or an unreadable one."""
+    try:
+        found = codec.loads(tags.get(LOGGED_TAG))
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    params, metrics = found.get("params"), found.get("metrics")
+    if not isinstance(params, list) or not isinstance(metrics, list):
+        return None
+    return LoggedKeys(frozenset(map(str, params)), frozenset(map(str, metrics)))
+
+
+def holds_other_keys(
     payload: ExportPayload, params: Mapping[str, str], metrics: Mapping[str, float]
 ) -> bool:
-    """MLflow cannot change or remove a logged param, nor remove a metric: such a change
-    replaces the MLflow run instead of updating it."""
-    return any(payload.params.get(key) != value for key, value in params.items()) or any(
+    """The MLflow run holds params or metrics the payload does not log (removed from the
+    record since an earlier export, or logged on the run by someone else)."""
+    return any(key not in payload.params for key in params) or any(
         key not in payload.metrics for key in metrics
+    )
+
+
+def needs_new_run(
+    payload: ExportPayload,
+    params: Mapping[str, str],
+    metrics: Mapping[str, float],
+    logged: LoggedKeys,
+) -> bool:
+    """Whether the MLflow run must be replaced rather than updated: MLflow cannot change a
+    logged param, nor remove a param or a metric. So: a param the payload logs holds another
+    value, or a param or metric nbmodelbook logged earlier (`logged`) is gone from the record.
+    Keys others logged on the run are theirs: never a reason to replace it."""
+    return (
+        any(key in params and params[key] != text for key, text in payload.params.items())
+        or any(key in params and key not in payload.params for key in logged.params)
+        or any(key in metrics and key not in payload.metrics for key in logged.metrics)
     )
 
 
@@ -608,6 +668,7 @@ def record_from_mlflow(
     status = import_status(data)
     if status is None:
         return None
+    data = without_credentials(data)
     tags = data.tags
     start = data.start_time if data.start_time is not None else data.end_time or 0
     name = tags.get(RUN_NAME_TAG) or data.name or data.run_id[:8]
@@ -642,11 +703,24 @@ def record_from_mlflow(
                 "run_id": data.run_id,
                 "experiment_id": data.experiment_id,
                 "experiment": data.experiment_name,
-                "tracking_uri": tracking_uri,
+                "tracking_uri": redact_url(tracking_uri) if tracking_uri else tracking_uri,
                 "source": tags.get(SOURCE_NAME_TAG),
                 "digest": digest,
             }
         },
+    )
+
+
+def without_credentials(data: MlflowRunData) -> MlflowRunData:
+    """The MLflow run with every URL in its names, params and tags stripped of credentials
+    (a param that holds a database URL, a git remote with its token): nothing MLflow holds
+    writes a password into a store."""
+    return replace(
+        data,
+        experiment_name=redact_urls(data.experiment_name),
+        name=redact_urls(data.name) if data.name is not None else None,
+        params={key: redact_urls(text) for key, text in data.params.items()},
+        tags={key: redact_urls(text) for key, text in data.tags.items()},
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nbmodelbook.capture.environment import is_credential_param, redact_url
 from nbmodelbook.store.backends import Backend, StoreUnavailable, register_backend
 
 if TYPE_CHECKING:
@@ -72,12 +73,17 @@ def _quarantine(url: str) -> str | None:
 
 
 def _describe(url: str) -> str:
+    """The store's URL for people: the password masked, query parameters that hold a
+    credential (`?password=`, `?sslpassword=`, ...) left out."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@", 1)[-1]  # never show credentials
+        parsed = make_url(url)
+        secret = [name for name in parsed.query if is_credential_param(name)]
+        return parsed.difference_update_query(secret).render_as_string(hide_password=True)
+    except Exception:  # never show credentials, even of a URL SQLAlchemy cannot read
+        redacted = redact_url(url)
+        return redacted if "://" in redacted else redacted.rpartition("@")[2]
 
 
 for _scheme in ("postgresql", "postgres"):

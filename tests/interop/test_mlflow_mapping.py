@@ -26,19 +26,25 @@ from nbmodelbook.interop.mlflow_export import (
 from nbmodelbook.interop.mlflow_mapping import (
     CODE_ARTIFACT,
     DIGEST_TAG,
+    LOGGED_TAG,
+    MAX_TAG_LENGTH,
     RECORD_ARTIFACT,
     RUN_ID_TAG,
     ExportPayload,
+    LoggedKeys,
     MlflowRunData,
     changed_metrics,
     dataset_spec,
     experiment_name,
     export_payload,
+    holds_other_keys,
     import_digest,
     import_run_id,
+    imported_digest,
     input_from_dataset,
     is_up_to_date,
     label_tag,
+    logged_keys,
     metric_from_mlflow,
     mlflow_column_type,
     mlflow_key,
@@ -51,7 +57,7 @@ from nbmodelbook.interop.mlflow_mapping import (
     tag_label,
 )
 from nbmodelbook.record import RunError, RunRecord, RunStatus
-from nbmodelbook.store.journal import record_from_json
+from nbmodelbook.store.journal import record_from_json, record_to_json
 
 NOTEBOOK = "/home/analyst/credit-models/loans.ipynb"
 MLFLOW_KEY = re.compile(r"^[/\w.\- ]*$")  # what MLflow accepts on every platform
@@ -316,13 +322,49 @@ def test_what_an_update_changes() -> None:
     held_metrics = {**before.metrics, "auc": sys.float_info.max}
     assert changed_metrics(after, held_metrics) == {}  # MLflow's infinity is the same value
     assert changed_metrics(after, before.metrics) == {"auc": math.inf}
-    assert not needs_new_run(after, before.params, before.metrics)
+    logged = LoggedKeys.of(before)
+    assert not needs_new_run(after, before.params, before.metrics, logged)
     params = {**before.params, "max_depth": "99"}
-    assert needs_new_run(after, params, before.metrics)  # MLflow never changes a param
-    assert needs_new_run(after, before.params, {**before.metrics, "gone": 1.0})
+    assert needs_new_run(after, params, before.metrics, logged)  # MLflow never changes a param
     assert is_up_to_date(before, before.tags, "FINISHED", before.end_time)
     assert not is_up_to_date(before, before.tags, "RUNNING", None)  # cut short
     assert not is_up_to_date(after, before.tags, "FINISHED", before.end_time)
+
+
+def test_only_what_nbmodelbook_logged_can_replace_the_mlflow_run() -> None:
+    before = payload_of(a_record())
+    logged = logged_keys(before.tags)
+    assert logged == LoggedKeys.of(before) and logged.params and logged.metrics
+    # A teammate logged a param and a metric on the run: theirs, kept, no reason to replace.
+    params = {**before.params, "reviewed_by": "maria"}
+    metrics = {**before.metrics, "holdout_auc": 0.8}
+    after = payload_of(a_record(note="checked"))
+    assert holds_other_keys(after, params, metrics)
+    assert not needs_new_run(after, params, metrics, logged)
+    # What nbmodelbook logged and the record no longer has can only go with the run.
+    param, metric = sorted(before.params)[0], sorted(before.metrics)[0]
+    record = a_record()
+    del record.params[param], record.metrics[metric]
+    without = payload_of(record)
+    assert needs_new_run(without, before.params, before.metrics, logged)
+    assert needs_new_run(without, before.params, {}, logged)
+    assert needs_new_run(without, {}, before.metrics, logged)
+    # Keys nbmodelbook's own export left unknown (an old run): only a changed value counts.
+    assert not needs_new_run(without, before.params, before.metrics, LoggedKeys())
+    assert not holds_other_keys(before, before.params, before.metrics)
+
+
+def test_the_logged_keys_tag_is_outside_the_digest_and_read_leniently() -> None:
+    payload = payload_of(a_record())
+    assert LOGGED_TAG in payload.tags
+    legacy = {key: value for key, value in payload.tags.items() if key != LOGGED_TAG}
+    assert is_up_to_date(payload, legacy, payload.status, payload.end_time)  # runs exported before
+    assert logged_keys(legacy) is None
+    assert logged_keys({LOGGED_TAG: "not json"}) is None
+    assert logged_keys({LOGGED_TAG: '{"params": 1}'}) is None
+    many = a_record(params={f"param_{n:04d}_{'x' * 200}": n for n in range(60)})
+    assert LOGGED_TAG not in payload_of(many).tags  # too long for a tag: run.json says
+    assert all(len(value) <= MAX_TAG_LENGTH for value in payload_of(many).tags.values())
 
 
 def test_log_batches_keep_mlflows_limits_and_send_the_digest_last() -> None:
@@ -382,6 +424,29 @@ def test_an_mlflow_run_becomes_a_record() -> None:
     assert record.notebook is None and record.error is None
     assert record.extra["mlflow"]["run_id"] == mlflow_run().run_id
     assert record.extra["mlflow"]["source"] == "train.py"
+
+
+def test_an_imported_run_keeps_no_credential_of_a_url_mlflow_holds() -> None:
+    tags = {
+        **mlflow_run().tags,
+        "mlflow.source.git.repoURL": "https://alice:ghp_s3cret@github.com/org/churn.git",
+        "mlflow.note.content": "data from postgresql://etl:pw-s3cret@db/warehouse?sslmode=require",
+    }
+    params = {**mlflow_run().params, "source": "s3://AKIA:s3cret@bucket/x?token=s3cret&v=2"}
+    data = mlflow_run(tags=tags, params=params, name="from http://u:s3cret@h/x")
+    record = record_from_mlflow(data, tracking_uri="http://alice:s3cret@mlflow.example:5000")
+    assert record is not None
+    assert "s3cret" not in record_to_json(record)
+    assert record.repo == "https://github.com/org/churn.git"
+    assert record.environment["git"]["remote"] == "https://github.com/org/churn.git"
+    assert record.note == "data from postgresql://db/warehouse?sslmode=require"
+    assert record.params["source"] == "s3://bucket/x?v=2"
+    assert record.extra["mlflow"]["tracking_uri"] == "http://mlflow.example:5000"
+    # The digest is of what is stored: a run an earlier import kept with its secret is
+    # replaced by the next import; a run without one is left alone.
+    assert imported_digest(record) != import_digest(data, None, None)
+    plain = record_from_mlflow(mlflow_run(), tracking_uri="sqlite:///mlflow.db")
+    assert plain is not None and imported_digest(plain) == import_digest(mlflow_run(), None, None)
 
 
 def test_imported_ids_are_stable_and_sort_by_time() -> None:

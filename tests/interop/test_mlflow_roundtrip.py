@@ -10,6 +10,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -33,7 +34,9 @@ import nbmodelbook  # noqa: E402
 from bench._records import RecordFactory, fail  # noqa: E402
 from nbmodelbook.capture.fingerprint import fingerprint  # noqa: E402
 from nbmodelbook.cli import main  # noqa: E402
+from nbmodelbook.interop.mlflow_client import MlflowInteropError, mlflow_errors  # noqa: E402
 from nbmodelbook.interop.mlflow_mapping import (  # noqa: E402
+    LOGGED_TAG,
     RUN_ID_TAG,
     metric_from_mlflow,
     param_text,
@@ -256,6 +259,80 @@ def test_exporting_again_duplicates_nothing_and_brings_what_changed(
     assert "0 exported, 0 updated, 6 already up to date" in export(notebook, sqlite_uri, capsys)
 
 
+def test_what_a_teammate_logged_on_an_exported_run_survives_the_next_export(
+    notebook: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export(notebook, sqlite_uri, capsys)
+    before = mlflow_runs(sqlite_uri, "loans")
+    records = stored(notebook)
+    first, second = sorted(
+        (record for record in records.values() if record.status is RunStatus.OK),
+        key=lambda record: record.started_at,
+    )[:2]
+    client = MlflowClient(sqlite_uri)
+    for record in (first, second):  # the teammate reviews two runs in MLflow's UI
+        mlflow_id = before[record.run_id].info.run_id
+        client.log_param(mlflow_id, "reviewed_by", "maria")
+        client.log_metric(mlflow_id, "holdout_auc", 0.83)
+        client.set_tag(mlflow_id, "review.verdict", "passed")
+    # One run exported before nbmodelbook recorded which keys it logged: run.json says.
+    client.delete_tag(before[second.run_id].info.run_id, LOGGED_TAG)
+
+    store = RunStore.open(store_url(notebook))
+    first.tags, first.note = [*first.tags, "shortlisted"], "second look: fine"
+    first.metrics["recall"] = 0.61
+    second.note = "kept for the audit"
+    store.finish_run(first)
+    store.finish_run(second)
+    store.close()
+
+    assert "0 exported, 2 updated, 3 already up to date" in export(notebook, sqlite_uri, capsys)
+    after = mlflow_runs(sqlite_uri, "loans")
+    assert len(after) == 5
+    for record in (first, second):
+        run = after[record.run_id]
+        assert run.info.run_id == before[record.run_id].info.run_id  # runs:/<id> still works
+        assert run.data.params["reviewed_by"] == "maria"
+        assert run.data.metrics["holdout_auc"] == 0.83
+        assert run.data.tags["review.verdict"] == "passed"
+        assert run.data.tags["mlflow.note.content"] == record.note
+        assert LOGGED_TAG in run.data.tags
+    assert after[first.run_id].data.tags["shortlisted"] == "true"
+    assert after[first.run_id].data.metrics["recall"] == 0.61
+    assert "0 exported, 0 updated, 5 already up to date" in export(notebook, sqlite_uri, capsys)
+
+
+@pytest.mark.parametrize("with_tag", [True, False], ids=["tagged", "exported-before-the-tag"])
+def test_a_param_or_metric_nbmodelbook_logged_and_dropped_replaces_the_run(
+    with_tag: bool, notebook: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export(notebook, sqlite_uri, capsys)
+    before = mlflow_runs(sqlite_uri, "loans")
+    records = stored(notebook)
+    trimmed, shrunk = sorted(
+        (record for record in records.values() if record.status is RunStatus.OK),
+        key=lambda record: record.started_at,
+    )[:2]
+    client = MlflowClient(sqlite_uri)
+    if not with_tag:
+        for record in (trimmed, shrunk):
+            client.delete_tag(before[record.run_id].info.run_id, LOGGED_TAG)
+    param, metric = sorted(trimmed.params)[0], sorted(shrunk.metrics)[0]
+    del trimmed.params[param], shrunk.metrics[metric]
+    store = RunStore.open(store_url(notebook))
+    store.finish_run(trimmed)
+    store.finish_run(shrunk)
+    store.close()
+
+    assert "0 exported, 2 updated, 3 already up to date" in export(notebook, sqlite_uri, capsys)
+    after = mlflow_runs(sqlite_uri, "loans")
+    assert len(after) == 5
+    for record in (trimmed, shrunk):
+        assert after[record.run_id].info.run_id != before[record.run_id].info.run_id
+    assert param not in after[trimmed.run_id].data.params
+    assert metric not in after[shrunk.run_id].data.metrics
+
+
 def test_all_exports_each_notebooks_runs_to_its_own_experiment(
     tmp_path: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -403,6 +480,39 @@ def test_an_exported_run_without_its_record_artifact_comes_back_from_its_tags(
     assert record.code == ""  # the cell's code was in the missing artifact
 
 
+class RemoteStoreError(RuntimeError):
+    """Neither MLflow's nor an OS error: what a remote artifact store's client may raise."""
+
+
+def test_a_failing_artifact_store_falls_back_to_the_runs_tags(
+    notebook: Path,
+    sqlite_uri: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    export(notebook, sqlite_uri, capsys)
+    originals = stored(notebook)
+    asked: list[str] = []
+
+    def unreachable(*args: object, artifact_uri: str, **kwargs: object) -> str:
+        asked.append(artifact_uri)
+        raise RemoteStoreError("An error occurred (AccessDenied) when calling GetObject")
+
+    monkeypatch.setattr("mlflow.artifacts.download_artifacts", unreachable)
+    fresh = str(tmp_path / "elsewhere.sqlite")
+    assert main(["import-mlflow", "--tracking-uri", sqlite_uri, "--store", fresh]) == 0
+    assert "5 imported" in capsys.readouterr().out
+    assert len(asked) == 5 and all(uri.endswith("nbmodelbook/run.json") for uri in asked)
+    store = RunStore.open(fresh)
+    restored = store.get_runs([row["run_id"] for row in store.run_summaries()])
+    store.close()
+    assert restored.keys() == {i for i, r in originals.items() if r.status != "running"}
+    for run_id, record in restored.items():
+        assert (record.name, record.params) == (originals[run_id].name, originals[run_id].params)
+        assert record.code == ""  # rebuilt from MLflow's data: the cell's code was in run.json
+
+
 # --- the command line --------------------------------------------------------------------------
 
 
@@ -456,3 +566,38 @@ def test_without_mlflow_the_commands_name_the_extra(
     err = capsys.readouterr().err
     assert err == "nbmodelbook: MLflow is not installed: pip install 'nbmodelbook[mlflow]'\n"
     assert not re.search(r"Traceback", err)
+
+
+def test_mlflow_errors_never_show_the_tracking_stores_credentials() -> None:
+    from mlflow.exceptions import MlflowException
+
+    message = (
+        "API request to http://alice:s3cret@mlflow.example:5000/api/2.0/mlflow/runs/search "
+        "failed; see https://mlflow.example/help?token=s3cret&page=2\nTraceback: s3cret"
+    )
+    where = "http://alice:s3cret@mlflow.example:5000?password=s3cret"
+    with pytest.raises(MlflowInteropError) as raised, mlflow_errors(where):
+        raise MlflowException(message)
+    assert str(raised.value) == (
+        "MLflow at http://mlflow.example:5000: API request to "
+        "http://mlflow.example:5000/api/2.0/mlflow/runs/search failed; see "
+        "https://mlflow.example/help?page=2"
+    )
+    # Nor does a traceback (a notebook shows and keeps one): MLflow's message is not chained.
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_an_unreachable_tracking_server_is_named_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    uri = f"http://alice:s3cret@127.0.0.1:{port}"
+    store = str(tmp_path / "s.sqlite")
+    assert main(["import-mlflow", "--tracking-uri", uri, "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nbmodelbook: MLflow at http://127.0.0.1:{port}: ")
+    assert f"http://127.0.0.1:{port}/api/2.0/mlflow/" in err  # what MLflow said is kept
+    assert "s3cret" not in err and "alice" not in err and err.count("\n") == 1
