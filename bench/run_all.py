@@ -57,6 +57,7 @@ BENCHES = (
     Bench("fingerprint", "bench_fingerprint.py", quick_args=("--reps", "2")),
     Bench("export", "bench_export.py", quick_args=("--runs", "200", "--calls", "1")),
     Bench("browse", "bench_browse.py", quick_args=("--runs", "5000", "--calls", "3")),
+    Bench("lab_api", "bench_lab_api.py", quick_args=("--quick",)),
 )
 TIMEOUT_SECONDS = 600
 
