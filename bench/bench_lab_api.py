@@ -44,7 +44,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -78,7 +77,12 @@ from nbmodelbook.record import RunRecord
 from nbmodelbook.store.backends import STORE_ENV_VAR, sqlite_path, store_for_notebook
 from nbmodelbook.store.query import RunQuery
 from nbmodelbook.store.store import RunStore
-from tests.browser.jupyterlab import SERVER_CONFIG, free_port, server_arguments
+from tests.browser.jupyterlab import (
+    SERVER_CONFIG,
+    free_port,
+    server_arguments,
+    stop_server_process,
+)
 
 STORE_VERSION = 1  # bump when the records or the schema change
 FAILED_SHARE = 0.04
@@ -93,7 +97,6 @@ API = "/nbmodelbook/api"
 BASE_DIR = Path(tempfile.gettempdir()) / "nbmodelbook-bench-lab-api"
 READY_TIMEOUT_S = 90.0
 REQUEST_TIMEOUT_S = 120.0
-SHUTDOWN_GRACE_S = 15.0
 
 LISTING_BUDGET_MS = 200.0
 NOT_MODIFIED_BUDGET_MS = 20.0
@@ -264,17 +267,7 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL to this server's own process group if it lingers."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=SHUTDOWN_GRACE_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.kill()
-                self.process.wait(timeout=SHUTDOWN_GRACE_S)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        stop_server_process(self.process)
 
 
 def wait_until_up(server: Server, timeout: float) -> None:

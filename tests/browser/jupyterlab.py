@@ -237,17 +237,23 @@ class LabServer:
 
     def stop(self) -> None:
         """Terminate the server (it shuts its kernels down), then kill whatever is left."""
-        if self.process.poll() is None:
+        stop_server_process(self.process)
+
+
+def stop_server_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a Jupyter server then shuts its kernels down), SIGKILL if it lingers, and
+    SIGKILL to whatever is left of its process group (started with start_new_session)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=SHUTDOWN_GRACE_S)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=SHUTDOWN_GRACE_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.kill()
-                self.process.wait(timeout=SHUTDOWN_GRACE_S)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+                process.kill()
+            process.wait(timeout=SHUTDOWN_GRACE_S)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _wait_until_up(server: LabServer, timeout: float) -> None:
