@@ -50,3 +50,10 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.skip(reason)
     with running_server() as server:
         yield server
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tier runs last. Playwright's sync API keeps an asyncio loop running on the
+    main thread while its (session-wide) browser is open, and tests on Jupyter Server's own
+    loop (tests/server) cannot start theirs next to it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
