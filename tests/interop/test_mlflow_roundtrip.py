@@ -259,16 +259,21 @@ def test_exporting_again_duplicates_nothing_and_brings_what_changed(
     assert "0 exported, 0 updated, 6 already up to date" in export(notebook, sqlite_uri, capsys)
 
 
+def two_earliest_finished(records: dict[str, RunRecord]) -> tuple[RunRecord, RunRecord]:
+    first, second = sorted(
+        (record for record in records.values() if record.status is RunStatus.OK),
+        key=lambda record: record.started_at,
+    )[:2]
+    return first, second
+
+
 def test_what_a_teammate_logged_on_an_exported_run_survives_the_next_export(
     notebook: Path, sqlite_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     export(notebook, sqlite_uri, capsys)
     before = mlflow_runs(sqlite_uri, "loans")
     records = stored(notebook)
-    first, second = sorted(
-        (record for record in records.values() if record.status is RunStatus.OK),
-        key=lambda record: record.started_at,
-    )[:2]
+    first, second = two_earliest_finished(records)
     client = MlflowClient(sqlite_uri)
     for record in (first, second):  # the teammate reviews two runs in MLflow's UI
         mlflow_id = before[record.run_id].info.run_id
@@ -309,10 +314,7 @@ def test_a_param_or_metric_nbmodelbook_logged_and_dropped_replaces_the_run(
     export(notebook, sqlite_uri, capsys)
     before = mlflow_runs(sqlite_uri, "loans")
     records = stored(notebook)
-    trimmed, shrunk = sorted(
-        (record for record in records.values() if record.status is RunStatus.OK),
-        key=lambda record: record.started_at,
-    )[:2]
+    trimmed, shrunk = two_earliest_finished(records)
     client = MlflowClient(sqlite_uri)
     if not with_tag:
         for record in (trimmed, shrunk):
