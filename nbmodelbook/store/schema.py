@@ -204,10 +204,13 @@ def next_seq(connection: Connection) -> int:
     or removed, so a reader that saw value N can trust that every later write is above N.
     """
     bumped = connection.execute(_bump_seq()).scalar_one_or_none()
-    if bumped is None:
-        raise RuntimeError(
-            "the store has no write counter: run `nbmodelbook store migrate` to repair it"
-        )
+    if bumped is None:  # the counter row was removed by hand: start it above every row
+        from sqlalchemy import func, select
+
+        highest = connection.execute(select(func.max(runs.c.seq))).scalar_one_or_none()
+        value = int(highest or 0) + 1
+        connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value=str(value)))
+        return value
     return int(bumped)
 
 

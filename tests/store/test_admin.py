@@ -179,3 +179,16 @@ def test_an_old_store_is_upgraded_once_when_several_clients_open_it_at_once(
     before = reopened.write_counter()
     reopened.finish_run(factory.make(5))
     assert reopened.write_counter() > before and reopened.count() == 10
+
+
+def test_a_write_counter_removed_by_hand_starts_again_above_every_run(store_url: str) -> None:
+    from sqlalchemy import delete
+
+    store = RunStore.open(store_url)
+    factory = RecordFactory(NOTEBOOKS, seed=3)
+    store.finish_run(factory.make(0))
+    before = store.write_counter()
+    with store.engine.begin() as connection:
+        connection.execute(delete(schema.meta).where(schema.meta.c.key == schema.RUN_SEQ_KEY))
+    store.finish_run(factory.make(1))
+    assert store.write_counter() > before and store.count() == 2
