@@ -229,15 +229,11 @@ def test_exporting_again_duplicates_nothing_and_brings_what_changed(
     edited, retuned, running = by_start[0], by_start[4], by_start[5]
     assert running.status is RunStatus.RUNNING
     removed = set(edited.tags[1:])
-    store = RunStore.open(store_url(notebook))
     edited.note, edited.tags = "checked by the second line", edited.tags[:1]
     edited.metrics["accuracy"] = 0.75
-    store.finish_run(edited)
     retuned.params["max_depth"] = 99  # MLflow never changes a logged param: a new run
-    store.finish_run(retuned)
     running.status, running.ended_at = RunStatus.OK, running.started_at + 3.0
-    store.finish_run(running)
-    store.close()
+    save(notebook, edited, retuned, running)
 
     out = export(notebook, sqlite_uri, capsys)
     assert "1 exported, 2 updated, 3 already up to date" in out
@@ -257,6 +253,16 @@ def test_exporting_again_duplicates_nothing_and_brings_what_changed(
     assert old.info.lifecycle_stage == "deleted"
     assert after[running.run_id].info.status == "FINISHED"
     assert "0 exported, 0 updated, 6 already up to date" in export(notebook, sqlite_uri, capsys)
+
+
+def save(notebook: Path, *records: RunRecord) -> None:
+    """Write changed runs back into the notebook's store."""
+    store = RunStore.open(store_url(notebook))
+    try:
+        for record in records:
+            store.finish_run(record)
+    finally:
+        store.close()
 
 
 def two_earliest_finished(records: dict[str, RunRecord]) -> tuple[RunRecord, RunRecord]:
@@ -283,13 +289,10 @@ def test_what_a_teammate_logged_on_an_exported_run_survives_the_next_export(
     # One run exported before nbmodelbook recorded which keys it logged: run.json says.
     client.delete_tag(before[second.run_id].info.run_id, LOGGED_TAG)
 
-    store = RunStore.open(store_url(notebook))
     first.tags, first.note = [*first.tags, "shortlisted"], "second look: fine"
     first.metrics["recall"] = 0.61
     second.note = "kept for the audit"
-    store.finish_run(first)
-    store.finish_run(second)
-    store.close()
+    save(notebook, first, second)
 
     assert "0 exported, 2 updated, 3 already up to date" in export(notebook, sqlite_uri, capsys)
     after = mlflow_runs(sqlite_uri, "loans")
@@ -321,10 +324,7 @@ def test_a_param_or_metric_nbmodelbook_logged_and_dropped_replaces_the_run(
             client.delete_tag(before[record.run_id].info.run_id, LOGGED_TAG)
     param, metric = sorted(trimmed.params)[0], sorted(shrunk.metrics)[0]
     del trimmed.params[param], shrunk.metrics[metric]
-    store = RunStore.open(store_url(notebook))
-    store.finish_run(trimmed)
-    store.finish_run(shrunk)
-    store.close()
+    save(notebook, trimmed, shrunk)
 
     assert "0 exported, 2 updated, 3 already up to date" in export(notebook, sqlite_uri, capsys)
     after = mlflow_runs(sqlite_uri, "loans")
