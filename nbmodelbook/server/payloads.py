@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.record import RunRecord, status_failed
+from nbmodelbook.store.codec import json_safe
 
 if TYPE_CHECKING:
     from nbmodelbook.widgets.comparison import Comparison
@@ -36,9 +37,10 @@ MAX_SUMMARY_PARAMS = 12
 
 def json_number(value: float | None) -> float | str | None:
     """A number JSON can carry: non-finite values by name."""
-    from nbmodelbook.store.codec import json_safe
-
-    return None if value is None else json_safe(float(value))  # type: ignore[no-any-return]
+    if value is None:
+        return None
+    number: float | str = json_safe(float(value))
+    return number
 
 
 def json_value(value: Any) -> Any:
