@@ -610,7 +610,8 @@ def import_status(data: MlflowRunData) -> RunStatus | None:
     return status
 
 
-def _labels(tags: Mapping[str, str]) -> list[str]:
+def _imported_labels(tags: Mapping[str, str]) -> list[str]:
+    """An MLflow run's labels: the ones nbmodelbook exported, else its other tags as labels."""
     if LABELS_TAG in tags:
         return [label[:MAX_LABEL_LENGTH] for label in _labels_of(tags)]
     return [tag_label(key, value) for key, value in tags.items() if not _reserved(key)]
@@ -691,7 +692,7 @@ def record_from_mlflow(
         user=tags.get(USER_TAG),
         host=tags.get(HOST_TAG),
         ended_at=data.end_time / 1000 if data.end_time is not None else None,
-        tags=list(dict.fromkeys(_labels(tags))),
+        tags=list(dict.fromkeys(_imported_labels(tags))),
         note=tags.get(NOTE_TAG) or None,
         params={key: param_value(text) for key, text in data.params.items()},
         metrics={key: metric_from_mlflow(value) for key, value in data.metrics.items()},
