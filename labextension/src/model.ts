@@ -64,14 +64,6 @@ export function readSettings(
   };
 }
 
-/** Metric names for which a smaller value is better (same words as the review report). */
-const LOWER_IS_BETTER =
-  /(loss|error|err$|^err|rmse|mse|mae|mape|brier|deviance|perplexity|latency|duration|time|seconds|(^|[._])(fpr|fnr|far|frr)($|[._])|cost|regret|bias)/i;
-
-export function lowerIsBetter(metric: string): boolean {
-  return LOWER_IS_BETTER.test(metric);
-}
-
 function numeric(value: MetricValue | undefined): number | null {
   if (typeof value === 'number') {
     return value;
@@ -109,6 +101,7 @@ export class RunsModel {
   total = 0;
   metricNames: string[] = [];
   headline: string | null = null;
+  lowerIsBetter = new Set<string>();
   store = '';
   /** The server's ETag of the list shown, so an unchanged store answers 304. */
   etag: string | null = null;
@@ -141,6 +134,7 @@ export class RunsModel {
     this.total = 0;
     this.metricNames = [];
     this.headline = null;
+    this.lowerIsBetter = new Set();
     this.etag = null;
     this.error = null;
     this.selected = [];
@@ -178,6 +172,7 @@ export class RunsModel {
     this.total = list.total;
     this.metricNames = list.metric_names;
     this.headline = list.headline ?? null;
+    this.lowerIsBetter = new Set(list.lower_is_better ?? []);
     this.store = list.store;
     this.etag = etag;
     this.error = null;
@@ -231,7 +226,7 @@ export class RunsModel {
     if (metric === null) {
       return null;
     }
-    const sign = lowerIsBetter(metric) ? -1 : 1;
+    const sign = this.lowerIsBetter.has(metric) ? -1 : 1;
     let best: string | null = null;
     let bestValue = -Infinity;
     for (const run of this.runs) {

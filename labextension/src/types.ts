@@ -30,6 +30,8 @@ export interface IRunList {
   metric_names: string[];
   /** The metric shown when the settings name none: a conventional headline (auc, f1, …). */
   headline: string | null;
+  /** Metrics whose smaller values are better (the review report's reading of the names). */
+  lower_is_better: string[];
   runs: IRunSummary[];
 }
 

@@ -28,7 +28,8 @@ export function list(
   notebook: string,
   runs: IRunSummary[],
   metricNames: string[] = [],
-  headline: string | null = null
+  headline: string | null = null,
+  lowerIsBetter: string[] = []
 ): IRunList {
   return {
     notebook,
@@ -37,6 +38,7 @@ export function list(
     total: runs.length,
     metric_names: metricNames,
     headline,
+    lower_is_better: lowerIsBetter,
     runs
   };
 }

@@ -2,7 +2,6 @@ import {
   DEFAULT_SETTINGS,
   MAX_COMPARED_RUNS,
   RunsModel,
-  lowerIsBetter,
   readSettings
 } from '../src/model';
 import { list, run } from './fixtures';
@@ -10,11 +9,15 @@ import { list, run } from './fixtures';
 function loaded(
   runs = [run()],
   metricNames: string[] = [],
-  headline: string | null = null
+  headline: string | null = null,
+  lowerIsBetter: string[] = []
 ): RunsModel {
   const model = new RunsModel();
   model.setNotebook('work/model.ipynb');
-  model.update(list('work/model.ipynb', runs, metricNames, headline), '"1"');
+  model.update(
+    list('work/model.ipynb', runs, metricNames, headline, lowerIsBetter),
+    '"1"'
+  );
   return model;
 }
 
@@ -134,7 +137,12 @@ describe('RunsModel', () => {
     });
     const nan = run({ name: 'nan', metrics: { auc: 'NaN', log_loss: 'NaN' } });
     const worse = run({ name: 'worse', metrics: { auc: 0.7, log_loss: 0.6 } });
-    const model = loaded([good, better, nan, worse], ['auc', 'log_loss']);
+    const model = loaded(
+      [good, better, nan, worse],
+      ['auc', 'log_loss'],
+      null,
+      ['log_loss'] // the server's reading of the names
+    );
     expect(model.bestRunId()).toBe(good.run_id);
     model.setSettings({ ...DEFAULT_SETTINGS, keyMetric: 'log_loss' });
     expect(model.bestRunId()).toBe(good.run_id);
@@ -184,12 +192,12 @@ describe('settings', () => {
     });
   });
 
-  it('reads a metric direction from its name like the review report', () => {
-    expect(
-      ['log_loss', 'rmse', 'val_error', 'fit_time', 'fpr'].every(lowerIsBetter)
-    ).toBe(true);
-    expect(
-      ['auc', 'accuracy', 'f1', 'r2', 'precision'].some(lowerIsBetter)
-    ).toBe(false);
+  it('takes the direction of each metric from the server', () => {
+    const low = run({ name: 'low', metrics: { score: 0.2 } });
+    const high = run({ name: 'high', metrics: { score: 0.8 } });
+    expect(loaded([low, high], ['score']).bestRunId()).toBe(high.run_id);
+    expect(loaded([low, high], ['score'], null, ['score']).bestRunId()).toBe(
+      low.run_id
+    );
   });
 });

@@ -122,6 +122,13 @@ def _headline(metric_names: list[str]) -> str | None:
     return conventional_headline(metric_names) or next(iter(metric_names), None)
 
 
+def _lower_is_better(metric_names: list[str]) -> list[str]:
+    """The metrics whose smaller values are better, by the report's reading of their names."""
+    from nbmodelbook.metric_names import lower_is_better
+
+    return [name for name in metric_names if lower_is_better(name)]
+
+
 def listing_payload(listing: Listing) -> dict[str, Any]:
     """The notebook's runs, newest first, with the metric names most of them have."""
     from nbmodelbook.store.query import RunQuery
@@ -143,6 +150,7 @@ def listing_payload(listing: Listing) -> dict[str, Any]:
         "total": total,
         "metric_names": metric_names,
         "headline": _headline(metric_names),
+        "lower_is_better": _lower_is_better(metric_names),
         "runs": runs,
     }
 

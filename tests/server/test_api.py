@@ -246,6 +246,7 @@ async def test_the_notebooks_runs_newest_first(jp_fetch: Fetch, workspace: Works
     assert [run["name"] for run in body["runs"]] == ["logreg", "gbm-tuned", "rf-500"]
     assert set(body["metric_names"]) == {"auc", "log_loss", "calibration_gap"}
     assert body["headline"] == "auc"  # the conventional headline, not the most frequent
+    assert body["lower_is_better"] == ["log_loss"]  # the report's reading of the names
     logreg, gbm, rf = body["runs"]
     expected = workspace.runs["gbm-tuned"]
     assert gbm == {
@@ -341,7 +342,7 @@ async def test_a_notebook_without_a_store_has_no_runs_and_gets_none(
     status, body = await runs(jp_fetch, path="fresh/new.ipynb")
     assert status == 200
     assert body["runs"] == [] and body["total"] == 0 and body["metric_names"] == []
-    assert body["headline"] is None
+    assert body["headline"] is None and body["lower_is_better"] == []
     assert body["store"] == str(notebook.parent.resolve() / ".nbmodelbook" / "runs.sqlite")
     assert not (notebook.parent / ".nbmodelbook").exists()
     status, _ = await call(jp_fetch, "runs", "0" * 32, params={"path": "fresh/new.ipynb"})
