@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nbmodelbook.errors import StoreUnavailable
 from nbmodelbook.magics import active_tracker
-from nbmodelbook.store.backends import StoreUnavailable
 from nbmodelbook.store.store import RunStore
 
 if TYPE_CHECKING:

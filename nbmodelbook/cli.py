@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import __version__
+from nbmodelbook.errors import (
+    EXIT_INTERNAL,
+    EXIT_NOT_READY,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    ModelBookError,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
-
-EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +37,6 @@ _COMMANDS: dict[str, Command] = {}
 
 def register(command: Command) -> None:
     _COMMANDS[command.name] = command
-
-
-class CommandError(Exception):
-    """A user-facing failure: printed as one line, exit code 2."""
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -403,7 +405,6 @@ def _configure_export_mlflow(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_export_mlflow(args: argparse.Namespace) -> int:
-    from nbmodelbook.interop.mlflow_client import MlflowInteropError, MlflowMissing
     from nbmodelbook.interop.mlflow_export import export_to_mlflow
 
     if args.notebook is not None and args.all_runs:
@@ -413,16 +414,13 @@ def _run_export_mlflow(args: argparse.Namespace) -> int:
     notebook = Path(args.notebook).expanduser() if args.notebook is not None else None
     if notebook is not None and not notebook.exists():
         raise CommandError(f"no such notebook: {args.notebook}")
-    try:
-        result = export_to_mlflow(
-            notebook=notebook,
-            store=args.store,
-            tracking_uri=args.tracking_uri,
-            experiment=args.experiment,
-            progress=_mlflow_progress("exporting"),
-        )
-    except (MlflowMissing, MlflowInteropError) as exc:
-        raise CommandError(str(exc)) from exc
+    result = export_to_mlflow(
+        notebook=notebook,
+        store=args.store,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        progress=_mlflow_progress("exporting"),
+    )
     if result.total and sys.stderr.isatty():
         print(file=sys.stderr)
     experiments = ", ".join(f"'{name}'" for name in result.experiments) or "none"
@@ -467,22 +465,18 @@ def _configure_import_mlflow(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_import_mlflow(args: argparse.Namespace) -> int:
-    from nbmodelbook.interop.mlflow_client import MlflowInteropError, MlflowMissing
     from nbmodelbook.interop.mlflow_import import import_from_mlflow
 
     notebook = Path(args.notebook).expanduser() if args.notebook is not None else None
     if notebook is not None and not notebook.exists():
         raise CommandError(f"no such notebook: {args.notebook}")
-    try:
-        result = import_from_mlflow(
-            tracking_uri=args.tracking_uri,
-            experiment_names=args.experiments,
-            store=args.store,
-            notebook=notebook,
-            progress=_mlflow_progress("importing"),
-        )
-    except (MlflowMissing, MlflowInteropError) as exc:
-        raise CommandError(str(exc)) from exc
+    result = import_from_mlflow(
+        tracking_uri=args.tracking_uri,
+        experiment_names=args.experiments,
+        store=args.store,
+        notebook=notebook,
+        progress=_mlflow_progress("importing"),
+    )
     if result.total and sys.stderr.isatty():
         print(file=sys.stderr)
     line = (
@@ -532,14 +526,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     from nbmodelbook.capture.environment import redact_urls
-    from nbmodelbook.notebook_file import NotebookUnreadable
-    from nbmodelbook.store.backends import StoreUnavailable
 
     try:
         return int(handler(args))
-    except (CommandError, StoreUnavailable, NotebookUnreadable) as exc:
+    except ModelBookError as exc:
         print(f"nbmodelbook: {redact_urls(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:

@@ -7,9 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-
-class NotebookUnreadable(ValueError):
-    """The file is not a notebook nbmodelbook can read; the message says why."""
+from nbmodelbook.errors import NotebookUnreadable
 
 
 def read_notebook(path: Path) -> Any:

@@ -8,6 +8,8 @@ import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 
+from nbmodelbook.errors import TrackUsageError
+
 TRACK_PREFIX = "%%track"
 
 USAGE = (
@@ -24,10 +26,6 @@ class TrackArgs:
     params: tuple[str, ...]
     metrics: tuple[str, ...]
     verbose: bool
-
-
-class TrackUsageError(ValueError):
-    """Bad `%%track` options; the message is meant for the user."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbmodelbook.capture.environment import redact_url, redact_urls
+from nbmodelbook.errors import MlflowInteropError, MlflowMissing
 from nbmodelbook.interop.mlflow_mapping import ARTIFACT_DIR, RECORD_ARTIFACT, RUN_ID_TAG
 from nbmodelbook.record import RunRecord
 from nbmodelbook.store.journal import record_from_json
@@ -24,14 +25,6 @@ if TYPE_CHECKING:
 
 MLFLOW_EXTRA = "pip install 'nbmodelbook[mlflow]'"
 SEARCH_PAGE = 1000  # runs per search request (what every MLflow tracking store accepts)
-
-
-class MlflowMissing(ImportError):
-    """MLflow is not installed; the message says how to install it."""
-
-
-class MlflowInteropError(RuntimeError):
-    """MLflow refused or failed a request; the message says which store and why."""
 
 
 def require_mlflow() -> None:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nbmodelbook.errors import InvalidArgument
+
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
@@ -26,10 +28,6 @@ RUN_ID_LENGTH = 32  # nbmodelbook.record.new_run_id: 12 hex digits of time, 20 r
 MIN_ID_PREFIX = 8
 _HEX = re.compile(r"[0-9a-f]+")
 DEFAULT_REPORT_FORMAT = "html"
-
-
-class InvalidArgument(ValueError):
-    """A request argument the API cannot use (HTTP 400); the message says which and why."""
 
 
 def required(name: str, value: str | None) -> str:

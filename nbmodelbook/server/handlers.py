@@ -13,7 +13,6 @@ import asyncio
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import cache
 from typing import Any
 
 import tornado.web
@@ -21,19 +20,18 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 
 from nbmodelbook import __version__
+from nbmodelbook.errors import ModelBookError
 from nbmodelbook.server import operations
 from nbmodelbook.server.arguments import (
-    InvalidArgument,
     parse_export_body,
     parse_limit,
     parse_run_id,
     parse_run_ids,
     required,
 )
-from nbmodelbook.server.operations import AnnotationsInvalid, ApiContext
-from nbmodelbook.server.paths import PathNotFound, PathRejected
+from nbmodelbook.server.operations import ApiContext
 
-__all__ = ["REPORT_CSP", "ROUTES", "ApiError", "error_statuses"]
+__all__ = ["REPORT_CSP", "ROUTES", "ApiError", "api_error"]
 
 # Added to Jupyter's policy (frame-ancestors 'self', default-src 'none') for a served report:
 # a sandbox (no script, no same-origin access, no forms or popups even if markup slipped
@@ -56,32 +54,10 @@ class ApiError(tornado.web.HTTPError):
         self.extra = dict(extra or {})
 
 
-@cache
-def error_statuses() -> tuple[tuple[type[Exception], int], ...]:
-    """The project's errors and the HTTP status each means; the first matching class wins."""
-    from nbmodelbook.notebook_file import NotebookUnreadable
-    from nbmodelbook.store.backends import StoreUnavailable
-    from nbmodelbook.store.query import InvalidQuery
-    from nbmodelbook.widgets.comparison import UnknownRunError
-
-    return (
-        (PathNotFound, 404),
-        (UnknownRunError, 404),
-        (PathRejected, 400),
-        (InvalidArgument, 400),
-        (InvalidQuery, 400),
-        (NotebookUnreadable, 400),
-        (AnnotationsInvalid, 422),
-        (StoreUnavailable, 503),
-    )
-
-
 def api_error(exc: Exception) -> ApiError | None:
     """The HTTP error a project error means (None for anything else: a bug, answered 500)."""
-    for kind, status in error_statuses():
-        if isinstance(exc, kind):
-            extra = {"items": exc.items} if isinstance(exc, AnnotationsInvalid) else None
-            return ApiError(status, str(exc), extra)
+    if isinstance(exc, ModelBookError):
+        return ApiError(exc.http_status, str(exc), exc.details())
     return None
 
 

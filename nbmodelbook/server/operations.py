@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import __version__
+from nbmodelbook.errors import AnnotationsInvalid, UnknownRunError
 from nbmodelbook.server import payloads
 from nbmodelbook.server.arguments import MAX_LIMIT, InvalidArgument
 from nbmodelbook.server.paths import api_path_of, require_file, resolve_api_path
@@ -44,14 +45,6 @@ REPORT_MEDIA_TYPES: dict[str, str] = {
     ".review.html": "text/html; charset=utf-8",
     ".review.md": "text/plain; charset=utf-8",
 }
-
-
-class AnnotationsInvalid(Exception):
-    """The notebook's annotations have problems; no report was written (HTTP 422)."""
-
-    def __init__(self, items: list[dict[str, object]]) -> None:
-        super().__init__("The notebook's annotations have problems: fix them and export again")
-        self.items = items
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +153,6 @@ def listing_payload(listing: Listing) -> dict[str, Any]:
 
 def _records(context: ApiContext, api_path: str, refs: Sequence[str]) -> list[RunRecord]:
     """Full records (no outputs) of runs given by id or id prefix, in the notebook's store."""
-    from nbmodelbook.widgets.comparison import UnknownRunError
 
     url = _store_url(context.notebook(api_path))
     store = context.stores.existing(url)
@@ -184,7 +176,6 @@ def _records(context: ApiContext, api_path: str, refs: Sequence[str]) -> list[Ru
 
 def run_payload(context: ApiContext, api_path: str, ref: str) -> dict[str, Any]:
     """One run in full."""
-    from nbmodelbook.widgets.comparison import UnknownRunError
 
     records = _records(context, api_path, [ref])
     if not records:  # deleted between the lookup and the read

@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from nbmodelbook.errors import PathNotFound, PathRejected
+
 __all__ = [
     "PathNotFound",
     "PathRejected",
@@ -28,14 +30,6 @@ __all__ = [
 # dot, a separator, a NUL or a percent sign twice, the way traversal attempts do.
 _ENCODED = re.compile(r"%(?:2e|2f|5c|00|25)", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-class PathRejected(ValueError):
-    """A path the API refuses to use (HTTP 400); the message says why."""
-
-
-class PathNotFound(LookupError):
-    """A path inside the root folder that names no file (HTTP 404)."""
 
 
 def api_segments(api_path: str) -> tuple[str, ...]:

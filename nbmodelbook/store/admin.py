@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbmodelbook.errors import StoreUnavailable
 from nbmodelbook.store import schema
 from nbmodelbook.store.backends import (
-    StoreUnavailable,
     backend_for,
     resolve_store_url,
     sqlite_path,

@@ -13,20 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbmodelbook.errors import StoreUnavailable
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Insert, Table
 
 DEFAULT_STORE_DIR = ".nbmodelbook"
 DEFAULT_STORE_FILE = "runs.sqlite"
 STORE_ENV_VAR = "NBMODELBOOK_STORE"
-
-
-class StoreUnavailable(RuntimeError):
-    """The store cannot be opened or written; the message says what to do."""
-
-
-class StoreCorrupted(StoreUnavailable):
-    """The store file is damaged and was moved aside."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nbmodelbook.capture.environment import is_credential_param, redact_url
-from nbmodelbook.store.backends import Backend, StoreUnavailable, register_backend
+from nbmodelbook.errors import StoreUnavailable
+from nbmodelbook.store.backends import Backend, register_backend
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Insert, Table

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from nbmodelbook.errors import InvalidQuery
 from nbmodelbook.record import RunStatus
 from nbmodelbook.store import schema
 
@@ -41,10 +42,6 @@ MAX_PAGE_SIZE = 10_000
 
 # A backend's case-insensitive "column contains text" (`Backend.contains`).
 Contains = Callable[[Any, str], Any]
-
-
-class InvalidQuery(ValueError):
-    """A query the store cannot answer (unknown sort column, empty range, bad page)."""
 
 
 @dataclass(frozen=True, slots=True)

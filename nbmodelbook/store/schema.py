@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 
-from nbmodelbook.store.backends import StoreUnavailable
+from nbmodelbook.errors import StoreVersionError
 
 metadata = MetaData()
 
@@ -271,7 +271,3 @@ def migrate(connection: Connection) -> tuple[int, int]:
                 .values(value=str(LATEST_VERSION))
             )
     return start, LATEST_VERSION
-
-
-class StoreVersionError(StoreUnavailable):
-    """The store's schema is newer than this nbmodelbook."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import xxhash
 
+from nbmodelbook.errors import StoreCorrupted, StoreUnavailable
 from nbmodelbook.record import (
     CapturedOutput,
     LineageCell,
@@ -23,8 +24,6 @@ from nbmodelbook.record import (
 from nbmodelbook.store import codec, schema
 from nbmodelbook.store.backends import (
     Backend,
-    StoreCorrupted,
-    StoreUnavailable,
     backend_for,
     resolve_store_url,
 )

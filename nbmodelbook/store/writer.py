@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nbmodelbook.errors import StoreUnavailable
 from nbmodelbook.record import ProcessIdentity, RunRecord
 from nbmodelbook.store import journal
-from nbmodelbook.store.backends import StoreUnavailable
 
 if TYPE_CHECKING:
     from nbmodelbook.store.store import RunStore

@@ -16,8 +16,9 @@ from typing import Any, ParamSpec
 
 import ipywidgets as widgets
 
+from nbmodelbook.errors import InvalidQuery
 from nbmodelbook.record import RunRecord, status_failed
-from nbmodelbook.store.query import Facets, InvalidQuery, MetricRange, RunPage, RunQuery
+from nbmodelbook.store.query import Facets, MetricRange, RunPage, RunQuery
 from nbmodelbook.store.store import RunStore
 from nbmodelbook.widgets.chart_area import ChartArea
 from nbmodelbook.widgets.columns import (

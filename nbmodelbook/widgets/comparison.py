@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from nbmodelbook.errors import UnknownRunError
 from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.compare import compare_runs
@@ -28,10 +29,6 @@ MAX_COMPARED_RUNS = 20  # side by side, more columns than this are unreadable an
 MAX_FIGURES_PER_RUN = 6
 MAX_FIGURE_BYTES = 12_000_000  # all figures of one comparison, before base64
 MAX_CLOSE_MATCHES = 5
-
-
-class UnknownRunError(LookupError):
-    """`compare()` was given a name or id that matches no run; says what was close."""
 
 
 @dataclass(slots=True)
