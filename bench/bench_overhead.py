@@ -175,7 +175,7 @@ def session_diagnostics(shell: InteractiveShell, tracker: Tracker) -> dict[str, 
         return statistics.median(samples) * 1000
 
     try:
-        from nbmodelbook.capture import redaction
+        from nbmodelbook import redaction
 
         found["collect_secret_values_ms"] = median_ms(
             lambda: redaction.collect_secret_values(shell.user_ns)

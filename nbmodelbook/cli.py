@@ -525,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    from nbmodelbook.capture.environment import redact_urls
+    from nbmodelbook.redaction import redact_urls
 
     try:
         return int(handler(args))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import subprocess
 import sys
 import threading
@@ -19,18 +18,16 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
+
+from nbmodelbook.redaction import redact_url
 
 __all__ = [
     "capture_environment",
     "clear_cache",
     "git_state",
     "imported_top_level",
-    "is_credential_param",
     "package_versions",
     "python_info",
-    "redact_url",
-    "redact_urls",
 ]
 
 GIT_TIMEOUT = 2.0
@@ -162,62 +159,6 @@ def package_versions(top_level: Iterable[str]) -> dict[str, str]:
         if version is not None:
             result[name] = version
     return result
-
-
-# Query parameters that carry a credential (`?password=...`), compared lower-cased with `-`
-# as `_`. Other parameters (`sslmode`, `timeout`, ...) are kept: they say where a URL leads.
-_CREDENTIAL_PARAMS = frozenset(
-    {"password", "passwd", "pwd", "token", "secret", "api_key", "apikey", "access_token",
-     "sslpassword"}
-)  # fmt: skip
-
-# `scheme://`, then the userinfo up to the last `@` before the host (RFC 3986: the authority
-# ends at `/`, `?` or `#`; whitespace, quotes and `<>` cannot be part of a URL).
-_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#<>\"`]*@")
-# A whole URL inside text; it does not end in punctuation that closes the sentence around it.
-_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]")
-
-
-def is_credential_param(name: str) -> bool:
-    """Whether a URL query parameter named `name` holds a credential (`password`, `token`,
-    `api_key`, ...; any case)."""
-    return unquote_plus(name).strip().lower().replace("-", "_") in _CREDENTIAL_PARAMS
-
-
-def _without_credential_params(url: str) -> str:
-    """`url` without the query parameters that hold credentials; the rest kept verbatim."""
-    before, mark, after = url.partition("?")
-    if not mark:
-        return url
-    query, hash_mark, fragment = after.partition("#")
-    kept = [part for part in query.split("&") if not is_credential_param(part.partition("=")[0])]
-    if len(kept) == len(query.split("&")):
-        return url
-    rebuilt = before + ("?" + "&".join(kept) if any(kept) else "")
-    return rebuilt + hash_mark + fragment
-
-
-def redact_url(url: str) -> str:
-    """`url` without its credentials: the userinfo (`user:token@`) and the query parameters
-    that hold one (`?password=...`, see `is_credential_param`). scp-like and local remotes
-    (no `scheme://`) are kept as they are."""
-    scheme, found, rest = url.partition("://")
-    if not found or not scheme:
-        return url
-    # The authority ends at the first `/`, `?` or `#`; the host is after its last `@`, kept
-    # verbatim (case, IPv6 brackets, port).
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    host = rest[:end].rpartition("@")[2]
-    return _without_credential_params(f"{scheme}://{host}{rest[end:]}")
-
-
-def redact_urls(text: str) -> str:
-    """Free text (an error message, a tag) with every URL in it passed through `redact_url`:
-    no `user:password@`, no `?password=...`; the rest of the text is kept as it is."""
-    if "://" not in text:
-        return text
-    text = _USERINFO_IN_TEXT.sub(r"\g<scheme>", text)
-    return _URL_IN_TEXT.sub(lambda match: _without_credential_params(match.group(0)), text)
 
 
 def _git_env() -> dict[str, str]:

@@ -14,12 +14,14 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbmodelbook.capture import environment, redaction
+from nbmodelbook import redaction
+from nbmodelbook.capture import environment
 from nbmodelbook.capture.code_analysis import CellAnalysis, analyze_cell, code_hash
 from nbmodelbook.capture.fingerprint import FingerprintCache
 from nbmodelbook.capture.lineage import CellHistory, ExecutedCell
@@ -37,7 +39,6 @@ from nbmodelbook.capture.track_args import TrackArgs, parse_track_cell
 from nbmodelbook.capture.values import bounded_repr, numeric_value, to_json_safe
 from nbmodelbook.config import ModelBook
 from nbmodelbook.record import (
-    CapturedOutput,
     ProcessIdentity,
     RunError,
     RunRecord,
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from nbmodelbook.store.writer import StoreWriter
 
 WARNING_PREFIX = "nbmodelbook: "
-_TEXT_MIMES_SKIP_REDACTION = ("image/png", "image/jpeg")
 
 
 @dataclass(slots=True)
@@ -157,9 +157,14 @@ class Tracker:
         started_at = time.time()
         analysis = analyze_cell(code)
         fallback = f"cell-{cell_id[:8]}" if cell_id else f"cell-{execution_count or index}"
+        secrets = self.secrets.values(self.shell.user_ns, analysis.reads | analysis.writes)
+        # Redacted here already: the run marker shows the name in the notebook.
+        name = redaction.redact_text(
+            args.name or default_run_name(body, analysis, fallback), secrets
+        )
         record = RunRecord(
             run_id=new_run_id(started_at),
-            name=args.name or default_run_name(body, analysis, fallback),
+            name=name,
             started_at=started_at,
             code=raw,
             code_hash=code_hash(raw),
@@ -176,10 +181,9 @@ class Tracker:
         self.history.cells[index].run_id = record.run_id
         record.inputs = data_inputs(analysis, self.shell.user_ns, self.fingerprints)
         self.current = ActiveRun(record, args, analysis, index, time.perf_counter())
-        secrets = self.secrets.values(self.shell.user_ns)
         self.writer.begin(
             replace(record, inputs={}, params={}, metrics={}, tags=list(record.tags)),
-            partial(redact_record, secrets=secrets),
+            partial(redaction.redact_record, known_secrets=secrets),
         )
         self.outputs.start()
 
@@ -197,7 +201,10 @@ class Tracker:
         secrets: frozenset[str] = frozenset()
         try:
             self._describe(active, record)
-            secrets = self.secrets.values(self.shell.user_ns)
+            analysis = active.analysis
+            secrets = self.secrets.values(self.shell.user_ns, analysis.reads | analysis.writes)
+            # The run marker shows metric names in the notebook: no secret among them.
+            record.metrics = redaction.redact_keys(record.metrics, secrets)
         except Exception as exc:
             # The run still ends with its true status; only some details are missing.
             record.extra["capture_error"] = f"{type(exc).__name__}: {bounded_repr(exc)}"
@@ -377,7 +384,9 @@ class SecretNames:
         self._seen: set[str] = set()
         self._secret: set[str] = set()
 
-    def values(self, user_ns: dict[str, Any]) -> frozenset[str]:
+    def values(self, user_ns: dict[str, Any], used: Iterable[str] = ()) -> frozenset[str]:
+        """The secret values to hide: those of secret-named variables, and those under
+        secret-named keys in the containers of the variables the cell uses (`used`)."""
         new = user_ns.keys() - self._seen
         if new:
             self._seen |= new
@@ -389,9 +398,14 @@ class SecretNames:
                 and redaction.is_secret_name(name)
             }
         present = {name: user_ns[name] for name in self._secret if name in user_ns}
+        for name in used:
+            value = user_ns.get(name)
+            if isinstance(value, _CONTAINERS):
+                present.setdefault(name, value)
         return redaction.collect_secret_values(present)
 
 
+_CONTAINERS = (Mapping, list, tuple, set, frozenset)
 _IPYTHON_HISTORY = re.compile(r"^(_+\d*|_i+\d*|_[iod]h|In|Out|_exit_code)$")
 ENVIRONMENT_REFRESH_SECONDS = 10.0
 
@@ -421,37 +435,7 @@ class EnvironmentCache:
             self._key, self._built_at = key, now
         record.repo = self._repo
         record.environment = self._environment
-        return redact_record(record, secrets)
-
-
-def redact_record(record: RunRecord, secrets: frozenset[str] = frozenset()) -> RunRecord:
-    """Secrets out of every textual part of a run, before anything is written."""
-    record.code = redaction.redact_text(record.code, secrets)
-    record.note = redaction.redact_text(record.note, secrets) if record.note else record.note
-    record.tags = [redaction.redact_text(tag, secrets) for tag in record.tags]
-    record.params = redaction.redact_mapping(record.params, secrets)
-    record.inputs = redaction.redact_mapping(record.inputs, secrets)
-    record.extra = redaction.redact_mapping(record.extra, secrets)
-    for cell in record.lineage:
-        cell.code = redaction.redact_text(cell.code, secrets)
-    if record.error is not None:
-        record.error = RunError(
-            type=record.error.type,
-            message=redaction.redact_text(record.error.message, secrets),
-            traceback=redaction.redact_text(record.error.traceback, secrets),
-        )
-    record.outputs = [
-        output
-        if output.mime in _TEXT_MIMES_SKIP_REDACTION
-        else CapturedOutput(
-            output.mime,
-            redaction.redact_text(output.data, secrets),
-            output.size,
-            output.truncated,
-        )
-        for output in record.outputs
-    ]
-    return record
+        return redaction.redact_record(record, secrets)
 
 
 def _summary_line(record: RunRecord) -> str:

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbmodelbook.capture.environment import redact_url, redact_urls
 from nbmodelbook.errors import MlflowInteropError, MlflowMissing
 from nbmodelbook.interop.mlflow_mapping import ARTIFACT_DIR, RECORD_ARTIFACT, RUN_ID_TAG
 from nbmodelbook.record import RunRecord
+from nbmodelbook.redaction import redact_url, redact_urls
 from nbmodelbook.store.journal import record_from_json
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ import orjson
 import xxhash
 
 from nbmodelbook.capture.code_analysis import code_hash
-from nbmodelbook.capture.environment import redact_url, redact_urls
 from nbmodelbook.record import RunError, RunRecord, RunStatus
+from nbmodelbook.redaction import redact_url, redact_urls
 from nbmodelbook.store import codec
 from nbmodelbook.store.journal import record_to_json
 

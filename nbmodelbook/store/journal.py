@@ -18,6 +18,7 @@ from typing import Any
 import xxhash
 
 from nbmodelbook.record import CapturedOutput, LineageCell, RunError, RunRecord, RunStatus
+from nbmodelbook.redaction import redact_record
 from nbmodelbook.store import codec
 
 JOURNAL_ENV_VAR = "NBMODELBOOK_JOURNAL"
@@ -36,7 +37,8 @@ def journal_dir(store_url: str) -> Path:
 
 
 def record_to_json(record: RunRecord) -> str:
-    payload = asdict(record)
+    """The run as the journal keeps it: redacted, like everything that reaches a store."""
+    payload = asdict(redact_record(record))
     payload["status"] = record.status.value
     return codec.dumps(payload)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nbmodelbook.capture.environment import is_credential_param, redact_url
 from nbmodelbook.errors import StoreUnavailable
+from nbmodelbook.redaction import is_credential_param, redact_url
 from nbmodelbook.store.backends import Backend, register_backend
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from nbmodelbook.record import (
     RunStatus,
     process_alive,
 )
+from nbmodelbook.redaction import redact_record
 from nbmodelbook.store import codec, schema
 from nbmodelbook.store.backends import (
     Backend,
@@ -240,6 +241,7 @@ class RunStore:
 
     def begin_run(self, record: RunRecord) -> None:
         """Record that a run started, so a kernel death mid-cell is visible later."""
+        record = redact_record(record)
         statements = self._statements()
         with self._write() as connection:
             connection.execute(
@@ -251,7 +253,11 @@ class RunStore:
             connection.execute(statements.insert_run, row)
 
     def finish_run(self, record: RunRecord) -> None:
-        """Write the whole run in one transaction: all of it becomes visible, or none."""
+        """Write the whole run in one transaction: all of it becomes visible, or none.
+
+        Whatever wrote the record (a kernel, an import, a copy, the journal), its secrets are
+        redacted here, on the way in."""
+        record = redact_record(record)
         statements = self._statements()
         run_id = record.run_id
         environment, env_hash = self._encoded_environment(record.environment)

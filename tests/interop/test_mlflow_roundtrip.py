@@ -603,3 +603,36 @@ def test_an_unreachable_tracking_server_is_named_without_its_password(
     assert err.startswith(f"nbmodelbook: MLflow at http://127.0.0.1:{port}: ")
     assert f"http://127.0.0.1:{port}/api/2.0/mlflow/" in err  # what MLflow said is kept
     assert "s3cret" not in err and "alice" not in err and err.count("\n") == 1
+
+
+def test_imported_runs_lose_their_secrets(tmp_path: Path, sqlite_uri: str) -> None:
+    """An MLflow run's params, tags, note and name pass the store's redaction like any run."""
+    openai = "sk-proj-" + "Qw3rTy6uIo9pAs2dFg5hJk8lZx1cVb4n"
+    password = "Tr0ub4dor-and-3"
+    client = MlflowClient(sqlite_uri)
+    experiment = client.create_experiment("leaky")
+    run = client.create_run(
+        experiment,
+        run_name=f"model {openai}",
+        tags={"mlflow.note.content": f"connect with password={password}", "env": openai},
+    )
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric("auc", 0.9, 0, 0)],
+        params=[Param("api_key", openai), Param("db_password", password), Param("depth", "4")],
+    )
+    client.set_terminated(run.info.run_id, status="FINISHED")
+    notebook = write_notebook(tmp_path / "leaky.ipynb")
+    args = ["import-mlflow", "--tracking-uri", sqlite_uri, "--experiment", "leaky"]
+    assert main([*args, "--notebook", str(notebook)]) == 0
+
+    store = RunStore.open(store_url(notebook))
+    [record] = store.get_runs([row["run_id"] for row in store.run_summaries()]).values()
+    store.close()
+    assert record.params["depth"] == 4  # what is not secret stays
+    assert record.metrics == {"auc": 0.9}
+    for path in (tmp_path / ".nbmodelbook").rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            assert openai.encode() not in raw and password.encode() not in raw, path.name
+    assert openai not in repr(record) and password not in repr(record)

@@ -63,16 +63,25 @@ import itertools
 import os
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any, Final, NamedTuple
+from urllib.parse import unquote_plus
+
+from nbmodelbook.record import RunError, RunRecord
 
 __all__ = [
     "MIN_SECRET_LENGTH",
     "REDACTED",
     "collect_secret_values",
+    "is_credential_param",
     "is_secret_name",
     "might_contain_secret",
+    "redact_keys",
     "redact_mapping",
+    "redact_record",
     "redact_text",
+    "redact_url",
+    "redact_urls",
     "redact_value",
 ]
 
@@ -531,11 +540,16 @@ def might_contain_secret(text: str, known_secrets: Collection[str] = ()) -> bool
 # ---------------------------------------------------------------------------
 
 
+def is_credential_param(name: str) -> bool:
+    """Whether a URL query parameter named `name` holds a credential (`password`, `token`,
+    `auth_token`, `api-key`, `sig`, ...; any case, percent-encoding undone). The one rule for
+    query strings, in text and in store or tracking URLs alike."""
+    decoded = unquote_plus(name).strip()
+    return decoded.lower() in _URL_SECRET_PARAMS or is_secret_name(decoded)
+
+
 def _query_param(match: re.Match[str]) -> str:
-    name = match.group("name")
-    if name.lower() in _URL_SECRET_PARAMS or is_secret_name(name):
-        return _hide_v(match)
-    return match.group(0)
+    return _hide_v(match) if is_credential_param(match.group("name")) else match.group(0)
 
 
 def _redact_known(text: str, known: _Known) -> str:
@@ -790,30 +804,208 @@ def redact_mapping(
     return dict(result) if result is mapping else result
 
 
+# How far `collect_secret_values` looks into one variable's containers: a config dict or a
+# list of connection settings is small; a data set is not where credentials live.
+_MAX_SCAN_DEPTH: Final = 4
+_MAX_SCAN_ITEMS: Final = 2000
+
+
+def _as_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        # How the secret shows when printed (`b'...'`) or decoded.
+        return bytes(value).decode("utf-8", "backslashreplace")
+    return None
+
+
+class _SecretScan:
+    """Secret values found in a namespace: those of secret-named variables, keys and
+    attributes, however deep in the containers a variable holds (within a budget)."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+        self._budget = 0
+
+    def variable(self, value: object, *, secret: bool) -> None:
+        """Look through one variable's value, with a budget of its own."""
+        self._budget = _MAX_SCAN_ITEMS
+        self.visit(value, secret=secret)
+
+    def add(self, text: str) -> None:
+        if len(text) >= MIN_SECRET_LENGTH and REDACTED not in text:
+            self.found.add(text)
+            stripped = text.strip()
+            if stripped != text and len(stripped) >= MIN_SECRET_LENGTH:
+                self.found.add(stripped)
+
+    def visit(self, value: object, *, secret: bool, depth: int = 0) -> None:
+        self._budget -= 1
+        if self._budget < 0 or depth > _MAX_SCAN_DEPTH:
+            return
+        text = _as_text(value)
+        if text is not None:
+            if secret:
+                self.add(text)
+        elif isinstance(value, Mapping):
+            for key, item in list(itertools.islice(value.items(), _MAX_SCAN_ITEMS)):
+                named = isinstance(key, str) and is_secret_name(key)
+                self.visit(item, secret=secret or named, depth=depth + 1)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in list(itertools.islice(value, _MAX_SCAN_ITEMS)):
+                self.visit(item, secret=secret, depth=depth + 1)
+
+
 def collect_secret_values(
     namespace: Mapping[str, object], environ: Mapping[str, str] | None = None
 ) -> frozenset[str]:
-    """Collect str values of secret-named variables, to redact them from outputs by value.
+    """Collect the values to redact from outputs by value: every string (or bytes) held by a
+    secret-named variable, or under a secret-named key of a dict a variable holds, however
+    nested (`db = {"prod": {"password": ...}}`), within a budget per variable.
 
     ``environ`` defaults to ``os.environ``; pass ``{}`` to skip the environment.
     """
-    sources: tuple[Mapping[str, object], ...] = (
-        namespace,
-        os.environ if environ is None else environ,
+    scan = _SecretScan()
+    for name, value in namespace.items():
+        if isinstance(value, str | bytes | bytearray | Mapping | list | tuple | set | frozenset):
+            secret = isinstance(name, str) and is_secret_name(name)
+            if secret or not isinstance(value, str | bytes | bytearray):
+                scan.variable(value, secret=secret)
+    for name, text in (os.environ if environ is None else environ).items():
+        if isinstance(text, str) and is_secret_name(name):
+            scan.add(text)
+    return frozenset(scan.found)
+
+
+# ---------------------------------------------------------------------------
+# Locations: store, tracking and git remote URLs
+# ---------------------------------------------------------------------------
+
+# `scheme://`, then the userinfo up to the last `@` before the host (RFC 3986: the authority
+# ends at `/`, `?` or `#`; whitespace, quotes and `<>` cannot be part of a URL).
+_USERINFO_IN_TEXT: Final = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#<>\"`]*@")
+# A whole URL inside text; it does not end in punctuation that closes the sentence around it.
+_URL_IN_TEXT: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]")
+
+
+def _without_credential_params(url: str) -> str:
+    """`url` without the query parameters that hold credentials; the rest kept verbatim."""
+    before, mark, after = url.partition("?")
+    if not mark:
+        return url
+    query, hash_mark, fragment = after.partition("#")
+    parts = query.split("&")
+    kept = [part for part in parts if not is_credential_param(part.partition("=")[0])]
+    if len(kept) == len(parts):
+        return url
+    rebuilt = before + ("?" + "&".join(kept) if any(kept) else "")
+    return rebuilt + hash_mark + fragment
+
+
+def redact_url(url: str) -> str:
+    """A location (store, tracking server, git remote) without its credentials: no userinfo
+    at all (`user:token@`), no query parameter that holds one (see `is_credential_param`).
+    scp-like and local remotes (no `scheme://`) are kept as they are."""
+    scheme, found, rest = url.partition("://")
+    if not found or not scheme:
+        return url
+    # The authority ends at the first `/`, `?` or `#`; the host is after its last `@`, kept
+    # verbatim (case, IPv6 brackets, port).
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    host = rest[:end].rpartition("@")[2]
+    return _without_credential_params(f"{scheme}://{host}{rest[end:]}")
+
+
+def redact_urls(text: str) -> str:
+    """A message (an error, a store description) for a person to read: every URL in it as
+    `redact_url` gives it, and the text rules of `redact_text` over the rest."""
+    if "://" in text:
+        text = _USERINFO_IN_TEXT.sub(r"\g<scheme>", text)
+        text = _URL_IN_TEXT.sub(lambda match: _without_credential_params(match.group(0)), text)
+    return redact_text(text)
+
+
+# ---------------------------------------------------------------------------
+# Runs: the policy applied where a run enters the store
+# ---------------------------------------------------------------------------
+
+# Base64 image data: its alphabet can spell a key format by chance, and a picture's bytes
+# hold no text a reader could copy.
+_BINARY_MIMES: Final = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def _unique_keys(mapping: Mapping[str, Any], known: _Known | None) -> dict[str, Any]:
+    """`mapping` with every key redacted; keys that become equal are told apart, not merged."""
+    result: dict[str, Any] = {}
+    for key, value in mapping.items():
+        new_key = _redact_text(key, known) if isinstance(key, str) else key
+        if new_key in result:
+            suffix = 2
+            while f"{new_key} ({suffix})" in result:
+                suffix += 1
+            new_key = f"{new_key} ({suffix})"
+        result[new_key] = value
+    return result
+
+
+def redact_keys(mapping: Mapping[str, Any], known_secrets: Collection[str] = ()) -> dict[str, Any]:
+    """`mapping` (metrics, say) with its keys redacted and its values as they are."""
+    return _unique_keys(mapping, _prepare_known(known_secrets))
+
+
+def _text(value: str | None, known: _Known | None) -> str | None:
+    return None if value is None else _redact_text(value, known)
+
+
+def redact_record(record: RunRecord, known_secrets: Collection[str] = ()) -> RunRecord:
+    """The run with secrets out of every string it stores: its name, tags, note, code and
+    lineage, the names and values of params, metrics, inputs and extras (nested containers
+    included), outputs, the error and the environment. ``known_secrets`` are values to hide
+    wherever they occur (capture knows them from the notebook's secret-named variables).
+
+    The record given is not changed. Ids and hashes are kept: they are generated, not typed.
+    Applied by the store to every run it writes, whatever its source, so no writer can
+    forget it; redacting twice changes nothing.
+    """
+    known = _prepare_known(known_secrets)
+    params = _redact_dict(_unique_keys(record.params, known), known)
+    inputs = _redact_dict(_unique_keys(record.inputs, known), known)
+    extra = _redact_dict(_unique_keys(record.extra, known), known)
+    return replace(
+        record,
+        name=_redact_text(record.name, known),
+        code=_redact_text(record.code, known),
+        notebook=_text(record.notebook, known),
+        repo=_text(record.repo, known),
+        user=_text(record.user, known),
+        host=_text(record.host, known),
+        tags=[_redact_text(tag, known) for tag in record.tags],
+        note=_text(record.note, known),
+        params=params,
+        metrics=_unique_keys(record.metrics, known),
+        inputs=inputs,
+        outputs=[
+            output
+            if output.mime in _BINARY_MIMES
+            else replace(output, data=_redact_text(output.data, known))
+            for output in record.outputs
+        ],
+        lineage=[
+            replace(
+                cell,
+                code=_redact_text(cell.code, known),
+                defines=[_redact_text(name, known) for name in cell.defines],
+                reads=[_redact_text(name, known) for name in cell.reads],
+            )
+            for cell in record.lineage
+        ],
+        environment=_redact_dict(record.environment, known),
+        error=None
+        if record.error is None
+        else RunError(
+            type=_redact_text(record.error.type, known),
+            message=_redact_text(record.error.message, known),
+            traceback=_redact_text(record.error.traceback, known),
+        ),
+        extra=extra,
     )
-    found: set[str] = set()
-    for source in sources:
-        for name, value in source.items():
-            # Type and length first: most namespace values are not strings.
-            if (
-                isinstance(value, str)
-                and len(value) >= MIN_SECRET_LENGTH
-                and isinstance(name, str)
-                and is_secret_name(name)
-                and REDACTED not in value
-            ):
-                found.add(value)
-                stripped = value.strip()
-                if stripped != value and len(stripped) >= MIN_SECRET_LENGTH:
-                    found.add(stripped)
-    return frozenset(found)

@@ -1,4 +1,4 @@
-"""Tests for nbmodelbook.capture.redaction: nothing secret may reach the store."""
+"""Tests for nbmodelbook.redaction: nothing secret may reach the store."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from nbmodelbook.capture.redaction import (
+from nbmodelbook.redaction import (
     MIN_SECRET_LENGTH,
     REDACTED,
     collect_secret_values,
@@ -21,6 +21,8 @@ from nbmodelbook.capture.redaction import (
     might_contain_secret,
     redact_mapping,
     redact_text,
+    redact_url,
+    redact_urls,
     redact_value,
 )
 
@@ -1022,3 +1024,59 @@ def test_redact_value_never_mutates_and_is_idempotent(value: Any) -> None:
     once = redact_value(None, value)
     assert value == original
     assert redact_value(None, once) == once
+
+
+# --- locations: store, tracking and git remote URLs ---
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:tok@host/x", "https://host/x"),
+        ("https://ghp_tokenonly@github.com/org/x.git", "https://github.com/org/x.git"),
+        ("https://host/x.git", "https://host/x.git"),
+        ("ssh://git@host:2222/org/x.git", "ssh://host:2222/org/x.git"),
+        ("https://u:p@[::1]:8443/x", "https://[::1]:8443/x"),
+        ("https://u:p%40x@Host.Example/x", "https://Host.Example/x"),
+        ("git@github.com:org/x.git", "git@github.com:org/x.git"),
+        ("/srv/git/x.git", "/srv/git/x.git"),
+        ("https://u:p@ss@host/x", "https://host/x"),
+        ("https://host/@scope/pkg", "https://host/@scope/pkg"),
+        ("sqlite:///runs.sqlite", "sqlite:///runs.sqlite"),
+        # Credentials in the query string go; every other parameter stays, verbatim.
+        ("postgresql://h/db?password=pw", "postgresql://h/db"),
+        ("postgresql://h/db?sslmode=require&Password=pw", "postgresql://h/db?sslmode=require"),
+        ("https://h/x?a=1&token=t&b=%20two#top", "https://h/x?a=1&b=%20two#top"),
+        ("https://h/x?PASSWD=1&pwd=2&Secret=3&api_key=4&apikey=5", "https://h/x"),
+        ("https://h/x?access_token=6&api-key=7&sslpassword=8&limit=9", "https://h/x?limit=9"),
+        ("https://h/x?pass%77ord=10#frag", "https://h/x#frag"),
+        ("https://u:p@h/x?token=t&page=2", "https://h/x?page=2"),
+        ("https://h/x?tokens=1&password_hint=2", "https://h/x?tokens=1&password_hint=2"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "API request to http://alice:s3cret@127.0.0.1:9/api/2.0/mlflow/runs/search failed",
+            "API request to http://127.0.0.1:9/api/2.0/mlflow/runs/search failed",
+        ),
+        (
+            "Invalid URL 'https://bob:pw@h/x?token=abc': no host. See http://docs/x?page=2.",
+            "Invalid URL 'https://h/x': no host. See http://docs/x?page=2.",
+        ),
+        (
+            "(\"http://h/a\", 'postgresql://u:p@db/x?password=pw&sslmode=require')",
+            "(\"http://h/a\", 'postgresql://db/x?sslmode=require')",
+        ),
+        ("two: s3://k:s@b/x, https://h/y?api_key=k.", "two: s3://b/x, https://h/y."),
+        ("no URL here: user@example.com", "no URL here: user@example.com"),
+        ("http://host/@scope/pkg and git@github.com:org/x.git", None),
+    ],
+)
+def test_redact_urls_in_free_text(text: str, expected: str | None) -> None:
+    assert redact_urls(text) == (text if expected is None else expected)
