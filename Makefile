@@ -47,6 +47,7 @@ lint: install
 	$(VENV)/bin/ruff check nbmodelbook tests bench scripts
 	$(VENV)/bin/ruff format --check nbmodelbook tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	cd labextension && $(WITH_VENV) jlpm lint
 
 bench: $(STAMP)

@@ -96,7 +96,7 @@ def _notebook(tracker: Tracker | None, notebook: str | None) -> str | None:
 
 
 def _scope(tracker: Tracker | None, notebook: str | None, all_notebooks: bool) -> Scope:
-    from nbmodelbook.capture.environment import repository_of
+    from nbmodelbook.repository import repository_of
 
     if all_notebooks:
         return Scope()

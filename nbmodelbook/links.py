@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbmodelbook.capture.code_analysis import code_hash
-from nbmodelbook.capture.outputs import RUN_MIMETYPE
-from nbmodelbook.capture.track_args import TRACK_PREFIX
+from nbmodelbook.record import code_hash
+from nbmodelbook.run_marker import RUN_MIMETYPE
+from nbmodelbook.track_args import TRACK_PREFIX
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -102,7 +102,7 @@ def notebook_run_summaries(
 ) -> list[dict[str, Any]]:
     """A notebook's runs: filed under its path, named by its saved run markers (a moved or
     headless-executed notebook), or unfiled runs whose code matches one of its cells."""
-    from nbmodelbook.capture.environment import repository_of
+    from nbmodelbook.repository import repository_of
 
     run_ids, hashes = notebook_lookup(notebook)
     return store.notebook_summaries(

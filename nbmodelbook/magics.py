@@ -12,14 +12,14 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from nbmodelbook.capture.notebook import NOTEBOOK_ENV_VAR, resolve_notebook_path
-from nbmodelbook.capture.track_args import (
+from nbmodelbook.capture.tracker import Tracker
+from nbmodelbook.config import ModelBook
+from nbmodelbook.errors import TrackUsageError
+from nbmodelbook.track_args import (
     TRACK_PREFIX,
     is_track_line,
     parse_track_line,
 )
-from nbmodelbook.capture.tracker import Tracker
-from nbmodelbook.config import ModelBook
-from nbmodelbook.errors import TrackUsageError
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell

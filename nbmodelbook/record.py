@@ -6,12 +6,51 @@ reader. Values are JSON-safe by the time a record reaches the store.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
+
+# What a model saw in `fit` (its feature names), kept among a run's inputs beside the data
+# fingerprints, so readers can tell "trained on different features".
+FEATURES_KIND: Final = "features seen in fit"
+
+
+def _hasher() -> Callable[[bytes], str]:
+    try:
+        import xxhash
+    except ImportError:  # pragma: no cover - xxhash is a declared dependency
+        return lambda data: hashlib.blake2b(data, digest_size=16).hexdigest()
+    return xxhash.xxh3_128_hexdigest  # type: ignore[no-any-return]
+
+
+_HASH: Final = _hasher()
+
+
+def code_hash(code: str) -> str:
+    """128-bit hex digest of the UTF-8 source (xxh3_128, or blake2b without xxhash): how a
+    run names its code, and how a reader tells whether a cell still shows that code."""
+    # surrogatepass: a lone surrogate pasted into a cell must not make hashing raise.
+    return _HASH(code.encode("utf-8", "surrogatepass"))
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with its non-finite floats (nested too) as their JSON names ("NaN",
+    "Infinity", "-Infinity"): strict JSON, as the store and the run marker write it."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
 
 
 class RunStatus(StrEnum):

@@ -122,7 +122,7 @@ def test_invalid_notebook_json_is_a_clear_error(
 
 
 def code_hash_of(text: str) -> str:
-    from nbmodelbook.capture.code_analysis import code_hash
+    from nbmodelbook.record import code_hash
 
     return code_hash(text)
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nbmodelbook.capture.code_analysis import code_hash
-from nbmodelbook.capture.outputs import RUN_MIMETYPE
 from nbmodelbook.links import link_cells, notebook_lookup
+from nbmodelbook.record import code_hash
+from nbmodelbook.run_marker import RUN_MIMETYPE
 
 
 def marked(source: str, *run_ids: str) -> object:

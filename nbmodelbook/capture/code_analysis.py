@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import hashlib
 import math
 import operator
 import warnings
@@ -25,7 +24,6 @@ __all__ = [
     "CellAnalysis",
     "LiteralKwarg",
     "analyze_cell",
-    "code_hash",
     "is_literal",
     "literal_value",
 ]
@@ -60,23 +58,6 @@ class CellAnalysis:
 
 
 # --------------------------------------------------------------------------- hashing
-
-
-def _hasher() -> Callable[[bytes], str]:
-    try:
-        import xxhash
-    except ImportError:  # pragma: no cover - xxhash is a declared dependency
-        return lambda data: hashlib.blake2b(data, digest_size=16).hexdigest()
-    return xxhash.xxh3_128_hexdigest  # type: ignore[no-any-return]
-
-
-_HASH: Final = _hasher()
-
-
-def code_hash(code: str) -> str:
-    """128-bit hex digest of the UTF-8 source (xxh3_128, or blake2b without xxhash)."""
-    # surrogatepass: a lone surrogate pasted into a cell must not make hashing raise.
-    return _HASH(code.encode("utf-8", "surrogatepass"))
 
 
 # --------------------------------------------------------------------------- literals

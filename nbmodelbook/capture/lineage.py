@@ -6,8 +6,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from nbmodelbook.capture.code_analysis import analyze_cell, code_hash
-from nbmodelbook.record import LineageCell
+from nbmodelbook.capture.code_analysis import analyze_cell
+from nbmodelbook.record import LineageCell, code_hash
 
 MAX_LINEAGE_CELLS = 200
 

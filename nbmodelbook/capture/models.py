@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nbmodelbook.capture.values import to_json_safe, type_name
+from nbmodelbook.record import FEATURES_KIND
 
 Inspector = Callable[[object], dict[str, Any] | None]
 
@@ -77,7 +78,6 @@ def _torch_module(value: object) -> dict[str, Any] | None:
 
 
 MAX_FEATURE_NAMES = 2000
-FEATURES_KIND = "features seen in fit"
 
 
 def fitted_features(value: object) -> dict[str, Any] | None:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nbmodelbook.record import CapturedOutput, RunRecord
-
-RUN_MIMETYPE = "application/vnd.nbmodelbook.run+json"
-# Metrics a run marker carries, so a cell badge can show the one its user prefers.
-MARKER_METRICS = 8
+from nbmodelbook.record import CapturedOutput
+from nbmodelbook.run_marker import RUN_MIMETYPE
 
 # Most telling representation first: one is kept per displayed object.
 _PREFERENCE = (
@@ -138,27 +134,3 @@ def _as_text(mime: str, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
         return str(value)
-
-
-def run_marker(record: RunRecord) -> dict[str, Any]:
-    """The run marker's payload: what a cell badge shows without asking the server."""
-    from nbmodelbook.metric_names import headline_metric
-    from nbmodelbook.store.codec import json_safe  # the store's JSON for non-finite numbers
-
-    metrics = dict(itertools.islice(record.metrics.items(), MARKER_METRICS))
-    headline = headline_metric(record)
-    if headline is not None:  # the badge's default metric travels even beyond the first few
-        metrics[headline] = record.metrics[headline]
-    first = next(iter(metrics.items()), None)
-    payload: dict[str, Any] = json_safe(
-        {
-            "run_id": record.run_id,
-            "name": record.name,
-            "status": record.status.value,
-            "duration": record.duration,
-            "metric": {"name": first[0], "value": first[1]} if first else None,
-            "metrics": metrics,
-            "headline": headline,
-        }
-    )
-    return payload

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import redaction
 from nbmodelbook.capture import environment
-from nbmodelbook.capture.code_analysis import CellAnalysis, analyze_cell, code_hash
+from nbmodelbook.capture.code_analysis import CellAnalysis, analyze_cell
 from nbmodelbook.capture.fingerprint import FingerprintCache
 from nbmodelbook.capture.lineage import CellHistory, ExecutedCell
 from nbmodelbook.capture.namespace import (
@@ -34,8 +34,7 @@ from nbmodelbook.capture.namespace import (
 )
 from nbmodelbook.capture.naming import default_run_name
 from nbmodelbook.capture.notebook import detect_notebook_path
-from nbmodelbook.capture.outputs import RUN_MIMETYPE, OutputCollector, run_marker
-from nbmodelbook.capture.track_args import TrackArgs, parse_track_cell
+from nbmodelbook.capture.outputs import OutputCollector
 from nbmodelbook.capture.values import bounded_repr, numeric_value, to_json_safe
 from nbmodelbook.config import ModelBook
 from nbmodelbook.record import (
@@ -43,8 +42,12 @@ from nbmodelbook.record import (
     RunError,
     RunRecord,
     RunStatus,
+    code_hash,
     new_run_id,
 )
+from nbmodelbook.repository import repository
+from nbmodelbook.run_marker import RUN_MIMETYPE, run_marker
+from nbmodelbook.track_args import TrackArgs, parse_track_cell
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult, InteractiveShell
@@ -430,7 +433,7 @@ class EnvironmentCache:
         now = time.monotonic()
         if key != self._key or now - self._built_at > ENVIRONMENT_REFRESH_SECONDS:
             env = environment.capture_environment(modules, notebook_dir)
-            self._repo = environment.repository(env.get("git"))
+            self._repo = repository(env.get("git"))
             self._environment = redaction.redact_value(None, env, secrets)
             self._key, self._built_at = key, now
         record.repo = self._repo

@@ -71,7 +71,7 @@ def import_from_mlflow(
     With `notebook`, the runs are filed under it, in its store unless `store` is given;
     without, they go to `store` (default: $NBMODELBOOK_STORE or this folder's store).
     """
-    from nbmodelbook.capture.environment import repository_of
+    from nbmodelbook.repository import repository_of
 
     require_mlflow()
     client = mlflow_client(tracking_uri)

@@ -25,8 +25,7 @@ from typing import Any, TypeVar
 import orjson
 import xxhash
 
-from nbmodelbook.capture.code_analysis import code_hash
-from nbmodelbook.record import RunError, RunRecord, RunStatus
+from nbmodelbook.record import RunError, RunRecord, RunStatus, code_hash
 from nbmodelbook.redaction import redact_url, redact_urls
 from nbmodelbook.store import codec
 from nbmodelbook.store.journal import record_to_json

@@ -8,12 +8,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nbmodelbook.capture.code_analysis import code_hash
-from nbmodelbook.capture.models import FEATURES_KIND
-from nbmodelbook.capture.track_args import split_track_cell
 from nbmodelbook.links import link_cells
 from nbmodelbook.metric_names import headline_metric
-from nbmodelbook.record import RunRecord
+from nbmodelbook.record import FEATURES_KIND, RunRecord, code_hash
 from nbmodelbook.report.audit import AuditContext, NotebookCell, run_audit
 from nbmodelbook.report.compare import compare_runs, model_family
 from nbmodelbook.report.model import (
@@ -29,6 +26,7 @@ from nbmodelbook.report.model import (
     Summary,
 )
 from nbmodelbook.report.resolve import resolve_ref
+from nbmodelbook.track_args import split_track_cell
 
 _METRIC_HINT = re.compile(r"\bmetric:([A-Za-z0-9_.\-]+[A-Za-z0-9_])")
 NOTE_KINDS = (

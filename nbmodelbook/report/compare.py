@@ -8,9 +8,8 @@ from typing import Any
 
 import orjson
 
-from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.metric_names import lower_is_better
-from nbmodelbook.record import RunRecord
+from nbmodelbook.record import FEATURES_KIND, RunRecord
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
 
 # The kind of a difference found only in what the fitted models saw: often the very choice

@@ -10,8 +10,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbmodelbook.record import RunRecord, status_failed
-from nbmodelbook.store.codec import json_safe
+from nbmodelbook.record import RunRecord, json_safe, status_failed
 
 if TYPE_CHECKING:
     from nbmodelbook.widgets.comparison import Comparison

@@ -58,7 +58,7 @@ class StoreAccess:
 
     def repository(self, folder: Path) -> str | None:
         """The repository a folder's notebooks file their runs under (None outside git)."""
-        from nbmodelbook.capture.environment import repository_of
+        from nbmodelbook.repository import repository_of
 
         key = str(folder)
         now = time.monotonic()

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from nbmodelbook.record import json_safe
+
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -48,19 +50,6 @@ def metric_value(value: Any) -> float:
     if isinstance(value, str):
         return _NON_FINITE.get(value, math.nan)
     return math.nan if value is None else float(value)
-
-
-def json_safe(value: Any) -> Any:
-    """`value` with its non-finite floats (nested too) as their JSON names."""
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    return value
 
 
 def _fallback(value: Any) -> Any:

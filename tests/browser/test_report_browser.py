@@ -24,8 +24,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nbmodelbook.capture.outputs import RUN_MIMETYPE
 from nbmodelbook.cli import main as cli_main
+from nbmodelbook.run_marker import RUN_MIMETYPE
 from tests.integration.conftest import kernel_env
 
 if TYPE_CHECKING:

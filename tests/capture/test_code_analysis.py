@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.inputtransformer2 import TransformerManager
@@ -19,7 +18,6 @@ from nbmodelbook.capture.code_analysis import (
     CellAnalysis,
     LiteralKwarg,
     analyze_cell,
-    code_hash,
     is_literal,
     literal_value,
 )
@@ -779,13 +777,6 @@ def test_not_literal(source: str) -> None:
     assert not is_literal(node)
     with pytest.raises(ValueError, match="not a literal"):
         literal_value(node)
-
-
-def test_code_hash() -> None:
-    assert code_hash("x = 1\n") == xxhash.xxh3_128_hexdigest(b"x = 1\n")
-    assert len(code_hash("")) == 32
-    assert code_hash("x = 1\n") != code_hash("x = 2\n")
-    assert code_hash("\ud800") == code_hash("\ud800")  # lone surrogates hash, not raise
 
 
 REALISTIC_CELL = """

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from nbmodelbook.capture.code_analysis import analyze_cell
 from nbmodelbook.capture.fingerprint import FingerprintCache
-from nbmodelbook.capture.models import FEATURES_KIND, fitted_features
+from nbmodelbook.capture.models import fitted_features
 from nbmodelbook.capture.namespace import (
     MODEL_FEATURES,
     data_inputs,
@@ -21,6 +21,7 @@ from nbmodelbook.capture.namespace import (
     extract_params,
     model_feature_inputs,
 )
+from nbmodelbook.record import FEATURES_KIND
 
 
 def run(code: str, namespace: dict[str, object]) -> dict[str, object]:

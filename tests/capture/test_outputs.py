@@ -3,7 +3,8 @@ from __future__ import annotations
 import base64
 import sys
 
-from nbmodelbook.capture.outputs import RUN_MIMETYPE, STREAM_MIMETYPE, OutputCollector
+from nbmodelbook.capture.outputs import STREAM_MIMETYPE, OutputCollector
+from nbmodelbook.run_marker import RUN_MIMETYPE
 
 
 def test_keeps_the_most_telling_representation() -> None:
@@ -61,8 +62,8 @@ def test_run_marker_carries_what_a_badge_shows_as_strict_json() -> None:
     import json
     import math
 
-    from nbmodelbook.capture.outputs import MARKER_METRICS, run_marker
     from nbmodelbook.record import RunRecord, RunStatus
+    from nbmodelbook.run_marker import MARKER_METRICS, run_marker
 
     metrics = {"loss": math.nan, "gain": math.inf} | {f"m{i}": i / 10 for i in range(20)}
     metrics["auc"] = 0.91  # the headline metric, beyond the first few

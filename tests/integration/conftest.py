@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from nbmodelbook.capture.outputs import RUN_MIMETYPE
+from nbmodelbook.run_marker import RUN_MIMETYPE
 from nbmodelbook.store.store import RunStore
 
 KERNEL_TIMEOUT = 120

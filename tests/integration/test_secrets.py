@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from nbmodelbook.capture.outputs import RUN_MIMETYPE
+from nbmodelbook.run_marker import RUN_MIMETYPE
 from tests.integration.conftest import Runner
 
 pytestmark = pytest.mark.integration

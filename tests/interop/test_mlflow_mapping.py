@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench._records import RecordFactory, fail
-from nbmodelbook.capture.code_analysis import code_hash
 from nbmodelbook.capture.fingerprint import fingerprint
 from nbmodelbook.interop.mlflow_export import (
     MAX_ENTITIES_PER_BATCH,
@@ -56,7 +55,7 @@ from nbmodelbook.interop.mlflow_mapping import (
     stale_tags,
     tag_label,
 )
-from nbmodelbook.record import RunError, RunRecord, RunStatus
+from nbmodelbook.record import RunError, RunRecord, RunStatus, code_hash
 from nbmodelbook.store.journal import record_from_json, record_to_json
 
 NOTEBOOK = "/home/analyst/credit-models/loans.ipynb"

@@ -21,17 +21,16 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from sklearn.linear_model import LogisticRegression
 
-from nbmodelbook.capture.code_analysis import code_hash
 from nbmodelbook.capture.fingerprint import fingerprint
 from nbmodelbook.capture.models import fitted_features
 from nbmodelbook.capture.namespace import MODEL_FEATURES
-from nbmodelbook.capture.outputs import RUN_MIMETYPE, run_marker
-from nbmodelbook.record import LineageCell, RunRecord, RunStatus
+from nbmodelbook.record import LineageCell, RunRecord, RunStatus, code_hash
 from nbmodelbook.report import audit
 from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.audit import SELECTION_EFFECT_RUNS
 from nbmodelbook.report.build import build_review
 from nbmodelbook.report.model import Finding, Review, Severity
+from nbmodelbook.run_marker import RUN_MIMETYPE, run_marker
 from tests.report.test_render import make_run
 
 CREDIT = pd.DataFrame(

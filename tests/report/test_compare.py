@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-from nbmodelbook.capture.models import FEATURES_KIND
 from nbmodelbook.metric_names import headline_metric, lower_is_better
-from nbmodelbook.record import RunRecord, RunStatus
+from nbmodelbook.record import FEATURES_KIND, RunRecord, RunStatus
 from nbmodelbook.report.compare import (
     FEATURES_DIFFER,
     comparable_params,

@@ -9,8 +9,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nbmodelbook.capture.code_analysis import code_hash
-from nbmodelbook.record import RunError, RunRecord, RunStatus
+from nbmodelbook.record import RunError, RunRecord, RunStatus, code_hash
 from nbmodelbook.store.store import RunStore
 from tests.widgets._runs import frame_input, record
 

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from nbmodelbook.capture.track_args import (
+from nbmodelbook.magics import strip_track_line
+from nbmodelbook.track_args import (
     TrackArgs,
     TrackUsageError,
     parse_track_cell,
     parse_track_line,
     split_track_cell,
 )
-from nbmodelbook.magics import strip_track_line
 
 
 def test_full_option_line() -> None:
