@@ -807,7 +807,12 @@ def redact_mapping(
 # How far `collect_secret_values` looks into one variable's containers: a config dict or a
 # list of connection settings is small; a data set is not where credentials live.
 _MAX_SCAN_DEPTH: Final = 4
-_MAX_SCAN_ITEMS: Final = 2000
+_MAX_SCAN_ITEMS: Final = 256
+_RECORDS_LOOKED_AT: Final = 8
+
+
+_NESTING: Final = (Mapping, list, tuple, set, frozenset)
+_SCALARS: Final = frozenset({int, float, bool, type(None), complex})
 
 
 def _as_text(value: object) -> str | None:
@@ -849,9 +854,19 @@ class _SecretScan:
                 self.add(text)
         elif isinstance(value, Mapping):
             for key, item in list(itertools.islice(value.items(), _MAX_SCAN_ITEMS)):
+                if type(item) in _SCALARS:  # the common case, and nothing to find in it
+                    continue
                 named = isinstance(key, str) and is_secret_name(key)
                 self.visit(item, secret=secret or named, depth=depth + 1)
         elif isinstance(value, list | tuple | set | frozenset):
+            if not secret:
+                # Outside a secret only containers can hold one, and a list is mostly of one
+                # kind: a list of numbers or words is left after its first item, and of a list
+                # of records (dicts) the first few are enough to find a secret-named field.
+                first = next(iter(value), None)
+                if not isinstance(first, _NESTING):
+                    return
+                value = itertools.islice(value, _RECORDS_LOOKED_AT)
             for item in list(itertools.islice(value, _MAX_SCAN_ITEMS)):
                 self.visit(item, secret=secret, depth=depth + 1)
 

@@ -1080,3 +1080,19 @@ def test_redact_url(url: str, expected: str) -> None:
 )
 def test_redact_urls_in_free_text(text: str, expected: str | None) -> None:
     assert redact_urls(text) == (text if expected is None else expected)
+
+
+# --- values held in containers -----------------------------------------------------------
+
+
+def test_values_under_secret_keys_are_found_at_any_depth() -> None:
+    namespace = {
+        "db": {"prod": {"password": "hunter2-prod", "host": "db.internal"}},
+        "configs": [{"name": "a", "api_key": "key-value-123"}],
+        "API_TOKEN": b"bytes-token-456",
+        "credentials": ("bob", "pw-in-a-tuple"),
+        "features": ["age", "income"],
+        "X": list(range(10_000)),
+    }
+    found = collect_secret_values(namespace, {})
+    assert found == {"hunter2-prod", "key-value-123", "bytes-token-456", "pw-in-a-tuple"}
