@@ -12,10 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nbmodelbook.server.paths import (
+    MAX_NAME_BYTES,
+    MAX_PATH_BYTES,
     PathNotFound,
     PathRejected,
     api_path_of,
     api_segments,
+    confine,
     require_file,
     resolve_api_path,
     within,
@@ -146,3 +149,44 @@ def test_required_files(tree: Path) -> None:
         require_file(folder, "work/dir.ipynb", notebook, "a notebook")
     with pytest.raises(PathRejected, match=r"must end with '\.ipynb'"):
         require_file(tree / "work" / "model.txt", "work/model.txt", notebook, "a notebook")
+
+
+def test_names_and_paths_the_file_system_cannot_hold_are_refused() -> None:
+    assert api_segments("a/" + "n" * MAX_NAME_BYTES) == ("a", "n" * MAX_NAME_BYTES)
+    # Bytes, not characters: 128 'é' are 256 bytes of UTF-8.
+    for name in ("n" * (MAX_NAME_BYTES + 1), "é" * 128):
+        with pytest.raises(PathRejected, match="too long") as refused:
+            api_segments(f"work/{name}.ipynb")
+        assert len(str(refused.value)) < 300  # the name is not echoed in full
+    with pytest.raises(PathRejected, match="too long"):
+        api_segments("d/" * (MAX_PATH_BYTES // 2) + "x.ipynb")
+
+
+def test_a_long_path_under_a_deep_root_is_refused(tmp_path: Path) -> None:
+    """Each name fits, but the root's own path and the API path together do not."""
+    folders = "/".join(["n" * 200] * 20)
+    path = f"{folders}/{'x' * (MAX_PATH_BYTES - len(folders) - len('/.ipynb'))}.ipynb"
+    assert len(path) == MAX_PATH_BYTES
+    api_segments(path)  # fine as text
+    with pytest.raises(PathRejected, match="too long"):
+        resolve_api_path(tmp_path, path, allow_hidden=False)
+
+
+def test_derived_files_are_confined_after_every_link(tree: Path, tmp_path: Path) -> None:
+    root = tree.resolve()
+    work = root / "work"
+    assert confine(root, work / "model.review.html", "the report") == work / "model.review.html"
+    assert confine(root, root / "alias" / "model.ipynb", "x") == work / "model.ipynb"
+    # A link to a link that leads out: the message names the first link on the way.
+    os.symlink(root / "other", work / ".nbmodelbook")
+    with pytest.raises(PathRejected, match="outside") as refused:
+        confine(root, work / ".nbmodelbook" / "runs.sqlite", "the run store")
+    message = str(refused.value)
+    assert "the run store 'work/.nbmodelbook/runs.sqlite'" in message
+    assert "'work/.nbmodelbook' is a link that leads out of it" in message
+    assert str(tmp_path) not in message
+    # A dangling link out is refused too: writing through it would create the file outside.
+    os.symlink(tmp_path / "nothing-yet.html", work / "model.review.html")
+    with pytest.raises(PathRejected, match="it is a link that leads out of it"):
+        confine(root, work / "model.review.html", "the report")
+    assert not (tmp_path / "nothing-yet.html").exists()
