@@ -3,14 +3,17 @@
 Under `<base_url>/nbmodelbook/api/`:
 
 - `GET info`: the nbmodelbook version.
-- `GET runs?path=NB[&q=TEXT][&limit=N]`: the notebook's runs, newest first (ETag, 304).
-- `GET runs/RUN_ID?path=NB`: one run in full.
+- `GET runs?path=NB[&q=TEXT][&limit=N]`: the notebook's runs, newest first (ETag, 304); `q`
+  holds at most 500 characters and 20 words.
+- `GET runs/RUN_ID?path=NB`: one of the notebook's runs in full.
 - `GET compare?path=NB&ids=ID1,ID2[,...]`: runs compared as `compare()` compares them.
 - `POST export` `{"path": NB, "format": "html" | "md"}`: write the review report beside the
   notebook, as `nbmodelbook report NB` does.
 - `GET report?path=NB.review.html`: a written report, sandboxed.
 
-Paths are relative to the server's root folder, as in Jupyter's contents API.
+Paths are relative to the server's root folder, as in Jupyter's contents API, and every file
+the API reads or writes (the notebook, the run store beside it, the report and its images) must
+lie inside that folder once links are followed.
 """
 
 from __future__ import annotations

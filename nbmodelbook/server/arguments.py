@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,14 +12,19 @@ from nbmodelbook.errors import InvalidArgument
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "MAX_BODY_BYTES",
     "MAX_LIMIT",
+    "MAX_SEARCH_CHARS",
+    "MAX_SEARCH_WORDS",
     "MIN_ID_PREFIX",
     "ExportRequest",
     "InvalidArgument",
+    "decode_json_body",
     "parse_export_body",
     "parse_limit",
     "parse_run_id",
     "parse_run_ids",
+    "parse_search",
     "required",
 ]
 
@@ -28,6 +34,15 @@ RUN_ID_LENGTH = 32  # nbmodelbook.record.new_run_id: 12 hex digits of time, 20 r
 MIN_ID_PREFIX = 8
 _HEX = re.compile(r"[0-9a-f]+")
 DEFAULT_REPORT_FORMAT = "html"
+# A search is a few words typed into the panel's filter box. Every word becomes a set of LIKE
+# conditions: unbounded, a long text outgrows SQLite's pattern and expression-depth limits
+# (an error, after seconds of building the query), so it is refused before the store is asked.
+MAX_SEARCH_CHARS = 500
+MAX_SEARCH_WORDS = 20
+# Room for far more ids than compare takes, with spaces: only absurd lists are cut short.
+MAX_IDS_CHARS = 4096
+# An export request is `{"path": ..., "format": ...}`: a path holds at most 4096 bytes.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def required(name: str, value: str | None) -> str:
@@ -49,6 +64,23 @@ def parse_limit(value: str | None) -> int:
     return limit
 
 
+def parse_search(value: str | None) -> str:
+    """The free text of a listing's search (`q`): at most MAX_SEARCH_CHARS characters and
+    MAX_SEARCH_WORDS words; empty when not given."""
+    text = value or ""
+    if len(text) > MAX_SEARCH_CHARS:
+        raise InvalidArgument(
+            f"'q' is {len(text)} characters long: a search holds at most {MAX_SEARCH_CHARS}"
+        )
+    words = len(text.split())
+    if words > MAX_SEARCH_WORDS:
+        raise InvalidArgument(
+            f"'q' has {words} words: a search matches at most {MAX_SEARCH_WORDS} words "
+            "(every one must appear in the run)"
+        )
+    return text
+
+
 def parse_run_id(value: str) -> str:
     """A run id (32 hex digits) or a prefix of one (at least MIN_ID_PREFIX digits), lowercase."""
     run_id = value.strip().lower()
@@ -66,6 +98,11 @@ def parse_run_ids(value: str | None) -> list[str]:
     from nbmodelbook.widgets.comparison import MAX_COMPARED_RUNS
 
     text = required("ids", value)
+    if len(text) > MAX_IDS_CHARS:
+        raise InvalidArgument(
+            f"'ids' is {len(text)} characters long: compare takes 2 to {MAX_COMPARED_RUNS} "
+            f"run ids, separated by commas (at most {MAX_IDS_CHARS} characters)"
+        )
     ids = list(dict.fromkeys(parse_run_id(part) for part in text.split(",") if part.strip()))
     if not 2 <= len(ids) <= MAX_COMPARED_RUNS:
         raise InvalidArgument(
@@ -79,6 +116,28 @@ def parse_run_ids(value: str | None) -> list[str]:
 class ExportRequest:
     path: str
     format: str
+
+
+def decode_json_body(raw: bytes) -> Any:
+    """A request body as JSON (None when empty): at most MAX_BODY_BYTES of UTF-8."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidArgument(
+            f"the request body is too large ({len(raw)} bytes): at most {MAX_BODY_BYTES}"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(
+            f"the request body is not UTF-8 text (byte {exc.start}): send JSON encoded as UTF-8"
+        ) from None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidArgument("the request body is not valid JSON: it nests too deeply") from None
 
 
 def parse_export_body(body: Any) -> ExportRequest:

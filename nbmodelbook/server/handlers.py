@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import tornado.web
@@ -23,10 +25,12 @@ from nbmodelbook import __version__
 from nbmodelbook.errors import ModelBookError
 from nbmodelbook.server import operations
 from nbmodelbook.server.arguments import (
+    decode_json_body,
     parse_export_body,
     parse_limit,
     parse_run_id,
     parse_run_ids,
+    parse_search,
     required,
 )
 from nbmodelbook.server.operations import ApiContext
@@ -54,22 +58,29 @@ class ApiError(tornado.web.HTTPError):
         self.extra = dict(extra or {})
 
 
-def api_error(exc: Exception) -> ApiError | None:
-    """The HTTP error a project error means (None for anything else: a bug, answered 500)."""
-    if isinstance(exc, ModelBookError):
-        return ApiError(exc.http_status, str(exc), exc.details())
-    return None
+def api_error(exc: Exception, root: Path | None = None) -> ApiError | None:
+    """The HTTP error a project error means (None for anything else: a bug, answered 500).
+
+    Paths under `root` are named relative to it, as the API names files: a message (a store's
+    own, say) does not show where the server keeps its files.
+    """
+    if not isinstance(exc, ModelBookError):
+        return None
+    message = str(exc)
+    if root is not None:
+        message = message.replace(f"{root}{os.sep}", "")
+    return ApiError(exc.http_status, message, exc.details())
 
 
 @contextmanager
-def http_errors() -> Iterator[None]:
+def http_errors(root: Path | None = None) -> Iterator[None]:
     """Turn the project's errors raised inside the block into their HTTP errors."""
     try:
         yield
     except tornado.web.HTTPError:
         raise
     except Exception as exc:
-        error = api_error(exc)
+        error = api_error(exc, root)
         if error is None:
             raise
         raise error from exc
@@ -114,9 +125,9 @@ class RunsHandler(_Handler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        with http_errors():
+        with http_errors(self.context.root):
             path = required("path", self.query("path"))
-            text = self.query("q") or ""
+            text = parse_search(self.query("q"))
             limit = parse_limit(self.query("limit"))
             listing = await asyncio.to_thread(
                 operations.prepare_listing, self.context, path, text, limit
@@ -135,7 +146,7 @@ class RunHandler(_Handler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        with http_errors():
+        with http_errors(self.context.root):
             path = required("path", self.query("path"))
             ref = parse_run_id(run_id)
             payload = await asyncio.to_thread(operations.run_payload, self.context, path, ref)
@@ -146,7 +157,7 @@ class CompareHandler(_Handler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        with http_errors():
+        with http_errors(self.context.root):
             path = required("path", self.query("path"))
             refs = parse_run_ids(self.query("ids"))
             payload = await asyncio.to_thread(
@@ -159,8 +170,8 @@ class ExportHandler(_Handler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
-        with http_errors():
-            request = parse_export_body(self.get_json_body())
+        with http_errors(self.context.root):
+            request = parse_export_body(decode_json_body(self.request.body))
             payload = await asyncio.to_thread(
                 operations.export_report, self.context, request.path, request.format
             )
@@ -177,7 +188,7 @@ class ReportHandler(_Handler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        with http_errors():
+        with http_errors(self.context.root):
             path = required("path", self.query("path"))
             data, media_type = await asyncio.to_thread(operations.read_report, self.context, path)
         self.set_header("X-Content-Type-Options", "nosniff")

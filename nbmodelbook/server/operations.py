@@ -2,27 +2,40 @@
 
 A notebook's runs are those filed under its real path and, when it lies in a git repository,
 that repository (as `nbmodelbook.runs()` sees them), in the store `nbmodelbook report` would
-read. Errors are the project's own (`PathRejected`, `UnknownRunError`, `StoreUnavailable`, ...);
-the handlers turn them into HTTP statuses.
+read; a run of any other notebook is not found. Every file the server derives from a notebook's
+place (the store beside it and its journals, the report, the report's images folder) is
+confined to the root before anything opens or writes it; a store the server's operator chose
+(NBMODELBOOK_STORE) is theirs to place. Answers name files relative to the root, never by the
+server's own paths. Errors are the project's own (`PathRejected`, `UnknownRunError`,
+`StoreUnavailable`, ...); the handlers turn them into HTTP statuses.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import __version__
-from nbmodelbook.errors import AnnotationsInvalid, UnknownRunError
+from nbmodelbook.errors import AnnotationsInvalid, PathRejected, UnknownRunError
 from nbmodelbook.server import payloads
 from nbmodelbook.server.arguments import MAX_LIMIT, InvalidArgument
-from nbmodelbook.server.paths import api_path_of, require_file, resolve_api_path
+from nbmodelbook.server.paths import (
+    api_path_of,
+    confine,
+    require_file,
+    resolve_api_path,
+    shown_path,
+    within,
+)
 from nbmodelbook.server.stores import StoreAccess
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from nbmodelbook.record import RunRecord
+    from nbmodelbook.report.formats import ReportFormat
     from nbmodelbook.store.store import RunStore
 
 __all__ = [
@@ -33,6 +46,7 @@ __all__ = [
     "comparison_payload",
     "export_report",
     "listing_payload",
+    "of_notebook",
     "prepare_listing",
     "read_report",
     "run_payload",
@@ -64,17 +78,54 @@ class ApiContext:
         return self.file(api_path, (NOTEBOOK_SUFFIX,), "a notebook")
 
 
-def _store_url(notebook: Path) -> str:
-    from nbmodelbook.store.backends import store_for_notebook
-
-    return store_for_notebook(notebook)
+# SQLite writes these beside a store file (following links): confined with it.
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-def _describe(url: str) -> str:
-    """Where a store is, for people: a file path, or a server URL without its password."""
-    from nbmodelbook.store.backends import backend_for
+def _store_url(context: ApiContext, notebook: Path) -> str:
+    """The notebook's store, as `nbmodelbook report` finds it. The store beside the notebook
+    must lie in the root, and its journals too; the operator's NBMODELBOOK_STORE is theirs."""
+    from nbmodelbook.store.backends import (
+        DEFAULT_STORE_DIR,
+        DEFAULT_STORE_FILE,
+        STORE_ENV_VAR,
+        sqlite_path,
+        store_for_notebook,
+    )
 
-    return backend_for(url).describe(url)
+    if os.environ.get(STORE_ENV_VAR, "").strip():
+        return store_for_notebook(notebook)
+    what = "the run store"
+    # Link by link first, so the message names the link that leads out.
+    confine(context.root, notebook.parent / DEFAULT_STORE_DIR, f"{what}'s folder")
+    confine(context.root, notebook.parent / DEFAULT_STORE_DIR / DEFAULT_STORE_FILE, what)
+    url = store_for_notebook(notebook)
+    path = sqlite_path(url)
+    if path is not None:  # the file the store opens, whatever the rule that chose it
+        real = confine(context.root, path, what)
+        for suffix in SQLITE_SIDE_FILES:
+            confine(context.root, real.with_name(real.name + suffix), f"{what}'s journal")
+    return url
+
+
+def _shown_store(context: ApiContext, url: str) -> str:
+    """Where a store is, for people, without the server's own paths: a file relative to the
+    root, a file elsewhere by its name, a server's URL without its password."""
+    from nbmodelbook.store.backends import backend_for, sqlite_path
+
+    path = sqlite_path(url)
+    if path is None:
+        return backend_for(url).describe(url)
+    real = Path(os.path.realpath(path))
+    if within(context.root, real):
+        return api_path_of(context.root, real)
+    return f"{path.name} (outside the server's root folder)"
+
+
+def of_notebook(record: RunRecord, notebook: str, repo: str | None) -> bool:
+    """Whether a run is one of the notebook's, as a listing's scope selects them (pure): filed
+    under its real path and, in a repository, filed under that repository or none."""
+    return record.notebook == notebook and (repo is None or record.repo in (None, repo))
 
 
 # --- the run listing -------------------------------------------------------------------------
@@ -88,6 +139,7 @@ class Listing:
     notebook: str
     repo: str | None
     store_url: str
+    store_shown: str
     store: RunStore | None
     text: str
     limit: int
@@ -98,14 +150,15 @@ class Listing:
 def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -> Listing:
     """Which runs a listing means and the store's write counter: no run is read yet."""
     notebook = context.notebook(api_path)
-    url = _store_url(notebook)
+    url = _store_url(context, notebook)
     store = context.stores.existing(url)
     repo = context.stores.repository(notebook.parent)
     seq = store.write_counter() if store is not None else 0
     etag = payloads.listing_etag(
         __version__, url, str(notebook), repo, text, limit, store is not None, seq
     )
-    return Listing(api_path, str(notebook), repo, url, store, text, limit, seq, etag)
+    shown = _shown_store(context, url)
+    return Listing(api_path, str(notebook), repo, url, shown, store, text, limit, seq, etag)
 
 
 def _headline(metric_names: list[str]) -> str | None:
@@ -138,7 +191,7 @@ def listing_payload(listing: Listing) -> dict[str, Any]:
         metric_names = [name for name, _count in facets.metrics]
     return {
         "notebook": listing.api_path,
-        "store": _describe(listing.store_url),
+        "store": listing.store_shown,
         "seq": listing.seq,
         "total": total,
         "metric_names": metric_names,
@@ -151,43 +204,50 @@ def listing_payload(listing: Listing) -> dict[str, Any]:
 # --- one run, several runs -------------------------------------------------------------------
 
 
-def _records(context: ApiContext, api_path: str, refs: Sequence[str]) -> list[RunRecord]:
-    """Full records (no outputs) of runs given by id or id prefix, in the notebook's store."""
+def _records(
+    context: ApiContext, notebook: Path, api_path: str, refs: Sequence[str]
+) -> list[RunRecord]:
+    """Full records (no outputs) of the notebook's runs given by id or id prefix, in order.
 
-    url = _store_url(context.notebook(api_path))
+    A run of another notebook is not found, as if it were not in the store."""
+    url = _store_url(context, notebook)
     store = context.stores.existing(url)
     if store is None:
         raise UnknownRunError(
             f"no run with id {', '.join(refs)}: the notebook has no run store yet "
-            f"({_describe(url)})"
+            f"({_shown_store(context, url)})"
         )
+    repo = context.stores.repository(notebook.parent)
     found = {ref: store.find_run_id(ref) for ref in refs}
-    unknown = [ref for ref, run_id in found.items() if run_id is None]
+    run_ids = list(dict.fromkeys(run_id for run_id in found.values() if run_id is not None))
+    records = {
+        run_id: record
+        for run_id, record in store.get_runs(run_ids, with_outputs=False).items()
+        if of_notebook(record, str(notebook), repo)
+    }
+    unknown = [ref for ref, run_id in found.items() if run_id not in records]
     if unknown:
         plural = "s" if len(unknown) > 1 else ""
         raise UnknownRunError(
-            f"no run with id{plural} {', '.join(unknown)} in {store.location} "
+            f"no run with id{plural} {', '.join(unknown)} among the runs of "
+            f"{shown_path(api_path)} in {_shown_store(context, url)} "
             "(or a prefix that more than one run shares)"
         )
-    run_ids = [run_id for run_id in found.values() if run_id is not None]
-    records = store.get_runs(run_ids, with_outputs=False)
-    return [records[run_id] for run_id in run_ids if run_id in records]
+    return [records[run_id] for run_id in run_ids]
 
 
 def run_payload(context: ApiContext, api_path: str, ref: str) -> dict[str, Any]:
-    """One run in full."""
-
-    records = _records(context, api_path, [ref])
-    if not records:  # deleted between the lookup and the read
-        raise UnknownRunError(f"no run with id {ref}")
-    return payloads.run_detail(records[0])
+    """One run in full, its notebook named as the API names files."""
+    notebook = context.notebook(api_path)
+    (record,) = _records(context, notebook, api_path, [ref])
+    return payloads.run_detail(record, notebook=api_path_of(context.root, notebook))
 
 
 def comparison_payload(context: ApiContext, api_path: str, refs: Sequence[str]) -> dict[str, Any]:
     """Two or more runs compared, as `compare()` compares them (the first is the reference)."""
     from nbmodelbook.widgets.comparison import build_comparison
 
-    records = _records(context, api_path, refs)
+    records = _records(context, context.notebook(api_path), api_path, refs)
     run_ids = list(dict.fromkeys(record.run_id for record in records))
     if len(run_ids) < 2:
         raise InvalidArgument(
@@ -201,6 +261,34 @@ def comparison_payload(context: ApiContext, api_path: str, refs: Sequence[str]) 
 
 def _quiet(_message: str) -> None:
     """No progress lines: the server's log is not a terminal someone watches."""
+
+
+def _side_folders() -> dict[str, Callable[[Path], Path]]:
+    """The folder each format writes beside its report, by format: Markdown's images."""
+    from nbmodelbook.report.formats import markdown_image_dir
+
+    return {"md": markdown_image_dir}
+
+
+def _report_path(context: ApiContext, report_format: ReportFormat, notebook: Path) -> Path:
+    """Where the notebook's report goes, once it and the folder its format writes beside it
+    (Markdown's images) are known to lie in the root with every link followed."""
+    report = report_format.path_for(notebook)
+    if confine(context.root, report, "the report").is_dir():
+        raise PathRejected(
+            f"the report {api_path_of(context.root, report)!r} cannot be written: a folder "
+            "has its name"
+        )
+    side_folder = _side_folders().get(report_format.name)
+    if side_folder is not None:
+        folder = report.parent / side_folder(report)
+        real = confine(context.root, folder, "the report's images folder")
+        if real.exists() and not real.is_dir():
+            raise PathRejected(
+                f"the report's images folder {api_path_of(context.root, folder)!r} cannot be "
+                "written: a file has its name"
+            )
+    return report
 
 
 def export_report(context: ApiContext, api_path: str, format_name: str) -> dict[str, Any]:
@@ -218,12 +306,14 @@ def export_report(context: ApiContext, api_path: str, format_name: str) -> dict[
         known = ", ".join(sorted(REPORT_FORMATS))
         raise InvalidArgument(f"unknown report format {format_name!r}: use one of {known}")
     notebook = context.notebook(api_path)
-    review = load_review(notebook, None, progress=_quiet)
+    store_url = _store_url(context, notebook)
+    report = _report_path(context, report_format, notebook)
+    review = load_review(notebook, store_url, progress=_quiet)
     items = readiness(review)
     listed = [item.as_dict() for item in items]
     if review.annotation_problems:
         raise AnnotationsInvalid(listed)
-    written = report_format.render(review, report_format.path_for(notebook))
+    written = report_format.render(review, report)
     return {
         "report": api_path_of(context.root, written[0]),
         "ready": is_ready(items),

@@ -143,14 +143,18 @@ def environment_summary(environment: Mapping[str, Any]) -> dict[str, Any] | None
     }
 
 
-def run_detail(record: RunRecord) -> dict[str, Any]:
-    """One run in full: its summary with every param and metric, its code, data and context."""
+def run_detail(record: RunRecord, *, notebook: str | None) -> dict[str, Any]:
+    """One run in full: its summary with every param and metric, its code, data and context.
+
+    `notebook` is the run's notebook as the API names it (relative to the root): the path the
+    run was recorded under is the server's own.
+    """
     detail = run_summary(summary_row(record), max_params=None)
     detail.update(
         {
             "code": record.code,
             "code_hash": record.code_hash,
-            "notebook": record.notebook,
+            "notebook": notebook,
             "inputs": input_list(record.inputs),
             "environment": environment_summary(record.environment),
             "lineage": [

@@ -11,12 +11,18 @@ import pytest
 from nbmodelbook.record import RunError, RunStatus
 from nbmodelbook.server.arguments import (
     DEFAULT_LIMIT,
+    MAX_BODY_BYTES,
+    MAX_SEARCH_CHARS,
+    MAX_SEARCH_WORDS,
     InvalidArgument,
+    decode_json_body,
     parse_export_body,
     parse_limit,
     parse_run_id,
     parse_run_ids,
+    parse_search,
 )
+from nbmodelbook.server.operations import of_notebook
 from nbmodelbook.server.payloads import (
     comparison_payload,
     environment_summary,
@@ -103,8 +109,9 @@ def test_a_failed_run_in_full_is_strict_json() -> None:
         inputs={"X": frame_input(["a"], 10, "h"), "broken": "not a fingerprint"},
         environment={"python": "garbage", "packages": ["x"], "git": 3, "errors": "x"},
     )
-    detail = strict_json(run_detail(run))
+    detail = strict_json(run_detail(run, notebook="credit/scorecard.ipynb"))
     assert detail["name"] == "hostile <b>"  # data, not markup: the frontend escapes it
+    assert detail["notebook"] == "credit/scorecard.ipynb"  # not the path the run recorded
     assert detail["failed"] is True
     assert detail["error"] == "ValueError: bad"
     assert detail["params"] == {"alpha": "NaN", "grid": [1, "Infinity"]}
@@ -162,3 +169,43 @@ def test_etags_change_with_any_part() -> None:
         changed = list(parts)
         changed[index] = "other" if not isinstance(parts[index], int) else 8
         assert listing_etag(*changed) != tag
+
+
+def test_searches_are_bounded() -> None:
+    assert parse_search(None) == ""
+    most = " ".join(["w"] * MAX_SEARCH_WORDS)
+    assert parse_search(most) == most
+    assert parse_search("x" * MAX_SEARCH_CHARS) == "x" * MAX_SEARCH_CHARS
+    with pytest.raises(InvalidArgument, match="at most 500"):
+        parse_search("x" * (MAX_SEARCH_CHARS + 1))
+    with pytest.raises(InvalidArgument, match="21 words"):
+        parse_search(most + " w")
+    with pytest.raises(InvalidArgument, match="'ids'"):
+        parse_run_ids("," * 5000)
+
+
+def test_request_bodies_are_decoded_or_refused() -> None:
+    assert decode_json_body(b"") is None
+    assert decode_json_body('{"path": "crédit.ipynb"}'.encode()) == {"path": "crédit.ipynb"}
+    refusals = {
+        b'{"path": "cr\xe9dit.ipynb"}': "UTF-8",  # Latin-1
+        b"{ not json": "not valid JSON",
+        b"[" * 100_000: "too large",
+        b"[" * (MAX_BODY_BYTES - 1): "nests too deeply",
+    }
+    for raw, reason in refusals.items():
+        with pytest.raises(InvalidArgument, match=reason):
+            decode_json_body(raw)
+
+
+def test_a_run_is_the_notebooks_by_path_and_repository() -> None:
+    notebook = "/srv/nb/work/credit.ipynb"
+    ours = record(0, "ours", notebook=notebook)
+    assert of_notebook(ours, notebook, None)
+    assert not of_notebook(ours, "/srv/nb/work/other.ipynb", None)
+    ours.repo = "git@example.com:team/credit.git"
+    assert of_notebook(ours, notebook, "git@example.com:team/credit.git")
+    assert of_notebook(ours, notebook, None)  # outside git: the path alone
+    assert not of_notebook(ours, notebook, "git@example.com:fork/credit.git")
+    ours.repo = None  # recorded outside git: one of the repository's, as listings count it
+    assert of_notebook(ours, notebook, "git@example.com:fork/credit.git")
