@@ -16,12 +16,12 @@ from nbmodelbook.record import LineageCell, RunRecord, RunStatus
 from nbmodelbook.report.compare import FEATURES_DIFFER
 from nbmodelbook.report.model import (
     Annotation,
-    AnnotationKind,
     Decision,
     Finding,
     Rejection,
     Severity,
 )
+from nbmodelbook.report.resolve import resolve_ref
 
 # Choosing the best of this many tries makes its score optimistic enough to say so.
 SELECTION_EFFECT_RUNS = 10
@@ -87,27 +87,62 @@ def _cell_number(index: int | None) -> str:
 def edited_after_run(context: AuditContext) -> Iterable[Finding]:
     """The notebook shows code that did not produce the recorded results."""
     cited = set(context.cited())
+    chosen = {d.chosen_run_id for d in context.decisions if d.chosen_run_id}
     for link in context.links:
         linked = [context.runs[r] for r in link.run_ids if r in context.runs]
         if not linked:
             continue
         latest = max(linked, key=lambda run: run.started_at)
-        if latest.code_hash == link.source_hash:
-            continue
-        important = any(run.run_id in cited for run in linked)
-        yield Finding(
+        if latest.code_hash != link.source_hash:
+            important = any(run.run_id in cited for run in linked)
+            yield Finding(
+                code="edited-after-run",
+                severity=Severity.HIGH if important else Severity.MEDIUM,
+                title=f"{_cell_number(link.index).capitalize()} was edited after its last run",
+                detail=(
+                    f"The code in {_cell_number(link.index)} no longer matches the code that "
+                    f"produced {_label(latest)}: the results in this report come from a "
+                    "different version of the cell than the one shown in the notebook. Re-run "
+                    "the cell, or review the recorded code in the methodology section."
+                ),
+                run_ids=(latest.run_id,),
+                cell_index=link.index,
+            )
+        # A cited run of an earlier version of the cell (edited and run again since): the
+        # latest run matching the cell says nothing about the code of the run the report cites.
+        for run in linked:
+            if run is latest or run.run_id not in cited or run.code_hash == link.source_hash:
+                continue
+            yield _earlier_version(run, link, is_chosen=run.run_id in chosen)
+
+
+def _earlier_version(run: RunRecord, link: CellLink, *, is_chosen: bool) -> Finding:
+    cell = _cell_number(link.index)
+    if is_chosen:
+        return Finding(
             code="edited-after-run",
-            severity=Severity.HIGH if important else Severity.MEDIUM,
-            title=f"{_cell_number(link.index).capitalize()} was edited after its last run",
+            severity=Severity.HIGH,
+            title=f"{cell.capitalize()} no longer shows the code of the chosen run",
             detail=(
-                f"The code in {_cell_number(link.index)} no longer matches the code that produced "
-                f"{_label(latest)}: the results in this report come from a different version "
-                "of the cell than the one shown in the notebook. Re-run the cell, or review the "
-                "recorded code in the methodology section."
+                f"The chosen run {_label(run)} came from an earlier version of {cell}, which "
+                "was edited and run again since: the code the cell shows now is not the code "
+                "of the chosen model. Its recorded code is in the methodology section."
             ),
-            run_ids=(latest.run_id,),
+            run_ids=(run.run_id,),
             cell_index=link.index,
         )
+    return Finding(
+        code="edited-after-run",
+        severity=Severity.MEDIUM,
+        title=f"{cell.capitalize()} no longer shows the code of cited run {run.name}",
+        detail=(
+            f"{_label(run)}, cited as evidence, came from an earlier version of {cell}, which "
+            "was edited and run again since: the notebook no longer shows the code that "
+            "produced it."
+        ),
+        run_ids=(run.run_id,),
+        cell_index=link.index,
+    )
 
 
 @audit_check
@@ -229,7 +264,7 @@ def chosen_not_best(context: AuditContext) -> Iterable[Finding]:
                 code="chosen-failed",
                 severity=Severity.HIGH,
                 title="The chosen run did not finish successfully",
-                detail=f"{_label(chosen)} ended with status '{chosen.status.value}'.",
+                detail=_unfinished(chosen),
                 run_ids=(chosen.run_id,),
                 cell_index=decision.annotation.cell_index,
             )
@@ -244,16 +279,21 @@ def chosen_not_best(context: AuditContext) -> Iterable[Finding]:
             other_value = other.metrics.get(metric) if other else None
             if other is None or other_value is None or math.isnan(other_value):
                 continue
-            if (other_value < value) if lower else (other_value > value):
+            if _beats(other_value, value, lower=lower):
                 better.append((other, other_value))
         if better:
             listed = ", ".join(f"{_label(run)} has {val:.4g}" for run, val in better)
+            scored = (
+                f"has {metric} = {value:.4g}"
+                if _finite(value)
+                else f"has no usable {metric} (it recorded {value})"
+            )
             yield Finding(
                 code="chosen-not-best",
                 severity=Severity.MEDIUM,
                 title=f"The chosen run is not the best on its own headline metric ({metric})",
                 detail=(
-                    f"{_label(chosen)} has {metric} = {value:.4g}, but {listed}. The rationale "
+                    f"{_label(chosen)} {scored}, but {listed}. The rationale "
                     "should explain why the better-scoring alternative was not chosen."
                 ),
                 run_ids=(chosen.run_id, *(run.run_id for run, _ in better)),
@@ -283,6 +323,23 @@ def chosen_not_best(context: AuditContext) -> Iterable[Finding]:
 
 def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
+
+
+def _beats(other: float, chosen: float, *, lower: bool) -> bool:
+    """Whether an alternative's value is better than the chosen run's; a chosen run without a
+    usable (finite) value is beaten by any alternative that has one."""
+    if not _finite(chosen):
+        return _finite(other)
+    return other < chosen if lower else other > chosen
+
+
+def _unfinished(run: RunRecord) -> str:
+    if run.status is RunStatus.RUNNING:
+        return (
+            f"{_label(run)} has not finished: it is still recorded as running, so its metrics "
+            "and model may not be final."
+        )
+    return f"{_label(run)} ended with status '{run.status.value}'."
 
 
 @audit_check
@@ -320,14 +377,14 @@ def decisions_without_evidence(context: AuditContext) -> Iterable[Finding]:
 @audit_check
 def failed_runs_unmentioned(context: AuditContext) -> Iterable[Finding]:
     mentioned = set(context.cited())
-    for annotation in context.annotations:
-        if annotation.kind is not AnnotationKind.DECISION:
-            mentioned.update(r for r in annotation.refs if r in context.runs)
-    names_mentioned = {ref for annotation in context.annotations for ref in annotation.refs}
+    refs = {ref for annotation in context.annotations for ref in annotation.refs}
+    # Resolved as the report resolves them (full id, id prefix, name), so a run the report
+    # links to from a note counts as discussed; a name stands for every run of that name.
+    mentioned.update(filter(None, (resolve_ref(ref, context.runs) for ref in refs)))
     failed = [
         run
         for run in context.runs.values()
-        if run.status.failed and run.run_id not in mentioned and run.name not in names_mentioned
+        if run.status.failed and run.run_id not in mentioned and run.name not in refs
     ]
     if failed:
         listed = ", ".join(f"{_label(run)} ({run.status.value})" for run in failed[:10])

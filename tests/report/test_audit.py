@@ -208,11 +208,6 @@ def test_a_cell_edited_then_run_again_is_not_edited_after_its_run() -> None:
     assert "edited-after-run" not in codes(review)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edited-after-run compares a cell only with its latest run: a chosen run from an "
-    "earlier version of a cell that was edited and run again is not flagged",
-)
 def test_a_chosen_run_from_an_earlier_version_of_its_cell_is_flagged() -> None:
     """The committee is told the notebook reproduces a model it no longer shows the code of."""
     chosen = tracked_run(1, "forest", metrics={"auc": 0.91}, inputs=SAME_DATA, cell_id="cell-rf")
@@ -226,6 +221,34 @@ def test_a_chosen_run_from_an_earlier_version_of_its_cell_is_flagged() -> None:
         finding.severity is Severity.HIGH and chosen.run_id in finding.run_ids
         for finding in review.findings
     ), review.findings
+    finding = the_finding(review, "edited-after-run")  # the cell shows the latest run's code
+    assert finding.run_ids == (chosen.run_id,)
+    assert finding.cell_index == 0
+    assert finding.title == "Cell 1 no longer shows the code of the chosen run"
+    assert finding.detail.startswith(
+        f"The chosen run {review.run_label(chosen.run_id)} came from an earlier version of "
+        "cell 1, which was edited and run again since: the code the cell shows now is not the "
+        "code of the chosen model."
+    )
+
+
+def test_a_cited_alternative_from_an_earlier_version_of_its_cell_is_medium() -> None:
+    """The chosen run matches its cell; the alternative it beat was an older version of it."""
+    earlier = tracked_run(1, "forest", metrics={"auc": 0.88}, inputs=SAME_DATA, cell_id="cell-rf")
+    chosen = tracked_run(2, "forest", metrics={"auc": 0.91}, inputs=SAME_DATA, cell_id="cell-rf")
+    decision = annotation(
+        "DECISION", "The tuned forest", f"run:forest over run:{earlier.short_id}."
+    )
+    review = review_of(saved_cell(chosen), decision, runs=[earlier, chosen])
+    assert review.chosen_run_id == chosen.run_id
+    finding = the_finding(review, "edited-after-run")
+    assert finding.severity is Severity.MEDIUM
+    assert finding.run_ids == (earlier.run_id,)
+    assert finding.title == "Cell 1 no longer shows the code of cited run forest"
+    assert finding.detail.startswith(
+        f"{review.run_label(earlier.run_id)}, cited as evidence, came from an earlier version of "
+        "cell 1"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,9 +489,7 @@ def test_runs_whose_models_saw_the_same_features_are_not_flagged() -> None:
 # chosen-failed
 
 
-@pytest.mark.parametrize(
-    "status", [RunStatus.ERROR, RunStatus.INTERRUPTED, RunStatus.CRASHED, RunStatus.RUNNING]
-)
+@pytest.mark.parametrize("status", [RunStatus.ERROR, RunStatus.INTERRUPTED, RunStatus.CRASHED])
 def test_a_chosen_run_that_did_not_finish_is_high(status: RunStatus) -> None:
     forest, logreg = forest_and_logreg(status=status)
     review = review_of(
@@ -481,6 +502,22 @@ def test_a_chosen_run_that_did_not_finish_is_high(status: RunStatus) -> None:
     assert (
         finding.detail == f"{review.run_label(forest.run_id)} ended with status '{status.value}'."
     )
+
+
+def test_a_chosen_run_still_running_is_high_and_not_said_to_have_ended() -> None:
+    forest, logreg = forest_and_logreg(status=RunStatus.RUNNING)
+    review = review_of(
+        saved_cell(forest), saved_cell(logreg), choose_forest(), runs=[forest, logreg]
+    )
+    finding = the_finding(review, "chosen-failed")
+    assert finding.severity is Severity.HIGH
+    assert finding.run_ids == (forest.run_id,)
+    assert finding.cell_index == 2
+    assert finding.detail == (
+        f"{review.run_label(forest.run_id)} has not finished: it is still recorded as running, "
+        "so its metrics and model may not be final."
+    )
+    assert "ended" not in finding.detail
 
 
 def test_a_failed_alternative_is_not_a_failed_choice() -> None:
@@ -583,17 +620,21 @@ def test_an_alternative_without_a_usable_value_is_not_better() -> None:
     assert "chosen-not-best" not in codes(review)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chosen-not-best compares with `>`/`<`, which is always False against a NaN: a chosen "
-    "run whose headline metric is NaN is never reported as beaten",
-)
 def test_a_chosen_run_without_a_usable_value_is_beaten_by_one_with_a_value() -> None:
     """The evidence table marks the alternative best; the audit should say so too."""
     review, (chosen, scored, _other) = choice("auc", math.nan, 0.85, 0.80)
     assert review.decisions[0].evidence.metrics[0].best == (1,)  # `scored` is marked best
     finding = the_finding(review, "chosen-not-best")
     assert finding.run_ids[:2] == (chosen.run_id, scored.run_id)
+    assert finding.detail.startswith(
+        f"{review.run_label(chosen.run_id)} has no usable auc (it recorded nan), but "
+        f"{review.run_label(scored.run_id)} has 0.85"
+    )
+
+
+def test_a_chosen_run_without_a_usable_value_is_not_beaten_by_others_without_one() -> None:
+    review, _runs = choice("auc", math.nan, math.nan, math.inf)
+    assert "chosen-not-best" not in codes(review)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -812,11 +853,6 @@ def test_many_failed_runs_are_one_finding_listing_the_first_ten() -> None:
     assert "and 1 more did not finish" in finding.detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="failed-runs-unmentioned matches a note's refs against full run ids and names only: "
-    "a note citing a failed run by its short id (the id the report shows) does not count",
-)
 def test_a_failed_run_mentioned_by_its_short_id_in_a_note_is_discussed() -> None:
     deep = tracked_run(3, "forest-deep", status=RunStatus.ERROR)
     note = annotation("LIMITATION", "Depth", f"run:{deep.short_id} ran out of memory.")
