@@ -1,12 +1,14 @@
 """Review -> GitHub-flavoured Markdown, with its images returned as files to write beside it.
 
-Same content and order as the HTML report. Untrusted text is escaped for Markdown (`\\|`, `\\*`,
-`\\``, a leading `#`, `<` as `&lt;`...). Annotation bodies stay Markdown (the modeller's
-formatting survives) inside a block quote, with raw HTML escaped and links other than
-http/https/mailto/`#anchor` broken apart. Our own charts are written as SVG files; figures a run
-captured are written as PNG/JPEG files (checked), while captured SVG and Vega-Lite figures, which
-are untrusted vector documents, are embedded as `<img src="data:...">` so they never exist as a
-stand-alone file a browser would open (and run) directly.
+Same content and order as the HTML report, and inert in renderers that pass raw HTML through
+(GitHub, JupyterLab, nbconvert). Untrusted text is escaped for Markdown (`\\|`, `\\*`, `\\``, a
+leading `#`, `<` as `&lt;`...); code goes in fences longer than any backtick run inside.
+Annotation bodies stay Markdown (the modeller's formatting survives) inside a block quote: they
+are parsed and written out again as inert Markdown (`safe_markdown`), never patched as text.
+Our own charts are written as SVG files; figures a run captured are written as PNG/JPEG files
+(checked), while captured SVG and Vega-Lite figures, which are untrusted vector documents, are
+embedded as `<img src="data:...">` so they never exist as a stand-alone file a browser would
+open (and run) directly.
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ __all__ = ["md_code", "md_text", "render_markdown"]
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]{}|~$!#])")
 # What would start a list item, a thematic break or a setext underline at the start of a line.
 _LINE_START = re.compile(r"^(\d{0,9})([.)]|(?<![0-9])[-+])(?=\s|$)|^()([-=])(?=[-=\s]*$)")
-_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
-_SAFE_DEST = re.compile(r"[ \t]*<?[ \t]*(?:https?://|mailto:|#)", re.IGNORECASE)
 _IMAGE_EXT = {"image/png": "png", "image/jpeg": "jpg"}
 
 
@@ -93,65 +93,14 @@ def _table(
     return "\n".join(lines)
 
 
-def _neutralise_line(
-    line: str, run_links: Mapping[str, str], pattern: re.Pattern[str] | None
+def md_body(
+    markdown: str, run_links: Mapping[str, str] | None = None, heading_offset: int = 0
 ) -> str:
-    """One line of untrusted Markdown outside code blocks: no raw HTML, no unsafe link target."""
-    line = line.replace("<", "&lt;")
-    line = line.replace("![", "\\![")
-    out: list[str] = []
-    position = 0
-    for match in re.finditer(r"\]\(|\]:", line):
-        out.append(line[position : match.start()])
-        rest = line[match.end() :]
-        if _SAFE_DEST.match(rest) and rest.strip():
-            out.append(match.group(0))
-        else:
-            out.append("\\" + match.group(0))
-        position = match.end()
-    out.append(line[position:])
-    line = "".join(out)
-    if pattern is None:
-        return line
+    """An annotation body as a block quote of inert Markdown (see `safe_markdown`)."""
+    from nbmodelbook.report.safe_markdown import safe_markdown
 
-    def link(match: re.Match[str]) -> str:
-        before = line[: match.start()]
-        if before.count("`") % 2:  # inside a code span: leave it alone
-            return match.group(0)
-        ref = match.group(0)[len("run:") :]
-        return f"[{md_text(match.group(0))}](#{run_links[ref]})"
-
-    return pattern.sub(link, line)
-
-
-def md_body(markdown: str, run_links: Mapping[str, str] | None = None) -> str:
-    """An annotation body, as a block quote of neutralised Markdown (see the module docstring)."""
-    from nbmodelbook.report.sanitize import ref_pattern
-
-    links = {ref: anchor for ref, anchor in (run_links or {}).items() if ref}
-    pattern = ref_pattern(list(links)) if links else None
-    lines: list[str] = []
-    fence: tuple[str, int] | None = None
-    for raw in markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        match = _FENCE.match(raw)
-        if fence is None:
-            if match and not (match.group(2)[0] == "`" and "`" in match.group(3)):
-                fence = (match.group(2)[0], len(match.group(2)))
-                lines.append(raw)
-            else:
-                lines.append(_neutralise_line(raw, links, pattern))
-        else:
-            closing = match is not None and match.group(2)[0] == fence[0]
-            if closing and match and len(match.group(2)) >= fence[1] and not match.group(3).strip():
-                fence = None
-            lines.append(raw)
-    if fence is not None:
-        lines.append(fence[0] * fence[1])  # close a fence left open, so nothing leaks past it
-    while lines and not lines[-1].strip():
-        lines.pop()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    return "\n".join(f"> {line}" if line else ">" for line in lines)
+    text = safe_markdown(markdown, run_links, heading_offset)
+    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n")) if text else ""
 
 
 class _Writer:
@@ -195,7 +144,7 @@ class _Writer:
     def body(self, annotation: Annotation, empty: str) -> str:
         if not annotation.body.strip():
             return f"*{empty}*"
-        return md_body(annotation.body, self.ctx.run_links(annotation.refs))
+        return md_body(annotation.body, self.ctx.run_links(annotation.refs), heading_offset=3)
 
     # -- sections --------------------------------------------------------------
 
@@ -565,7 +514,9 @@ class _Writer:
                 self.add(
                     f"#### [{md_text(kind.label.upper())}] {md_text(note.title or kind.label)}",
                     meta,
-                    md_body(note.body, ctx.run_links(note.refs)) if note.body.strip() else "",
+                    md_body(note.body, ctx.run_links(note.refs), heading_offset=3)
+                    if note.body.strip()
+                    else "",
                 )
                 if missing:
                     self.add(
