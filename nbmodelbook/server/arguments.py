@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbmodelbook.errors import InvalidArgument
+from nbmodelbook.store.query import MAX_SEARCH_CHARS, MAX_SEARCH_WORDS
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -34,11 +35,6 @@ RUN_ID_LENGTH = 32  # nbmodelbook.record.new_run_id: 12 hex digits of time, 20 r
 MIN_ID_PREFIX = 8
 _HEX = re.compile(r"[0-9a-f]+")
 DEFAULT_REPORT_FORMAT = "html"
-# A search is a few words typed into the panel's filter box. Every word becomes a set of LIKE
-# conditions: unbounded, a long text outgrows SQLite's pattern and expression-depth limits
-# (an error, after seconds of building the query), so it is refused before the store is asked.
-MAX_SEARCH_CHARS = 500
-MAX_SEARCH_WORDS = 20
 # Room for far more ids than compare takes, with spaces: only absurd lists are cut short.
 MAX_IDS_CHARS = 4096
 # An export request is `{"path": ..., "format": ...}`: a path holds at most 4096 bytes.
@@ -66,7 +62,7 @@ def parse_limit(value: str | None) -> int:
 
 def parse_search(value: str | None) -> str:
     """The free text of a listing's search (`q`): at most MAX_SEARCH_CHARS characters and
-    MAX_SEARCH_WORDS words; empty when not given."""
+    MAX_SEARCH_WORDS words (the store's bounds for any search), empty when not given."""
     text = value or ""
     if len(text) > MAX_SEARCH_CHARS:
         raise InvalidArgument(

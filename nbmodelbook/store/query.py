@@ -38,6 +38,11 @@ STATUS_GROUPS: dict[str, tuple[str, ...]] = {
     "failed": tuple(status.value for status in RunStatus if status.failed),
 }
 MAX_PAGE_SIZE = 10_000
+# A search is a few words typed into a filter box. Every word becomes a set of LIKE conditions:
+# unbounded, a long text outgrows SQLite's pattern and expression-depth limits (an error, after
+# seconds of building the query), so the query refuses it before the store is asked.
+MAX_SEARCH_CHARS = 500
+MAX_SEARCH_WORDS = 20
 
 
 # A backend's case-insensitive "column contains text" (`Backend.contains`).
@@ -91,6 +96,17 @@ class RunQuery:
             raise InvalidQuery(f"offset must be 0 or more, not {self.offset}")
         if not 1 <= self.limit <= MAX_PAGE_SIZE:
             raise InvalidQuery(f"a page holds 1 to {MAX_PAGE_SIZE} runs, not {self.limit}")
+        if len(self.text) > MAX_SEARCH_CHARS:
+            raise InvalidQuery(
+                f"the search is {len(self.text)} characters long: "
+                f"it may hold at most {MAX_SEARCH_CHARS}"
+            )
+        words = len(self.text.split())
+        if words > MAX_SEARCH_WORDS:
+            raise InvalidQuery(
+                f"the search has {words} words: at most {MAX_SEARCH_WORDS} "
+                "(every one must appear in the run)"
+            )
         known = {status.value for status in RunStatus} | set(STATUS_GROUPS)
         unknown = [status for status in self.statuses if status not in known]
         if unknown:

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from bench._records import RecordFactory
+from nbmodelbook.errors import InvalidQuery
 from nbmodelbook.record import RunError, RunRecord, RunStatus
-from nbmodelbook.store.query import MAX_PAGE_SIZE, InvalidQuery, MetricRange, RunPage, RunQuery
+from nbmodelbook.store.query import MAX_PAGE_SIZE, MetricRange, RunPage, RunQuery
 from nbmodelbook.store.store import RunStore
 
 T0 = 1_700_000_000.0  # 2023-11-14, a fixed clock: every run starts a minute after the previous
@@ -824,3 +825,11 @@ def test_run_names_are_distinct_and_sorted(zoo: RunStore, store: RunStore) -> No
     assert found.count("forest-300") == 1
     assert len(found) == 16
     assert store.run_names() == []
+
+
+def test_a_search_is_bounded() -> None:
+    RunQuery(text=" ".join(["word"] * 20))
+    with pytest.raises(InvalidQuery, match="21 words: at most 20"):
+        RunQuery(text=" ".join(["word"] * 21))
+    with pytest.raises(InvalidQuery, match="501 characters long"):
+        RunQuery(text="x" * 501)

@@ -538,3 +538,17 @@ def test_compare_takes_a_list_of_refs_too(store: RunStore, records: list[RunReco
     names = sorted({run.name for run in records if run.error is None})[:2]
     view = nbmodelbook.compare(names, store=store.url)
     assert [run.name for run in view.comparison.runs] == names
+
+
+def test_an_overlong_search_is_refused_with_a_message(
+    browser: RunBrowser, records: list[RunRecord]
+) -> None:
+    # Unbounded, thousands of words outgrew SQLite's expression limits after seconds of work.
+    browser.text.value = " ".join(["gbm"] * 30)
+    assert "the search has 30 words: at most 20" in browser.message.value
+    assert browser.last_error is None
+    browser.text.value = "x" * 60_000
+    assert "the search is 60000 characters long" in browser.message.value
+    browser.text.value = "gbm-full-3"
+    assert browser.message.value == ""
+    assert set(column(browser, "name")) == {"gbm-full-3"}
