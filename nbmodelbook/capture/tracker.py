@@ -403,7 +403,7 @@ class SecretNames:
         present = {name: user_ns[name] for name in self._secret if name in user_ns}
         for name in used:
             value = user_ns.get(name)
-            if isinstance(value, _CONTAINERS):
+            if isinstance(value, _CONTAINERS) and not _IPYTHON_HISTORY.match(name):
                 present.setdefault(name, value)
         return redaction.collect_secret_values(present)
 
