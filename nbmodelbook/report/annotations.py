@@ -27,6 +27,10 @@ Syntax (GitHub-alert style, parsed with markdown-it-py, CommonMark plus tables/s
   than cite evidence.
 
 Problems name cells by number (index + 1), as the audit does.
+
+Bounds: a cell is read up to MAX_CELL_CHARS; the cells a notebook's annotations are read from
+may hold MAX_NOTEBOOK_MARKUP characters that can open markup in all (the parser's cost is in
+those). A cell that would go past it is not read, and says so ("annotation too large").
 """
 
 from __future__ import annotations
@@ -46,14 +50,21 @@ from nbmodelbook.report.model import Annotation, AnnotationKind, AnnotationProbl
 __all__ = [
     "GITHUB_ALERT_KINDS",
     "MAX_CELL_CHARS",
+    "MAX_NOTEBOOK_MARKUP",
     "find_run_refs",
+    "markup_count",
     "parse_annotations",
     "parse_cell",
 ]
 
 GITHUB_ALERT_KINDS = frozenset({"NOTE", "TIP", "IMPORTANT", "WARNING", "CAUTION"})
-# markdown-it is linear but slow on adversarial input (~20 µs per `[`): bound the work per cell.
 MAX_CELL_CHARS = 2_000_000
+# markdown-it-py is linear, but spends up to ~25 µs on each character that may open markup
+# (`[`, `*`, `<`, `|`, a line break...) against 0.1 µs on plain text, however they are arranged.
+# A notebook's annotations may hold this many in all (a few MB of ordinary annotation text), so
+# a crafted notebook gets a finding in seconds instead of a `check` that runs for minutes.
+MAX_NOTEBOOK_MARKUP = 100_000
+_MARKUP_CHARS = tuple("\n!#$%&*+-:<=>@[\\]^_`{|}~")
 _MAX_TAGS = 1_000
 _TAG_CUTOFF = 0.85  # "decisions" -> decision, but "metadata" is not "data"
 
@@ -69,6 +80,8 @@ _NEWLINES = re.compile(r"\r\n?")
 _TEXT_TOKENS = frozenset({"text", "text_special", "code_inline", "html_inline", "html_block"})
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+# Block structure only: where quotes and paragraphs are, without reading their inline text.
+_MD_BLOCKS = MarkdownIt("commonmark").enable(["table", "strikethrough"]).disable("inline")
 
 
 def find_run_refs(text: str) -> tuple[str, ...]:
@@ -86,13 +99,38 @@ def find_run_refs(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+@dataclass(slots=True)
+class _Budget:
+    """What is left of a notebook's MAX_NOTEBOOK_MARKUP."""
+
+    left: int = MAX_NOTEBOOK_MARKUP
+
+
+def markup_count(text: str) -> int:
+    """How many characters of `text` may open Markdown markup (what the parser is slow on)."""
+    return sum(text.count(char) for char in _MARKUP_CHARS)
+
+
 def parse_cell(
     source: str | Sequence[str] | None,
     cell_index: int,
     cell_id: str | None,
     tags: Sequence[str] | None = (),
 ) -> tuple[list[Annotation], list[AnnotationProblem]]:
-    """The annotations of one markdown cell, and what is wrong with them. Never raises."""
+    """The annotations of one markdown cell, and what is wrong with them. Never raises.
+
+    The cell may use the whole of a notebook's MAX_NOTEBOOK_MARKUP.
+    """
+    return _parse_cell(source, cell_index, cell_id, tags, _Budget())
+
+
+def _parse_cell(
+    source: str | Sequence[str] | None,
+    cell_index: int,
+    cell_id: str | None,
+    tags: Sequence[str] | None,
+    budget: _Budget,
+) -> tuple[list[Annotation], list[AnnotationProblem]]:
     cell_id = cell_id if isinstance(cell_id, str) else None
     where = _cell_label(cell_index)
     messages: list[str] = []
@@ -108,19 +146,40 @@ def parse_cell(
                 f"{where} is very long: only its first {MAX_CELL_CHARS:,} characters "
                 "were read for annotations"
             )
-        try:
-            scan = _scan(text)
-            if tag is None:
-                annotations = _alerts(scan, cell_index, cell_id, where, messages)
-            else:
-                annotations = _tagged(scan, tag, cell_index, cell_id, where, messages)
-        except Exception as error:  # a parser bug must not cost the whole report
-            annotations = []
-            messages.append(
-                f"the annotations in {where} could not be read ({type(error).__name__})"
-            )
+        markup = markup_count(text)
+        if markup > budget.left:
+            messages.append(_too_large(where, markup, budget.left))
+        else:
+            budget.left -= markup
+            annotations = _read(text, tag, cell_index, cell_id, where, messages)
     problems = [AnnotationProblem(cell_index, cell_id, m) for m in dict.fromkeys(messages)]
     return annotations, problems
+
+
+def _read(
+    text: str,
+    tag: AnnotationKind | None,
+    cell_index: int,
+    cell_id: str | None,
+    where: str,
+    messages: list[str],
+) -> list[Annotation]:
+    try:
+        if tag is None:
+            return _alerts(_scan(text, inline=False), cell_index, cell_id, where, messages)
+        return _tagged(_scan(text, inline=True), tag, cell_index, cell_id, where, messages)
+    except Exception as error:  # a parser bug must not cost the whole report
+        messages.append(f"the annotations in {where} could not be read ({type(error).__name__})")
+        return []
+
+
+def _too_large(where: str, markup: int, left: int) -> str:
+    return (
+        f"annotation too large: {where} was not read: it holds {markup:,} characters that may "
+        "be Markdown markup (brackets, asterisks, pipes, line breaks...), and the annotations "
+        f"of a notebook may hold {MAX_NOTEBOOK_MARKUP:,} in all ({left:,} were left for this "
+        "cell); shorten it, or move long text out of annotated cells"
+    )
 
 
 def parse_annotations(
@@ -131,6 +190,7 @@ def parse_annotations(
     problems: list[AnnotationProblem] = []
     if not isinstance(notebook, Mapping):
         return annotations, problems
+    budget = _Budget()  # shared by the notebook's cells, in order
     for index, cell in enumerate(_cells_of(notebook)):
         if not isinstance(cell, Mapping):
             continue
@@ -152,7 +212,7 @@ def parse_annotations(
                     )
                 )
             continue
-        found, issues = parse_cell(cell.get("source"), index, cell_id, tags)
+        found, issues = _parse_cell(cell.get("source"), index, cell_id, tags, budget)
         annotations.extend(found)
         problems.extend(issues)
     return annotations, problems
@@ -181,9 +241,11 @@ class _Scan:
     markers: list[_Marker]
 
 
-def _scan(text: str) -> _Scan:
+def _scan(text: str, inline: bool) -> _Scan:
+    """Markers, tokens and link definitions of a cell; `inline`: also parse the inline text
+    (tagged cells read refs from the tokens; alert cells parse titles and bodies separately)."""
     env: dict[str, Any] = {}
-    tokens = _MD.parse(text, env)
+    tokens = (_MD if inline else _MD_BLOCKS).parse(text, env)
     lines = text.split("\n")  # markdown-it's own line split, so token maps index this list
     markers: list[_Marker] = []
     depth = 0
@@ -255,13 +317,13 @@ def _alerts(
         if kind is None:
             messages.append(_unknown(marker.kind, where))
             continue
-        title = _title(marker.rest, scan.env)
+        title, title_refs = _title_and_refs(marker.rest, scan.env)
         end = marker.end if marker.end >= 0 else len(scan.lines)
         body = _trim_blank(_unquote(line) for line in scan.lines[marker.line + 1 : end])
         if not title and not body:
             messages.append(f"empty {name} annotation in {where}")
             continue
-        refs = _merge(_inline_refs(marker.rest, scan.env), _markdown_refs(body, scan.env))
+        refs = _merge(title_refs, _markdown_refs(body, scan.env))
         annotations.append(Annotation(kind, title, body, refs, cell_index, cell_id, "alert"))
     return annotations
 
@@ -387,13 +449,20 @@ def _tag_strings(tags: object) -> list[str]:
 
 
 def _title(raw: str, env: dict[str, Any]) -> str:
+    return _title_and_refs(raw, env)[0]
+
+
+def _title_and_refs(raw: str, env: dict[str, Any]) -> tuple[str, list[str]]:
+    """A title as plain text, and the refs in it (one parse: a title can be a long line)."""
     raw = raw.strip()
     if raw.endswith("\\") and not raw.endswith("\\\\"):
         raw = raw[:-1].rstrip()  # a trailing backslash is a hard break, not text
     if not raw:
-        return ""
+        return "", []
     tokens = _MD.parseInline(raw, env)
-    return " ".join(_plain(tokens[0].children or []).split()) if tokens else ""
+    if not tokens:
+        return "", []
+    return " ".join(_plain(tokens[0].children or []).split()), _token_refs(tokens)
 
 
 def _plain(tokens: Sequence[Token]) -> str:
@@ -407,10 +476,6 @@ def _plain(tokens: Sequence[Token]) -> str:
             parts.append(_plain(token.children or []))  # its alt text
         # Emphasis, link and HTML tokens are markup, not text.
     return "".join(parts)
-
-
-def _inline_refs(raw: str, env: dict[str, Any]) -> Iterable[str]:
-    return _token_refs(_MD.parseInline(raw, env)) if raw.strip() else ()
 
 
 def _markdown_refs(markdown: str, env: dict[str, Any]) -> Iterable[str]:
