@@ -74,7 +74,7 @@ def shared_store(store: str | None) -> RunStore:
         return opened[0]
     if opened is not None:
         opened[0].close()
-    fresh = RunStore.open(url)
+    fresh = RunStore.open_read_only(url)  # reading never creates, migrates or writes a store
     _OPEN_STORES[url] = (fresh, _file_identity(url))
     return fresh
 

@@ -73,8 +73,8 @@ def _run_runs(args: argparse.Namespace) -> int:
         notebook = read_notebook(path)  # an unreadable notebook is an error even with no runs
         store_url = store_for_notebook(path, args.store)
     summaries: list[dict[str, Any]] = []
-    if store_exists(store_url):  # listing never creates a store
-        store = RunStore.open(store_url)
+    if store_exists(store_url):  # listing never creates a store, nor changes one
+        store = RunStore.open_read_only(store_url)
         try:
             if path is None or notebook is None:
                 summaries = store.run_summaries()
@@ -330,12 +330,14 @@ def _store_migrate(args: argparse.Namespace) -> int:
 
 def _store_copy(args: argparse.Namespace) -> int:
     from nbmodelbook.store.admin import copy_runs, existing_store_url
+    from nbmodelbook.store.backends import resolve_store_url
     from nbmodelbook.store.store import RunStore
 
-    source = RunStore.open(existing_store_url(args.source), recover=False)
-    target = RunStore.open(args.target)
-    if source.location == target.location:
+    source = RunStore.open_read_only(existing_store_url(args.source))  # the source is only read
+    if resolve_store_url(args.target) == source.url:
         raise CommandError("the source and the target are the same store")
+    # Created when missing; a file that is not a store is refused as it is, never moved aside.
+    target = RunStore.open(args.target, recover=False)
     interactive = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:

@@ -98,9 +98,10 @@ def export_to_mlflow(
     store_url = existing_store_url(
         store_for_notebook(notebook, store) if notebook is not None else store
     )
-    client = mlflow_client(tracking_uri)
-    run_store = RunStore.open(store_url)
+    # The store first: a store that cannot be read must not leave an MLflow database behind.
+    run_store = RunStore.open_read_only(store_url)  # exporting only reads the store
     try:
+        client = mlflow_client(tracking_uri)
         if notebook is not None:
             summaries = notebook_run_summaries(run_store, notebook, read_notebook(notebook))
             experiment = experiment or experiment_name(str(notebook))

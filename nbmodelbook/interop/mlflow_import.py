@@ -82,7 +82,7 @@ def import_from_mlflow(
         store_url = store_for_notebook(resolved, store)
     else:
         store_url = resolve_store_url(store)
-    run_store = RunStore.open(store_url)
+    run_store = RunStore.open(store_url, recover=False)  # a file that is not a store: left as it is
     try:
         result = import_runs(
             client,

@@ -36,7 +36,7 @@ def load_runs(
         return {}, None
     from nbmodelbook.store.store import RunStore
 
-    store = RunStore.open(store_url, recover=True)
+    store = RunStore.open_read_only(store_url)  # a report changes nothing in the store
     try:
         summaries = notebook_run_summaries(store, notebook_path, notebook)
         ids = [row["run_id"] for row in summaries]

@@ -1,7 +1,8 @@
 """Looking after a store: what is in it, upgrading its schema, copying its runs elsewhere.
 
-`inspect_store` never creates or changes a store; `copy_runs` can be run again safely: a run is
-written to the target only when the target lacks it or holds an older state of it.
+`inspect_store` never creates or changes a store (it opens it read-only); `copy_runs` can be run
+again safely: a run is written to the target only when the target lacks it or holds an older
+state of it. Neither ever adds a store's tables to a file that is not a store.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbmodelbook.errors import StoreUnavailable
+from nbmodelbook.errors import ModelBookError, StoreUnavailable
 from nbmodelbook.store import schema
 from nbmodelbook.store.backends import (
     backend_for,
     resolve_store_url,
     sqlite_path,
+    sqlite_sidecar,
     store_exists,
 )
 from nbmodelbook.store.store import RunStore
@@ -68,20 +70,21 @@ def existing_store_url(url: str | None) -> str:
 
 def inspect_store(url: str | None = None) -> StoreInfo:
     """What a store holds, read without creating, upgrading or repairing anything."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func, inspect, select
 
     resolved = existing_store_url(url)
     backend = backend_for(resolved)
-    engine = backend.create_engine(resolved)
+    engine = backend.read_engine(resolved)
     try:
         with engine.connect() as connection:
             info = StoreInfo(
                 location=backend.describe(resolved),
                 backend=backend.scheme,
-                version=schema.current_version(connection),
+                version=schema.store_version(connection, backend.describe(resolved)),
                 latest=schema.LATEST_VERSION,
             )
-            if info.version > 0:  # the runs table has the same columns in every version
+            # The runs table has the same columns in every version.
+            if inspect(connection).has_table(schema.runs.name):
                 runs = schema.runs
                 info.statuses = {
                     str(status): int(count)
@@ -101,7 +104,7 @@ def inspect_store(url: str | None = None) -> StoreInfo:
                     ).one()
                 )
     except Exception as exc:
-        if isinstance(exc, StoreUnavailable):
+        if isinstance(exc, ModelBookError):
             raise
         raise StoreUnavailable(
             f"cannot read the run store {backend.describe(resolved)}: {exc}"
@@ -111,15 +114,14 @@ def inspect_store(url: str | None = None) -> StoreInfo:
     path = sqlite_path(resolved)
     if path is not None:
         info.size_bytes = sum(
-            part.stat().st_size
-            for part in (path, path.with_name(path.name + "-wal"))
-            if part.exists()
+            part.stat().st_size for part in (path, sqlite_sidecar(path, "-wal")) if part.exists()
         )
     return info
 
 
 def migrate_store(url: str | None = None) -> tuple[int, int]:
-    """Bring an existing store's schema up to date; returns (version before, version now)."""
+    """Bring an existing store's schema up to date; returns (version before, version now).
+    A file that is not a store is refused as it is (inspecting it first changes nothing)."""
     resolved = existing_store_url(url)
     before = inspect_store(resolved).version
     store = RunStore.open(resolved, recover=False)  # opening applies pending migrations

@@ -1,4 +1,5 @@
-"""Store backends by URL scheme: how to connect, lock for schema changes and start a write.
+"""Store backends by URL scheme: how to connect (to write, or only to read), lock for schema
+changes and start a write.
 
 Adding a backend means registering a `Backend` for its scheme; nothing else switches on it.
 """
@@ -7,13 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import stat
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbmodelbook.errors import StoreUnavailable
+from nbmodelbook.errors import NotAStore, StoreUnavailable
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Insert, Table
@@ -40,6 +44,19 @@ class Backend:
     contains: Callable[[Any, str], Any] = lambda column, text: column.icontains(
         text, autoescape=True
     )
+    # An engine for an existing store that can only read: it creates, changes and moves
+    # nothing (None: the engine above, used by code that only reads).
+    create_read_engine: Callable[[str], Engine] | None = None
+    # Refuse, before connecting, a location that cannot hold a store (a text file): raises
+    # NotAStore, changes nothing.
+    check_location: Callable[[str], None] = lambda url: None
+    # True when the database is the store (a SQLite file): tables of something else mean the
+    # location is not a store. A server database also holds other applications' tables.
+    owns_database: bool = False
+
+    def read_engine(self, url: str) -> Engine:
+        factory = self.create_read_engine or self.create_engine
+        return factory(url)
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -105,6 +122,11 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+def sqlite_sidecar(path: Path, suffix: str) -> Path:
+    """A SQLite database's -wal, -shm or -journal file."""
+    return path.with_name(path.name + suffix)
+
+
 # --- SQLite: the embedded default -----------------------------------------------------------
 
 _SQLITE_BUSY_MS = 30_000
@@ -158,11 +180,125 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# --- SQLite, read only: nothing created, nothing changed --------------------------------------
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER_BYTES = 100
+_WAL_FORMAT = 2  # header bytes 18 and 19 (write and read format versions): 2 in WAL mode
+
+
+def _sqlite_header(path: Path) -> bytes:
+    """The first bytes of an existing store file; NotAStore when it cannot be a SQLite one."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            reason = "it is not a regular file"
+        else:
+            with path.open("rb") as stream:
+                header = stream.read(_HEADER_BYTES)
+            if header.startswith(_SQLITE_MAGIC):
+                return header
+            reason = "it is an empty file" if not header else "it is not a SQLite database"
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot read the store {path} ({exc.strerror or exc})") from exc
+    raise NotAStore(f"{path} is not a nbmodelbook store: {reason} (nothing was changed)")
+
+
+def _sqlite_check_location(url: str) -> None:
+    """An existing file must be a SQLite database; an empty file may become a store."""
+    path = sqlite_path(url)
+    if path is None or not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    _sqlite_header(path)
+
+
+def _sqlite_file_state(path: Path) -> tuple[int, int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+class _ReadOnlyConnection(sqlite3.Connection):
+    """A read-only connection; `snapshot_of` is set when it reads the file as immutable."""
+
+    snapshot_of: tuple[int, int, int] | None = None
+
+
+def _connect_read_only(path: Path) -> _ReadOnlyConnection:
+    """Open the store file read-only (`mode=ro`).
+
+    SQLite needs a WAL database's -shm to read it, and makes -wal and -shm files when they are
+    missing, even read-only. A store in use has them: it is read through them, so the latest
+    commits of a running kernel are seen. A store nobody has open has no -shm and an empty or
+    no WAL, so the file alone is the whole store: it is read as `immutable`, which makes no
+    file. Such a connection is a snapshot; the pool replaces it as soon as the store is in
+    use again or its file changed (`_still_current`).
+    """
+    header = _sqlite_header(path)
+    query = "mode=ro"
+    snapshot = None
+    wal, shm = sqlite_sidecar(path, "-wal"), sqlite_sidecar(path, "-shm")
+    in_wal_mode = header[18] == header[19] == _WAL_FORMAT
+    if in_wal_mode and not shm.exists() and (not wal.exists() or wal.stat().st_size == 0):
+        query += "&immutable=1"
+        snapshot = _sqlite_file_state(path)
+    connection = sqlite3.connect(
+        f"file:{urllib.parse.quote(str(path))}?{query}",
+        uri=True,
+        timeout=_SQLITE_BUSY_MS / 1000,
+        check_same_thread=False,
+        factory=_ReadOnlyConnection,
+    )
+    connection.snapshot_of = snapshot
+    return connection
+
+
+def _still_current(path: Path, connection: _ReadOnlyConnection) -> bool:
+    snapshot = connection.snapshot_of
+    if snapshot is None:
+        return True
+    try:
+        return not sqlite_sidecar(path, "-shm").exists() and _sqlite_file_state(path) == snapshot
+    except OSError:
+        return False
+
+
+def _sqlite_read_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import DisconnectionError
+
+    path = sqlite_path(url)
+    if path is None:
+        raise StoreUnavailable(f"{url} names no store file: a store to read is a file")
+    if not path.exists():
+        raise StoreUnavailable(f"no run store at {path}")
+    _sqlite_header(path)  # a file that is not a database is refused before SQLite sees it
+    engine = create_engine(url, creator=lambda: _connect_read_only(path))
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.create_function(_CASEFOLD_FUNCTION, 1, _casefold, deterministic=True)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+            cursor.execute("PRAGMA query_only=ON")  # belt and braces: mode=ro refuses already
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not _still_current(path, dbapi_connection):
+            raise DisconnectionError("the store changed since this snapshot was opened")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN DEFERRED")  # one state of the store per read
+
+    return engine
+
+
 def _set_wal(cursor: Any) -> None:
     # Switching to WAL needs a moment of exclusive access; a second kernel creating the
     # store at the same instant can see SQLITE_BUSY here despite the busy timeout.
-    import sqlite3
-
     deadline = time.monotonic() + _SQLITE_BUSY_MS / 1000
     while True:
         try:
@@ -249,6 +385,9 @@ register_backend(
         quarantine=_sqlite_quarantine,
         describe=_sqlite_describe,
         contains=_sqlite_contains,
+        create_read_engine=_sqlite_read_engine,
+        check_location=_sqlite_check_location,
+        owns_database=True,
     )
 )
 

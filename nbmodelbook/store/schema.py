@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 
-from nbmodelbook.errors import StoreVersionError
+from nbmodelbook.errors import NotAStore, StoreUnavailable, StoreVersionError
 
 metadata = MetaData()
 
@@ -237,6 +237,10 @@ def read_seq() -> Any:
 # Ordered: migration N brings a store from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Migration] = [_create_v1, _add_run_seq_v2, _start_run_seq_v3]
 LATEST_VERSION = len(MIGRATIONS)
+# The oldest schema read as it is, without migrating: version 2 added `seq`, which every read
+# uses; version 3 only starts the write counter, which readers take as 0 when it is missing.
+OLDEST_READABLE_VERSION = 2
+_TABLES_LISTED = 5  # a foreign database's tables named in the message
 
 
 def current_version(connection: Connection) -> int:
@@ -249,14 +253,76 @@ def current_version(connection: Connection) -> int:
     return int(row) if row is not None else 0
 
 
+def _newer_store(version: int) -> StoreVersionError:
+    return StoreVersionError(
+        f"this store was written by a newer nbmodelbook (schema {version}, this version "
+        f"knows {LATEST_VERSION}); upgrade nbmodelbook to read it"
+    )
+
+
+def _table_names(connection: Connection) -> list[str]:
+    from sqlalchemy import inspect
+
+    return sorted(inspect(connection).get_table_names())
+
+
+def _not_a_store(tables: list[str], where: str) -> NotAStore | None:
+    """Why a database with these tables is not a store (None: it holds nbmodelbook's)."""
+    if any(name in metadata.tables for name in tables):
+        return None
+    if not tables:
+        what = "it is a database with no tables"
+    else:
+        listed = ", ".join(tables[:_TABLES_LISTED])
+        more = ", ..." if len(tables) > _TABLES_LISTED else ""
+        what = f"it is a database of something else (tables {listed}{more})"
+    return NotAStore(f"{where} is not a nbmodelbook store: {what} (nothing was changed)")
+
+
+def store_version(connection: Connection, where: str) -> int:
+    """The schema version of the store behind `connection`, 0 for a store whose schema was
+    never finished. NotAStore when the database holds no nbmodelbook table at all: an empty
+    database, or one of another application (`where` names it in the message)."""
+    tables = _table_names(connection)
+    problem = _not_a_store(tables, where)
+    if problem is not None:
+        raise problem
+    return current_version(connection) if meta.name in tables else 0
+
+
+def refuse_foreign_database(connection: Connection, where: str) -> None:
+    """NotAStore when the database has tables and none is nbmodelbook's: a store's tables are
+    never added to another application's database. An empty one may become a store."""
+    tables = _table_names(connection)
+    problem = _not_a_store(tables, where) if tables else None
+    if problem is not None:
+        raise problem
+
+
+def check_readable(connection: Connection, where: str) -> int:
+    """The store's schema version, when this nbmodelbook can read the store as it is.
+
+    Nothing is created or upgraded: a store of an older schema that cannot be read as it is
+    says how to upgrade it; a newer one says to upgrade nbmodelbook.
+    """
+    version = store_version(connection, where)
+    if version > LATEST_VERSION:
+        raise _newer_store(version)
+    missing = set(metadata.tables) - set(_table_names(connection))
+    if version < OLDEST_READABLE_VERSION or missing:
+        raise StoreUnavailable(
+            f"the store {where} has an older schema (version {version}; this nbmodelbook "
+            f"reads {OLDEST_READABLE_VERSION} to {LATEST_VERSION} as they are): upgrade it "
+            f"with `nbmodelbook store migrate {where}` (reading it changed nothing)"
+        )
+    return version
+
+
 def migrate(connection: Connection) -> tuple[int, int]:
     """Apply pending migrations inside the caller's (locked) transaction; returns (from, to)."""
     start = current_version(connection)
     if start > LATEST_VERSION:
-        raise StoreVersionError(
-            f"this store was written by a newer nbmodelbook (schema {start}, this version "
-            f"knows {LATEST_VERSION}); upgrade nbmodelbook to read it"
-        )
+        raise _newer_store(start)
     for version in range(start, LATEST_VERSION):
         MIGRATIONS[version](connection)
     if start != LATEST_VERSION:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import xxhash
 
-from nbmodelbook.errors import StoreCorrupted, StoreUnavailable
+from nbmodelbook.errors import ModelBookError, StoreCorrupted, StoreUnavailable
 from nbmodelbook.record import (
     CapturedOutput,
     LineageCell,
@@ -78,6 +78,7 @@ class RunStore:
         self.url = url
         self.backend = backend
         self.engine = engine
+        self.read_only = False  # opened by `open_read_only`: every write is refused
         self.notices: list[str] = []
         self._prepared: _Statements | None = None
         self._last_environment: tuple[dict[str, Any], str, str] | None = None
@@ -98,11 +99,21 @@ class RunStore:
 
     @classmethod
     def open(cls, url: str | None = None, *, recover: bool = True) -> RunStore:
-        """Open (creating or upgrading the schema); a damaged SQLite file is moved aside."""
+        """Open to write runs, creating the store or upgrading its schema.
+
+        `recover` is for a kernel recording runs: a damaged SQLite file is moved aside (never
+        deleted) and a new store started, and runs left `running` by dead kernels are marked
+        crashed. Without it, a damaged file or one that is not a store is refused as it is.
+        A database of another application is always refused, never given a store's tables.
+        """
         resolved = resolve_store_url(url)
         backend = backend_for(resolved)
+        if not recover:
+            backend.check_location(resolved)
+        if backend.owns_database:
+            cls._refuse_foreign_database(resolved, backend)
         notices: list[str] = []
-        store = cls._connect(resolved, backend, notices)
+        store = cls._connect(resolved, backend, notices, quarantine=recover)
         store.notices.extend(notices)
         if recover:
             try:
@@ -112,7 +123,67 @@ class RunStore:
         return store
 
     @classmethod
-    def _connect(cls, url: str, backend: Backend, notices: list[str]) -> RunStore:
+    def open_read_only(cls, url: str | None = None) -> RunStore:
+        """Open an existing store only to read it: nothing is created, migrated, moved aside or
+        written, not even the crashed state of a run whose kernel died (it reads `running`
+        until a kernel opens the store).
+
+        A location that is not a nbmodelbook store (a text file, an empty file, a database of
+        something else) raises NotAStore; a missing store file or a damaged one raises
+        StoreUnavailable; a store of an older schema that cannot be read as it is says to run
+        `nbmodelbook store migrate`.
+        """
+        from sqlalchemy.exc import DBAPIError
+
+        resolved = resolve_store_url(url)
+        backend = backend_for(resolved)
+        engine = backend.read_engine(resolved)
+        store = cls(resolved, backend, engine)
+        store.read_only = True
+        try:
+            with store._read() as connection:
+                schema.check_readable(connection, store.location)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise cls._unreadable(backend, resolved, exc) from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    @staticmethod
+    def _unreadable(backend: Backend, url: str, exc: BaseException) -> StoreUnavailable:
+        detail = str(getattr(exc, "orig", exc)) or type(exc).__name__
+        where = backend.describe(url)
+        if backend.is_corruption(exc):
+            return StoreCorrupted(
+                f"the run store {where} is damaged ({detail}); reading it changed nothing. "
+                "A kernel that records a run moves it aside and starts a new store"
+            )
+        return StoreUnavailable(f"the store {where} could not be read ({detail})")
+
+    @staticmethod
+    def _refuse_foreign_database(url: str, backend: Backend) -> None:
+        """Before a write connection touches an existing file (switching it to WAL already
+        writes), make sure it is not another application's database."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            engine = backend.read_engine(url)
+        except ModelBookError:
+            return  # no file yet, or not a database: the write path creates or refuses it
+        try:
+            with engine.connect() as connection:
+                schema.refuse_foreign_database(connection, backend.describe(url))
+        except DBAPIError:
+            return  # damaged: the write path moves it aside or refuses it
+        finally:
+            engine.dispose()
+
+    @classmethod
+    def _connect(
+        cls, url: str, backend: Backend, notices: list[str], *, quarantine: bool
+    ) -> RunStore:
         from sqlalchemy.exc import DBAPIError
 
         for attempt in range(2):
@@ -123,6 +194,11 @@ class RunStore:
                 return store
             except DBAPIError as exc:
                 engine.dispose()
+                if not quarantine and backend.is_corruption(exc):
+                    raise StoreCorrupted(
+                        f"the run store {backend.describe(url)} is damaged "
+                        f"({getattr(exc, 'orig', exc)}); nothing was changed"
+                    ) from exc
                 if attempt == 0 and backend.is_corruption(exc):
                     moved = backend.quarantine(url)
                     if moved is not None:
@@ -147,6 +223,10 @@ class RunStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        if self.read_only:
+            raise StoreUnavailable(
+                f"the store {self.location} was opened to read only: nothing is written to it"
+            )
         with self.engine.connect() as connection:
             self.backend.begin_write(connection)
             with connection.begin():
