@@ -18,6 +18,7 @@ from nbmodelbook.errors import (
     EXIT_USAGE,
     CommandError,
     ModelBookError,
+    PathRejected,
 )
 
 if TYPE_CHECKING:
@@ -155,11 +156,21 @@ def _configure_execute(parser: argparse.ArgumentParser) -> None:
 
 def _run_execute(args: argparse.Namespace) -> int:
     from nbmodelbook.execute import execute_notebook
+    from nbmodelbook.notebook_file import check_output_file
 
     source = Path(args.notebook).expanduser()
     if not source.exists():
         raise CommandError(f"no such notebook: {args.notebook}")
-    target = Path(args.output).expanduser() if args.output else source
+    target = source
+    if args.output:
+        # Checked before a kernel starts: a wrong -o must not cost a whole run, nor a file.
+        target = Path(args.output).expanduser()
+        check_output_file(target, example_name=f"{source.stem}.executed.ipynb")
+        if target.suffix.lower() != ".ipynb":
+            raise PathRejected(
+                f"{target} does not end in .ipynb: the executed notebook is written as a "
+                f"notebook, e.g. {target.with_suffix('.ipynb')}"
+            )
     result = execute_notebook(source, target, timeout=args.timeout, kernel_name=args.kernel)
     print(f"executed {source} -> {target} ({result.cells} cells, {result.seconds:.1f} s)")
     if result.error is not None:
@@ -192,26 +203,32 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=("html", "md"),
         default=None,
-        help="report format (default: from -o's suffix, else html)",
+        help="report format (default: from -o's extension: .html/.htm or .md/.markdown; else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from nbmodelbook.report.formats import REPORT_FORMATS
+    from nbmodelbook.report.formats import check_report_output, format_for_output, get_format
     from nbmodelbook.report.load import load_review, terminal_progress
 
     source = Path(args.notebook).expanduser()
-    output = Path(args.output).expanduser() if args.output else None
-    name = args.format or (
-        "md" if output is not None and output.suffix.lower() in (".md", ".markdown") else "html"
-    )
-    report_format = REPORT_FORMATS[name]
-    if output is None:
+    # Refused before anything is read: a report never lands over a notebook or in a file
+    # whose extension says another format.
+    if args.output:
+        output = Path(args.output).expanduser()
+        check_report_output(output, source)
+        report_format = format_for_output(output, args.format)
+    else:
+        report_format = get_format(args.format or "html")
         output = report_format.path_for(source)
+        check_report_output(output, source)
     review = load_review(source, args.store)
-    terminal_progress(f"rendering {name.upper()}")
-    written = report_format.render(review, output)
+    terminal_progress(f"rendering {report_format.name.upper()}")
+    try:
+        written = report_format.render(review, output)
+    except OSError as exc:
+        raise CommandError(f"cannot write the report to {output}: {exc.strerror or exc}") from exc
     for path in written[:1]:
         print(path)
     return EXIT_OK

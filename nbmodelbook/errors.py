@@ -22,6 +22,7 @@ __all__ = [
     "CommandError",
     "InvalidArgument",
     "InvalidQuery",
+    "KernelNotFound",
     "MlflowInteropError",
     "MlflowMissing",
     "ModelBookError",
@@ -119,6 +120,10 @@ class PathNotFound(NotFound):
 
 class UnknownRunError(NotFound):
     """A run name or id that matches no run; the message says what was close."""
+
+
+class KernelNotFound(NotFound):
+    """The Jupyter kernel a notebook asks for (or `--kernel` names) is not installed."""
 
 
 # --- a service nbmodelbook needs is not there (exit 2, HTTP 503) -------------------------------

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from nbmodelbook.capture.notebook import NOTEBOOK_ENV_VAR
+from nbmodelbook.errors import KernelNotFound
+from nbmodelbook.notebook_file import read_notebook, write_notebook
 
 
 class _CellIdSender:
@@ -81,7 +83,7 @@ def execute_notebook(
 ) -> ExecutionSummary:
     """Run every cell of `source` in a fresh kernel started in the notebook's folder."""
     try:
-        import nbformat
+        from jupyter_client.kernelspec import NoSuchKernel
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError
     except ImportError as exc:
@@ -90,7 +92,8 @@ def execute_notebook(
         ) from exc
 
     source = source.resolve()
-    notebook = nbformat.read(source, as_version=4)
+    output = (target or source).resolve()  # a symlinked notebook: its file is written, in place
+    notebook = read_notebook(source)
     env = dict(os.environ)
     env[NOTEBOOK_ENV_VAR] = str(source)
     env.update(extra_env or {})
@@ -107,13 +110,20 @@ def execute_notebook(
     client.on_cell_execute = _CellIdSender(client)
     started = time.perf_counter()
     error: str | None = None
+    ran = True
     try:
         client.execute(env=env)
     except CellExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}"
+    except NoSuchKernel as exc:
+        ran = False
+        name = exc.args[0] if exc.args else client.kernel_name
+        raise KernelNotFound(
+            f"no Jupyter kernel named '{name}' is installed (`jupyter kernelspec list` shows "
+            "the installed ones); nothing was run or written"
+        ) from None
     finally:
-        output = (target or source).resolve()
-        output.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, output)
+        if ran:  # what ran is kept, also when a cell failed or the run was interrupted
+            write_notebook(notebook, output)
     code_cells = sum(1 for cell in notebook.cells if cell.cell_type == "code")
     return ExecutionSummary(code_cells, time.perf_counter() - started, error)

@@ -8,15 +8,26 @@ Renderers are imported when a report is written, not when this module is importe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbmodelbook.errors import PathRejected
+from nbmodelbook.notebook_file import check_output_file
 from nbmodelbook.report.model import Review
 
-__all__ = ["REPORT_FORMATS", "ReportFormat", "get_format", "register_format", "write_file"]
+__all__ = [
+    "REPORT_FORMATS",
+    "ReportFormat",
+    "check_report_output",
+    "format_for_output",
+    "get_format",
+    "register_format",
+    "write_file",
+]
 
 Renderer = Callable[[Review, Path], list[Path]]
 
@@ -27,6 +38,8 @@ class ReportFormat:
     suffix: str  # appended to the notebook's stem: ".review.html"
     description: str
     render: Renderer  # (review, out_path) -> the files written, the report itself first
+    # The extensions a file of this format may have, lower case (default: the suffix's last).
+    extensions: tuple[str, ...] = ()
 
     def path_for(self, notebook: str | Path, directory: str | Path | None = None) -> Path:
         """Where the report of `notebook` goes: beside it (or in `directory`), `<stem><suffix>`."""
@@ -44,6 +57,12 @@ def register_format(report_format: ReportFormat, *, replace: bool = False) -> Re
         raise ValueError(f"report format {report_format.name!r} is already registered")
     if not report_format.suffix.startswith("."):
         raise ValueError(f"a report suffix starts with '.': {report_format.suffix!r}")
+    if not report_format.extensions:
+        last = "." + report_format.suffix.rsplit(".", 1)[-1].lower()
+        report_format = dataclasses.replace(report_format, extensions=(last,))
+    for extension in report_format.extensions:
+        if not extension.startswith(".") or extension != extension.lower():
+            raise ValueError(f"a report extension is '.' and lower case letters: {extension!r}")
     REPORT_FORMATS[report_format.name] = report_format
     return report_format
 
@@ -54,6 +73,47 @@ def get_format(name: str) -> ReportFormat:
     except KeyError:
         known = ", ".join(sorted(REPORT_FORMATS))
         raise ValueError(f"unknown report format {name!r} (known: {known})") from None
+
+
+def _extensions_help() -> str:
+    return "; ".join(
+        f"{fmt.name} reports end in {' or '.join(fmt.extensions)}"
+        for fmt in REPORT_FORMATS.values()
+    )
+
+
+def format_for_output(output: Path, name: str | None = None) -> ReportFormat:
+    """The format of a report written to `output`: the one named (`output`'s extension must be
+    one of its), else the one `output`'s extension stands for. Anything else is refused rather
+    than guessed: a `.pdf` holding HTML is a file nobody can open."""
+    extension = output.suffix.lower()
+    if name is None:
+        for report_format in REPORT_FORMATS.values():
+            if extension in report_format.extensions:
+                return report_format
+        raise PathRejected(
+            f"cannot tell which report format {output.name} is meant to be: {_extensions_help()}"
+        )
+    report_format = get_format(name)
+    if extension not in report_format.extensions:
+        raise PathRejected(f"{output.name} is not a name for a {name} report: {_extensions_help()}")
+    return report_format
+
+
+def check_report_output(output: Path, notebook: Path) -> None:
+    """Refuse to write a report where it would destroy something: over its own notebook or any
+    notebook, into a folder's place, through a symbolic link, under a file."""
+    check_output_file(output, example_name=f"{notebook.stem}{REPORT_FORMATS['html'].suffix}")
+    if output.exists() and notebook.exists() and os.path.samefile(output, notebook):
+        raise PathRejected(
+            f"{output} is the notebook itself: a report is never written over its own notebook; "
+            f"write it to e.g. {get_format('html').path_for(notebook)}"
+        )
+    if output.suffix.lower() == ".ipynb":
+        raise PathRejected(
+            f"{output} is a notebook's name: a report is never written as a notebook; "
+            f"write it to e.g. {output.with_suffix('.review.html')}"
+        )
 
 
 def write_file(path: Path, data: bytes) -> Path:
@@ -108,6 +168,7 @@ register_format(
         ".review.html",
         "One self-contained HTML file (no script, no network), print-friendly.",
         _render_html,
+        extensions=(".html", ".htm"),
     )
 )
 register_format(
@@ -116,5 +177,6 @@ register_format(
         ".review.md",
         "GitHub-flavoured Markdown, with its charts and figures in a `<name>_files` folder.",
         _render_markdown,
+        extensions=(".md", ".markdown"),
     )
 )
