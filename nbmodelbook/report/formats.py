@@ -8,7 +8,6 @@ Renderers are imported when a report is written, not when this module is importe
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
@@ -41,6 +40,11 @@ class ReportFormat:
     # The extensions a file of this format may have, lower case (default: the suffix's last).
     extensions: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not self.extensions:
+            last = "." + self.suffix.rsplit(".", 1)[-1].lower()
+            object.__setattr__(self, "extensions", (last,))  # frozen: set once, here
+
     def path_for(self, notebook: str | Path, directory: str | Path | None = None) -> Path:
         """Where the report of `notebook` goes: beside it (or in `directory`), `<stem><suffix>`."""
         source = Path(notebook)
@@ -57,9 +61,6 @@ def register_format(report_format: ReportFormat, *, replace: bool = False) -> Re
         raise ValueError(f"report format {report_format.name!r} is already registered")
     if not report_format.suffix.startswith("."):
         raise ValueError(f"a report suffix starts with '.': {report_format.suffix!r}")
-    if not report_format.extensions:
-        last = "." + report_format.suffix.rsplit(".", 1)[-1].lower()
-        report_format = dataclasses.replace(report_format, extensions=(last,))
     for extension in report_format.extensions:
         if not extension.startswith(".") or extension != extension.lower():
             raise ValueError(f"a report extension is '.' and lower case letters: {extension!r}")
@@ -96,7 +97,9 @@ def format_for_output(output: Path, name: str | None = None) -> ReportFormat:
         )
     report_format = get_format(name)
     if extension not in report_format.extensions:
-        raise PathRejected(f"{output.name} is not a name for a {name} report: {_extensions_help()}")
+        raise PathRejected(
+            f"{output.name} is not a file name for the {name} format: {_extensions_help()}"
+        )
     return report_format
 
 
