@@ -14,11 +14,12 @@ import builtins
 import functools
 import math
 import operator
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
+
+from nbmodelbook.capture.quiet_parse import parse_quietly
 
 __all__ = [
     "CellAnalysis",
@@ -325,8 +326,6 @@ _CODE_CELL_MAGICS: Final = frozenset({"time", "timeit", "prun", "capture", "trac
 _MAGIC_RUNNERS: Final = ("run_line_magic", "run_cell_magic")
 _MAX_EMBED_DEPTH: Final = 4
 
-_PARSE_FLAGS: Final = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-
 _COMPREHENSIONS: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _Comprehension: TypeAlias = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
 _FunctionNode: TypeAlias = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
@@ -343,15 +342,9 @@ _K_LITERAL, _K_COMPUTED, _K_OTHER = range(3)
 
 
 def _parse(code: str) -> ast.Module | None:
-    try:
-        # The real compile happens in IPython and reports its own warnings; ours would
-        # duplicate them, or raise under -W error.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = compile(code, "<cell>", "exec", _PARSE_FLAGS, dont_inherit=True)
-    except Exception:  # SyntaxError, ValueError (NUL bytes, surrogates), RecursionError
-        return None
-    return tree if isinstance(tree, ast.Module) else None
+    # Quietly: IPython's own compile of the cell reports its warnings; ours must not add,
+    # hide or reorder any of them (see quiet_parse).
+    return parse_quietly(code)
 
 
 def _line_count(code: str) -> int:
