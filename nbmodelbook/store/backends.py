@@ -230,7 +230,8 @@ def _connect_read_only(path: Path) -> _ReadOnlyConnection:
     commits of a running kernel are seen. A store nobody has open has no -shm and an empty or
     no WAL, so the file alone is the whole store: it is read as `immutable`, which makes no
     file. Such a connection is a snapshot; the pool replaces it as soon as the store is in
-    use again or its file changed (`_still_current`).
+    use again or its file changed (`_still_current`). Only a WAL with commits but no -shm
+    (left by a crash) is read through SQLite's recovery, which makes the -shm it needs.
     """
     header = _sqlite_header(path)
     query = "mode=ro"
