@@ -22,15 +22,19 @@ def tracked(source: str, name: str) -> str:
 
 
 def normalised_outputs(cell: Any) -> list[dict[str, Any]]:
-    """A cell's visible outputs in a comparable form: compiled-cell file names replaced, images
-    reduced to their type (matplotlib's PNG bytes are not reproducible across processes)."""
+    """A cell's visible outputs in a comparable form: compiled-cell file names replaced, adjacent
+    stream messages joined, images reduced to their type (matplotlib's PNG bytes are not
+    reproducible across processes)."""
     found = []
     for output in visible_outputs(cell):
         kind = output["output_type"]
         if kind == "stream":
-            found.append(
-                {"stream": output["name"], "text": _CELL_FILE.sub("<cell>", output["text"])}
-            )
+            text = _CELL_FILE.sub("<cell>", output["text"])
+            if found and found[-1].get("stream") == output["name"]:
+                # One text on screen, however the kernel's flushes cut it into messages.
+                found[-1]["text"] += text
+            else:
+                found.append({"stream": output["name"], "text": text})
         elif kind == "error":
             found.append(
                 {
