@@ -3,7 +3,8 @@
 Stores are the process-wide ones `nbmodelbook.api` shares (one per URL, with its cache of
 decoded runs). A store that does not exist is never created here: a notebook without runs has
 no store yet. Repositories are looked up once per folder for a while (a `git` call each), and
-`running` runs whose kernel died are marked crashed now and then, as opening a store does.
+`running` runs whose kernel died are marked crashed now and then, as a kernel opening the store
+does (the only write the server makes to a store).
 """
 
 from __future__ import annotations
@@ -45,15 +46,24 @@ class StoreAccess:
         from nbmodelbook.api import shared_store
 
         with self._open_lock:
-            store = shared_store(url)  # opening it marked the crashed runs of that moment
+            store = shared_store(url)
             now = time.monotonic()
             last = self._recovered.setdefault(url, now)
             if now - last < self._recovery_interval:
                 return store
             self._recovered[url] = now
-        # A store this server may not write (read-only) is still read; opening it said so once.
+        # The shared store only reads. Marking crashed runs is the one write the server makes,
+        # through a handle of its own, and only when there is a crash to mark; a store this
+        # server may not write is still read.
         with contextlib.suppress(Exception):
-            store.recover_orphans()
+            if store.orphaned_runs():
+                from nbmodelbook.store.store import RunStore
+
+                writer = RunStore.open(url, recover=False)
+                try:
+                    writer.recover_orphans()
+                finally:
+                    writer.close()
         return store
 
     def repository(self, folder: Path) -> str | None:

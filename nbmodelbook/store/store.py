@@ -266,8 +266,8 @@ class RunStore:
                 .values(heartbeat_at=now)
             )
 
-    def recover_orphans(self, now: float | None = None) -> list[str]:
-        """Mark `running` runs whose kernel is gone as `crashed`; returns their ids."""
+    def orphaned_runs(self, now: float | None = None) -> dict[str, float]:
+        """`running` runs whose kernel is gone, with when each was last seen (reads only)."""
         from sqlalchemy import select
 
         now = time.time() if now is None else now
@@ -287,7 +287,7 @@ class RunStore:
         )
         with self._read() as connection:
             candidates = connection.execute(query).all()
-        crashed: dict[str, float] = {}
+        orphans: dict[str, float] = {}
         for run_id, started_at, host, pid, pid_start, heartbeat_at in candidates:
             last_seen = max(started_at, heartbeat_at or 0.0)
             if host == here:
@@ -295,10 +295,17 @@ class RunStore:
             else:  # another host, or no kernel row: only silence tells
                 dead = now - last_seen > REMOTE_LEASE_SECONDS
             if dead:
-                crashed[run_id] = last_seen
+                orphans[run_id] = last_seen
+        return orphans
+
+    def recover_orphans(self, now: float | None = None) -> list[str]:
+        """Mark `running` runs whose kernel is gone as `crashed`; returns their ids."""
+        now = time.time() if now is None else now
+        crashed = self.orphaned_runs(now)
         if not crashed:
             return []
-        detected = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
+        message = _kernel_died_message(now)
+        runs = schema.runs
         with self._write() as connection:
             for run_id, last_seen in crashed.items():
                 connection.execute(
@@ -308,14 +315,15 @@ class RunStore:
                         seq=schema.next_seq(connection),
                         status=RunStatus.CRASHED.value,
                         ended_at=last_seen,
-                        error_type="KernelDied",
-                        error_message=(
-                            "the kernel stopped while this cell was running (killed, out of "
-                            f"memory or crashed); detected {detected}"
-                        ),
+                        error_type=KERNEL_DIED,
+                        error_message=message,
                     )
                 )
         return list(crashed)
+
+    def _seen_crashed(self) -> dict[str, float]:
+        """A read-only store writes no `crashed` state: its readers are shown it instead."""
+        return self.orphaned_runs() if self.read_only else {}
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -473,7 +481,7 @@ class RunStore:
                 conditions.append(runs.c.session_id == session_id)
             if repo is not None:
                 conditions.append(schema.of_repository(repo))
-            return self._table(*conditions, limit=limit)
+            return self._as_seen(self._table(*conditions, limit=limit))
         with self._cache_lock:
             self._refresh_cache()
             rows = self._cached_rows
@@ -484,7 +492,23 @@ class RunStore:
         if repo is not None:
             rows = [row for row in rows if row[_REPO] in (None, repo)]
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(SUMMARY_COLUMNS)
-        return {name: list(values) for name, values in zip(SUMMARY_COLUMNS, columns, strict=True)}
+        table = {name: list(values) for name, values in zip(SUMMARY_COLUMNS, columns, strict=True)}
+        return self._as_seen(table)
+
+    def _as_seen(self, table: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """The run table with the crash of a run whose kernel died (see `_seen_crashed`)."""
+        crashed = self._seen_crashed()
+        if not crashed:
+            return table
+        message = _kernel_died_message(time.time())
+        for index, run_id in enumerate(table["run_id"]):
+            if run_id in crashed:
+                table["status"][index] = RunStatus.CRASHED.value
+                table["ended_at"][index] = crashed[run_id]
+                table["duration"][index] = max(0.0, crashed[run_id] - table["started_at"][index])
+                table["error_type"][index] = KERNEL_DIED
+                table["error_message"][index] = message
+        return table
 
     def _refresh_cache(self) -> None:
         """Fetch only the runs written since the last read (every write bumps `seq`)."""
@@ -769,6 +793,13 @@ class RunStore:
                 error=error,
                 extra=codec.loads(row["extra"], {}),
             )
+        crashed = self._seen_crashed()
+        if crashed:
+            message = _kernel_died_message(time.time())
+            for run_id in crashed.keys() & records.keys():
+                records[run_id].status = RunStatus.CRASHED
+                records[run_id].ended_at = crashed[run_id]
+                records[run_id].error = RunError(KERNEL_DIED, message, "")
         return records
 
     def _environments(self, connection: Connection, hashes: Sequence[str]) -> dict[str, Any]:
@@ -794,6 +825,17 @@ class RunStore:
             ).all()
             found.update({code_hash: code for code_hash, code in rows})
         return found
+
+
+KERNEL_DIED = "KernelDied"
+
+
+def _kernel_died_message(detected_at: float) -> str:
+    detected = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(detected_at))
+    return (
+        "the kernel stopped while this cell was running (killed, out of memory or crashed); "
+        f"detected {detected}"
+    )
 
 
 def table_rows(table: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -86,7 +86,7 @@ def test_a_store_opened_to_read_refuses_every_write(tmp_path: Path) -> None:
     assert listing(tmp_path) == before
 
 
-def test_reading_leaves_a_dead_kernels_run_as_the_store_holds_it(tmp_path: Path) -> None:
+def test_a_reader_shows_a_dead_kernels_run_as_crashed_and_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
     writer = RunStore.open(str(path))
     stuck = record(0, "stuck", status=RunStatus.RUNNING, session_id="gone", ended_at=None)
@@ -94,9 +94,17 @@ def test_reading_leaves_a_dead_kernels_run_as_the_store_holds_it(tmp_path: Path)
     writer.close()
     before = listing(tmp_path)
     reader = RunStore.open_read_only(str(path))
-    assert [row["status"] for row in reader.run_summaries()] == ["running"]
+    [row] = reader.run_summaries()
+    assert row["status"] == "crashed" and row["error_type"] == "KernelDied"
+    assert row["ended_at"] == stuck.started_at
+    shown = reader.get_run(stuck.run_id)
+    assert shown is not None and shown.status is RunStatus.CRASHED
+    assert shown.error is not None and "the kernel stopped" in shown.error.message
     reader.close()
-    assert listing(tmp_path) == before
+    assert listing(tmp_path) == before  # shown, not written
+    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    assert raw.execute("SELECT status FROM nbmb_runs").fetchall() == [("running",)]
+    raw.close()
     # A kernel opening it to write marks it, as before.
     assert RunStore.open(str(path)).run_summaries()[0]["status"] == "crashed"
 
