@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -34,6 +35,10 @@ def read_notebook(path: Path) -> Any:
         raise _nested_too_deeply(path) from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookUnreadable(f"{path} is JSON but not a Jupyter notebook (no 'nbformat')")
+    if _SURROGATE_ESCAPE.search(text):
+        # JSON may spell half a character (`"\\ud800"`); no UTF-8 writer takes it, so a
+        # report would fail on it. Read as U+FFFD, like any undecodable text.
+        text = json.dumps(_whole_characters(raw), ensure_ascii=False)
     try:
         with warnings.catch_warnings():
             # Missing or duplicate cell ids are repaired in memory; not the user's concern here.
@@ -43,6 +48,20 @@ def read_notebook(path: Path) -> Any:
         raise _nested_too_deeply(path) from None
     except Exception as exc:
         raise NotebookUnreadable(f"{path} could not be read as a notebook: {exc}") from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_characters(node: Any) -> Any:
+    if isinstance(node, str):
+        return _LONE_SURROGATE.sub("\ufffd", node)
+    if isinstance(node, dict):
+        return {_whole_characters(key): _whole_characters(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_whole_characters(value) for value in node]
+    return node
 
 
 def _nested_too_deeply(path: Path) -> NotebookUnreadable:

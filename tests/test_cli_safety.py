@@ -550,3 +550,19 @@ def test_the_installed_command_says_a_nested_notebook_is_unusable(tmp_path: Path
     )
     assert done.returncode == 2
     assert "nested too deeply" in one_line(done.stderr)
+
+
+def test_half_a_character_in_a_notebook_still_gives_a_report(tmp_path: Path) -> None:
+    """JSON can spell a lone surrogate (`\\ud800`); no UTF-8 writer takes it."""
+    notebook = tmp_path / "half.ipynb"
+    notebook.write_text(
+        '{"cells": [{"cell_type": "markdown", "metadata": {}, "source": '
+        '"> [!DECISION] Forest \\ud800 wins\\n> [!RISK] one hospital"}], '
+        '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+        encoding="utf-8",
+    )
+    before = notebook.read_bytes()
+    assert main(["report", str(notebook), "-o", str(tmp_path / "half.review.html")]) == 0
+    assert "Forest \ufffd wins" in (tmp_path / "half.review.html").read_text(encoding="utf-8")
+    assert main(["report", str(notebook), "-o", str(tmp_path / "half.review.md")]) == 0
+    assert notebook.read_bytes() == before

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
@@ -440,16 +441,33 @@ def _flush() -> None:
             continue
 
 
+# Characters XML 1.0 cannot hold. vl-convert's SVG writer does not refuse them: it panics, and
+# its panic aborts the whole process (a run named "a\x00b" would kill the report).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_text(node: Any) -> Any:
+    """`node` (a spec) with every character XML cannot hold replaced by U+FFFD, keys too."""
+    if isinstance(node, str):
+        return _NOT_XML.sub("\ufffd", node)
+    if isinstance(node, dict):
+        return {_xml_text(key): _xml_text(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [_xml_text(value) for value in node]
+    return node
+
+
 def _convert(spec: Mapping[str, Any], retry: bool) -> str:
     import vl_convert
 
     version = _vl_version(spec.get("$schema"))
+    drawable = _xml_text(dict(spec))
     with _lock:
         for attempt in range(2 if retry else 1):
             try:
                 return str(
                     vl_convert.vegalite_to_svg(
-                        dict(spec), vl_version=version, allowed_base_urls=[], show_warnings=False
+                        drawable, vl_version=version, allowed_base_urls=[], show_warnings=False
                     )
                 )
             except Exception:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -282,3 +283,29 @@ def test_history_legend_lists_only_groups_with_values() -> None:
     frame.loc[frame["failed"], "group"] = "OnlyFailed"
     domain = charts.history_chart(frame, "accuracy").to_dict()["layer"][0]["encoding"]["color"]
     assert "OnlyFailed" not in domain["scale"]["domain"]
+
+
+def test_control_characters_in_labels_do_not_abort_the_process(tmp_path: Path) -> None:
+    """vl-convert aborts the whole process (a Rust panic) on a character XML cannot hold: a
+    run named with a NUL must still give a report. Run apart, so an abort cannot take pytest."""
+    script = tmp_path / "draw.py"
+    script.write_text(
+        "from tests.report.test_render import make_review\n"
+        "from nbmodelbook.report.charts import untrusted_vegalite_to_svg\n"
+        "from nbmodelbook.report.render_html import render_html\n"
+        "html = render_html(make_review('rf\\x00\\x01\\x1f-500'))\n"
+        "spec = {'data': {'values': [{'n': 'a\\x00b', 'x': 1}]}, 'mark': 'bar',\n"
+        "        'encoding': {'x': {'field': 'n', 'type': 'nominal'}}}\n"
+        "assert untrusted_vegalite_to_svg(spec) is not None\n"
+        "print('drawn', len(html))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("drawn")

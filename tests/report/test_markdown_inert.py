@@ -250,7 +250,7 @@ def test_annotation_markdown_property_never_active(source: str) -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(payloads(FRAGMENTS), payloads(FRAGMENTS))
+@given(payloads([*FRAGMENTS, "\x00", "\x1f"]), payloads(FRAGMENTS))
 def test_review_property_never_active(payload: str, body: str) -> None:
     """`payload` in every untrusted field of a review (names, params, metrics, tags, notes,
     errors, code, titles, annotation bodies), and `body` as two annotations' whole text."""
