@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
+from nbmodelbook.report.annotations import markup_count
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.compare import model_family
 from nbmodelbook.report.model import (
@@ -79,6 +80,9 @@ STATUS_TEXT = {
     RunStatus.RUNNING: "unfinished",
 }
 MAX_VALUE_CHARS = 300
+# The Markdown parser spends ~25 µs on a character that may open markup: a captured output of
+# 2 MB of brackets would hold the report for a minute; past this it is shown as its text.
+MAX_OUTPUT_MARKUP = 20_000
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 
@@ -499,6 +503,14 @@ def figure_of(output: CapturedOutput) -> Figure:
     if mime == "text/html":
         return Figure("html", mime, html=sanitize.html_output_to_safe_html(output.data))
     if mime == "text/markdown":
+        if markup_count(output.data) > MAX_OUTPUT_MARKUP:
+            return Figure(
+                "text",
+                mime,
+                text=output.data,
+                note="Markdown output shown as its text: it holds too much markup to render "
+                f"(more than {MAX_OUTPUT_MARKUP:,} brackets, stars and the like).",
+            )
         return Figure(
             "markdown", mime, html=sanitize.markdown_to_safe_html(output.data, heading_offset=3)
         )

@@ -950,3 +950,15 @@ def test_sweep_charts_when_one_parameter_varies() -> None:
     assert 'alt="accuracy against model.n_estimators for 4 runs"' in rejected
     for svg in chart_svgs(document):
         assert_inert_svg(svg)
+
+
+def test_a_markdown_output_full_of_markup_is_shown_as_text() -> None:
+    """Rendering 2 MB of brackets as Markdown took about a minute: past the bound it is text."""
+    from nbmodelbook.report.render_html import MAX_OUTPUT_MARKUP, figure_of
+
+    heavy = CapturedOutput("text/markdown", "[" * (MAX_OUTPUT_MARKUP + 1), MAX_OUTPUT_MARKUP + 1)
+    figure = figure_of(heavy)
+    assert figure.kind == "text" and figure.text == heavy.data
+    assert figure.note is not None and "too much markup" in figure.note
+    light = figure_of(CapturedOutput("text/markdown", "**bold** [x](https://example.org)", 9))
+    assert light.kind == "markdown" and "<strong>bold</strong>" in (light.html or "")
