@@ -1096,3 +1096,16 @@ def test_values_under_secret_keys_are_found_at_any_depth() -> None:
     }
     found = collect_secret_values(namespace, {})
     assert found == {"hunter2-prod", "key-value-123", "bytes-token-456", "pw-in-a-tuple"}
+
+
+CREDENTIAL_PARAMS = ["auth_token", "token", "password", "api-key", "sig", "PGPASSWORD", "key"]
+ORDINARY_PARAMS = ["page", "limit", "sslmode", "tokens", "password_hint", "max_tokens", "sort_key"]
+
+
+@pytest.mark.parametrize("name", CREDENTIAL_PARAMS + ORDINARY_PARAMS)
+def test_one_rule_for_query_parameters_in_urls_and_in_text(name: str) -> None:
+    """Locations and free text agree on which query parameters hold a credential."""
+    url = f"https://h.example.com/x?{name}=VALUE123&a=1"
+    hidden_in_location = "VALUE123" not in redact_url(url)
+    hidden_in_text = "VALUE123" not in redact_text(f"see {url}")
+    assert hidden_in_location == hidden_in_text == (name in CREDENTIAL_PARAMS)
