@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
-from nbmodelbook.report.annotations import markup_count
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.compare import model_family
 from nbmodelbook.report.model import (
@@ -503,6 +502,8 @@ def figure_of(output: CapturedOutput) -> Figure:
     if mime == "text/html":
         return Figure("html", mime, html=sanitize.html_output_to_safe_html(output.data))
     if mime == "text/markdown":
+        from nbmodelbook.report.annotations import markup_count  # loads the Markdown parser
+
         if markup_count(output.data) > MAX_OUTPUT_MARKUP:
             return Figure(
                 "text",
