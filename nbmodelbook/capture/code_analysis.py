@@ -15,7 +15,7 @@ import functools
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
@@ -24,6 +24,7 @@ from nbmodelbook.capture.quiet_parse import parse_quietly
 __all__ = [
     "CellAnalysis",
     "LiteralKwarg",
+    "LiteralPositional",
     "analyze_cell",
     "is_literal",
     "literal_value",
@@ -37,6 +38,24 @@ class LiteralKwarg:
     callee: str  # dotted name of the called object; "" when not a plain name chain
     keyword: str
     value: Any  # JSON-safe: int/float/str/bool/None, or list/dict of those
+    line: int = 0  # the call's last line: it had run once the cell got past this line
+    root: str = ""  # the notebook name the callee's chain starts from (`df` of `df.a.b(...)`)
+    name: str = ""  # the callee's last name (`b`), also when the chain holds calls
+
+
+@dataclass(frozen=True, slots=True)
+class LiteralPositional:
+    """A positional argument whose value is a literal, e.g. the 6 of ``KMeans(6)``.  It is named
+    only once the cell has run, from the signature of what the callee turned out to be."""
+
+    callee: str  # dotted name of the called object (a plain name chain)
+    position: int
+    value: Any  # JSON-safe, as LiteralKwarg.value
+    line: int
+
+
+def _no_lines() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +75,11 @@ class CellAnalysis:
     maybe_mutated: frozenset[str]
     fitted: frozenset[str]
     lines: int
+    literal_positionals: tuple[LiteralPositional, ...] = ()
+    # Names the cell passes to a call or calls a method on, with the first such call's last line.
+    used: Mapping[str, int] = field(default_factory=_no_lines)
+    # Names the cell binds (or deletes) in the notebook: the first and last line doing so.
+    bound_lines: Mapping[str, tuple[int, int]] = field(default_factory=_no_lines)
 
 
 # --------------------------------------------------------------------------- hashing
@@ -330,6 +354,17 @@ _COMPREHENSIONS: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictC
 _Comprehension: TypeAlias = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
 _FunctionNode: TypeAlias = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 _LEAVING: Final = (ast.Raise, ast.Return, ast.Break, ast.Continue)
+_COMPOUND_STATEMENTS: Final = (
+    *(ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.TryStar),
+    *(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match),
+)
+# Calls that look at an object without using it for what it is (`print(model)`).
+_INTROSPECTION: Final = frozenset(
+    {"print", "display", "repr", "str", "type", "isinstance", "issubclass", "id", "len", "hash",
+     "hasattr", "getattr", "setattr", "delattr", "vars", "dir", "help", "callable", "pprint"}
+)  # fmt: skip
+# Positional literals bigger than this are data (`np.array([...])`), not settings.
+_MAX_POSITIONAL_ITEMS: Final = 32
 # Expressions whose value is a new object (or immutable): `a + b`, `x > 0`, f-strings.
 _NEW_VALUES: Final = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.JoinedStr, ast.Lambda)
 
@@ -367,6 +402,11 @@ def _merge(start: set[str], ends: Iterable[set[str] | None]) -> set[str]:
     for end in live[1:]:
         result &= end
     return result
+
+
+def _too_big(node: ast.expr) -> bool:
+    elements = getattr(node, "elts", None) or getattr(node, "keys", None)
+    return elements is not None and len(elements) > _MAX_POSITIONAL_ITEMS
 
 
 def _after(a: ast.expr, b: ast.keyword) -> bool:
@@ -591,6 +631,10 @@ class _Analyzer:
         self.kinds: dict[str, tuple[int, Any]] = {}  # last module-level binding per name
         self.loop_targets: set[str] = set()
         self.kwargs: list[LiteralKwarg] = []
+        self.positionals: list[LiteralPositional] = []
+        self.used: dict[str, int] = {}
+        self.bound_lines: dict[str, tuple[int, int]] = {}
+        self.line = 0  # the last line of the statement being walked (its header, if compound)
         self.mutated: set[_Ref] = set()
         self.aliases: dict[_Ref, set[_Ref]] = {}  # mutating the key may mutate the values
         self.fitted: set[str] = set()
@@ -623,6 +667,7 @@ class _Analyzer:
                     stack.append(ref)
         mutated = {name for sid, name in seen if sid == 0 and not self.is_module(name)}
         fitted = {name for name in self.fitted if not self.is_module(name)}  # xgb.train(...)
+        used = {name: line for name, line in self.used.items() if not self.is_module(name)}
         return CellAnalysis(
             syntax_ok=True,
             reads=frozenset(self.reads),
@@ -634,6 +679,9 @@ class _Analyzer:
             maybe_mutated=frozenset(mutated),
             fitted=frozenset(fitted),
             lines=_line_count(code),
+            literal_positionals=tuple(self.positionals),
+            used=MappingProxyType(used),
+            bound_lines=MappingProxyType(self.bound_lines),
         )
 
     def is_module_chain(self, node: ast.expr) -> bool:
@@ -751,9 +799,14 @@ class _Analyzer:
     ) -> None:
         self.writes.add(name)
         self.kinds[name] = (kind, value)
+        self.bound_at(name)
         (self.module_imports if via_import else self.module_other).add(name)
         if not conditional:
             self.module.bound.add(name)
+
+    def bound_at(self, name: str) -> None:
+        first, _last = self.bound_lines.get(name, (self.line, self.line))
+        self.bound_lines[name] = (min(first, self.line), self.line)
 
     def bind(
         self,
@@ -800,6 +853,7 @@ class _Analyzer:
             return
         self.writes.add(name)
         self.kinds[name] = (_K_OTHER, None)
+        self.bound_at(name)
 
     def bind_walrus(self, name: str, value: ast.expr) -> None:
         scope = self.scope
@@ -911,6 +965,16 @@ class _Analyzer:
         return None if _leaves(body) else scope.bound
 
     def stmt(self, node: ast.stmt) -> None:
+        saved = self.line
+        if not self.embed_depth:  # code inside a magic call counts as that call's line
+            compound = isinstance(node, _COMPOUND_STATEMENTS)
+            self.line = node.lineno if compound else (node.end_lineno or node.lineno)
+        try:
+            self.statement(node)
+        finally:
+            self.line = saved
+
+    def statement(self, node: ast.stmt) -> None:
         scope = self.scope
         if isinstance(node, ast.Expr):
             self.expr(node.value)
@@ -1276,20 +1340,23 @@ class _Analyzer:
         func = node.func
         self.expr(func)
         args, keywords = node.args, node.keywords
+        line = self.line if self.embed_depth else (node.end_lineno or self.line)
         if args and keywords and _after(args[-1], keywords[0]):
             # `f(a=1, *rest)` is legal: walk in source order so literal_kwargs are too.
             parts: list[ast.expr | ast.keyword] = [*args, *keywords]
             parts.sort(key=lambda p: (p.lineno, p.col_offset))
             for part in parts:
                 if isinstance(part, ast.keyword):
-                    self.keyword(func, part)
+                    self.keyword(func, part, line)
                 else:
                     self.expr(part)
         else:
             for arg in args:
                 self.expr(arg)
             for keyword in keywords:
-                self.keyword(func, keyword)
+                self.keyword(func, keyword, line)
+        if self.scope.immediate:
+            self.call_uses(node, line)
         self.call_effects(node)
         if (
             isinstance(func, ast.Attribute)
@@ -1299,13 +1366,50 @@ class _Analyzer:
         ):
             self.embedded(node)
 
-    def keyword(self, func: ast.expr, keyword: ast.keyword) -> None:
+    def keyword(self, func: ast.expr, keyword: ast.keyword, line: int) -> None:
         if keyword.arg is not None and self.scope.immediate:
             value = _literal(keyword.value)
             if value is not _MISSING:
-                self.kwargs.append(LiteralKwarg(_dotted(func) or "", keyword.arg, value))
+                root = _chain_base(func) or ""
+                name = _callee_name(func) or ""
+                kwarg = LiteralKwarg(_dotted(func) or "", keyword.arg, value, line, root, name)
+                self.kwargs.append(kwarg)
                 return
         self.expr(keyword.value)
+
+    def call_uses(self, node: ast.Call, line: int) -> None:
+        """What the call uses: the objects passed to it, the object whose method it is; and
+        its literal positional arguments."""
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            receiver = _chain_base(func.value)
+            if receiver is not None:
+                self.use(receiver, line)
+        if _callee_name(func) not in _INTROSPECTION:
+            for arg in node.args:
+                if isinstance(arg, ast.Name):
+                    self.use(arg.id, line)
+            for keyword in node.keywords:
+                if isinstance(keyword.value, ast.Name):
+                    self.use(keyword.value.id, line)
+        callee = _dotted(func)
+        if callee is None:
+            return
+        for position, arg in enumerate(node.args):
+            if isinstance(arg, ast.Starred):
+                break  # the positions of what follows are unknown
+            if isinstance(arg, ast.Name) or _too_big(arg):
+                continue
+            value = _literal(arg)
+            if value is not _MISSING:
+                self.positionals.append(LiteralPositional(callee, position, value, line))
+
+    def use(self, name: str, line: int) -> None:
+        if name in _NOT_READS or self.resolve(name)[0] != 0:
+            return
+        first = self.used.get(name)
+        if first is None or line < first:
+            self.used[name] = line
 
     def call_effects(self, node: ast.Call) -> None:
         func = node.func

@@ -7,10 +7,11 @@ parameters (JSON-safe) or None when the object is not its kind.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from nbmodelbook.capture.values import to_json_safe, type_name
+from nbmodelbook.capture.values import numeric_value, to_json_safe, type_name
 from nbmodelbook.record import FEATURES_KIND
 
 Inspector = Callable[[object], dict[str, Any] | None]
@@ -34,6 +35,44 @@ def inspect_model(value: object) -> tuple[str, dict[str, Any]] | None:
         if params is not None:
             return type_name(value), params
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What a fitted hyperparameter search (scikit-learn's `*SearchCV`) found."""
+
+    best_params: dict[str, Any]  # JSON-safe
+    searched: frozenset[str]  # every parameter of the estimator the search varied
+    best_score: float | None
+
+    def covers(self, key: str) -> bool:
+        """Is `key`, one of the search's own params (`estimator__degree`), one it searched over?
+        The estimator's value for it is a default the search replaced."""
+        inner = key.removeprefix("estimator__")
+        return inner != key and any(
+            inner == name or inner.startswith(name + "__") for name in self.searched
+        )
+
+
+def inspect_search(value: object) -> SearchResult | None:
+    """The best params, the searched names and the best score of a fitted search; None for
+    anything else (an unfitted search has no `best_params_`)."""
+    if isinstance(value, type) or not hasattr(value, "get_params"):
+        return None
+    best = getattr(value, "best_params_", None)
+    if not isinstance(best, dict):
+        return None
+    searched = set(map(str, best))
+    for attribute in ("param_grid", "param_distributions"):
+        space = getattr(value, attribute, None)
+        for grid in space if isinstance(space, list) else [space]:
+            if isinstance(grid, Mapping):
+                searched.update(map(str, grid))
+    return SearchResult(
+        best_params={str(key): _param_value(item) for key, item in sorted(best.items())},
+        searched=frozenset(searched),
+        best_score=numeric_value(getattr(value, "best_score_", None)),
+    )
 
 
 def _sklearn_style(value: object) -> dict[str, Any] | None:

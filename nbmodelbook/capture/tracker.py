@@ -29,6 +29,7 @@ from nbmodelbook.capture.namespace import (
     data_inputs,
     extract_metrics,
     extract_params,
+    failed_at_line,
     imported_modules,
     model_feature_inputs,
 )
@@ -227,14 +228,30 @@ class Tracker:
     def _describe(self, active: ActiveRun, record: RunRecord) -> None:
         """Params, metrics and lineage of the finished cell, read off the namespace."""
         user_ns = self.shell.user_ns
-        params, models = extract_params(active.analysis, user_ns, active.args.params)
+        # A failed cell counts only as far as it got: what it did not get to bind is an
+        # earlier cell's.
+        stopped_at = (
+            failed_at_line(
+                self.shell.last_execution_result, record.code, record.execution_count, user_ns
+            )
+            if record.status.failed
+            else None
+        )
+        params, models = extract_params(
+            active.analysis, user_ns, active.args.params, stopped_at=stopped_at
+        )
         if not record.status.failed:
             # A failed cell may not have refitted: the model in the namespace could be the
             # one an earlier execution left.
             record.inputs.update(model_feature_inputs(models, user_ns))
         params.update(active.extra_params)
         metrics = extract_metrics(
-            active.analysis, user_ns, active.args.metrics, exclude=params.keys()
+            active.analysis,
+            user_ns,
+            active.args.metrics,
+            exclude=params.keys(),
+            stopped_at=stopped_at,
+            models=models,
         )
         metrics.update(active.extra_metrics)
         record.params, record.metrics = params, metrics

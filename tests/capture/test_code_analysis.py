@@ -701,17 +701,17 @@ def test_literal_kwargs_keep_source_order_and_skip_double_star() -> None:
         "f(k=1, *g(j=2))\n"
     )
     assert result.literal_kwargs == (
-        LiteralKwarg("StandardScaler", "with_mean", False),
-        LiteralKwarg("SVC", "C", 1.0),
-        LiteralKwarg("make_pipeline", "verbose", True),
-        LiteralKwarg("f", "k", 1),
-        LiteralKwarg("g", "j", 2),
+        LiteralKwarg("StandardScaler", "with_mean", False, 1, "StandardScaler", "StandardScaler"),
+        LiteralKwarg("SVC", "C", 1.0, 1, "SVC", "SVC"),
+        LiteralKwarg("make_pipeline", "verbose", True, 1, "make_pipeline", "make_pipeline"),
+        LiteralKwarg("f", "k", 1, 2, "f", "f"),
+        LiteralKwarg("g", "j", 2, 2, "g", "g"),
     )
 
 
 def test_literal_kwargs_only_where_the_cell_runs_them() -> None:
     code = "def train():\n    return fit(epochs=3)\nlam = lambda: f(a=1)\nx = [g(b=2) for _ in r]\n"
-    assert analyze_cell(code).literal_kwargs == (LiteralKwarg("g", "b", 2),)
+    assert analyze_cell(code).literal_kwargs == (LiteralKwarg("g", "b", 2, 4, "g", "g"),)
 
 
 @pytest.mark.parametrize(
@@ -914,3 +914,51 @@ def test_invariants_on_python_like_cells(lines: list[str]) -> None:
     assert set(result.literal_assignments) <= result.writes
     assert "get_ipython" not in result.reads
     assert not result.reads & {"print", "len", "range", "Exception", "open"}
+
+
+def test_lines_of_calls_bindings_and_uses() -> None:
+    code = (
+        "model = SVC(\n"
+        "    C=1.0,\n"
+        ")\n"
+        "for k in [1, 2]:\n"
+        "    km = KMeans(k, 0, *rest, 5, n_init=1)\n"
+        "scores = cross_val_score(model, X, y=labels, cv=5)\n"
+        "print(model)\n"
+        "search.best_estimator_.predict(X)\n"
+        "def later():\n"
+        "    return f(unused, 3)\n"
+        "del km\n"
+    )
+    result = analyze_cell(code)
+    assert [(k.callee, k.keyword, k.line) for k in result.literal_kwargs] == [
+        ("SVC", "C", 3),
+        ("KMeans", "n_init", 5),
+        ("cross_val_score", "cv", 6),
+    ]
+    # `k` is a name; after `*rest` the positions are unknown; `f(unused, 3)` may never run.
+    assert [(p.callee, p.position, p.value, p.line) for p in result.literal_positionals] == [
+        ("KMeans", 1, 0, 5),
+    ]
+    assert dict(result.used) == {"k": 5, "model": 6, "X": 6, "labels": 6, "search": 8}
+    assert dict(result.bound_lines) == {
+        "model": (3, 3), "k": (4, 4), "km": (5, 11), "scores": (6, 6), "later": (9, 9),
+    }  # fmt: skip
+
+
+def test_code_inside_a_magic_counts_as_the_magic_call_line() -> None:
+    code = ipython("x = 1\n%time model = SVC(C=2.0).fit(X, y)\n")
+    result = analyze_cell(code)
+    assert [(k.keyword, k.line) for k in result.literal_kwargs] == [("C", 2)]
+    assert result.bound_lines["model"] == (2, 2) and result.used["X"] == 2
+
+
+def test_positional_literals_only_for_named_callees_and_small_values() -> None:
+    code = "KMeans(6)\nmake()(7)\nnp.array([" + "0, " * 40 + "])\nf(-1, 'a', [1, 2])\n"
+    result = analyze_cell(code)
+    assert [(p.callee, p.position, p.value) for p in result.literal_positionals] == [
+        ("KMeans", 0, 6),
+        ("f", 0, -1),
+        ("f", 1, "a"),
+        ("f", 2, [1, 2]),
+    ]

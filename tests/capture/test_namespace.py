@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import ShuffleSplit, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -69,10 +70,17 @@ def test_fitted_pipeline_names_nested_steps_by_class() -> None:
 
 
 def test_same_keyword_with_different_values_is_qualified_by_callee() -> None:
-    code = "a = f(alpha=1)\nb = g(alpha=2)"
-    namespace = run(code, {"f": lambda **k: 1, "g": lambda **k: 2})
+    code = (
+        "parts = train_test_split(X, test_size=0.2)\n"
+        "folds = ShuffleSplit(n_splits=2, test_size=0.3)"
+    )
+    namespace = run(
+        code, {"train_test_split": train_test_split, "ShuffleSplit": ShuffleSplit, "X": [1] * 10}
+    )
     params, _ = extract_params(analyze_cell(code), namespace)
-    assert params["f.alpha"] == 1 and params["g.alpha"] == 2 and "alpha" not in params
+    assert params["train_test_split.test_size"] == 0.2
+    assert params["ShuffleSplit.test_size"] == 0.3 and "test_size" not in params
+    assert params["n_splits"] == 2
 
 
 def test_forced_params_and_missing_names() -> None:
