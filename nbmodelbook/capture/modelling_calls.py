@@ -185,7 +185,7 @@ def _positional_names(called: object) -> tuple[str, ...]:
         return ()
     try:
         signature = inspect.signature(called)
-    except (TypeError, ValueError):  # builtins without a signature
+    except Exception:  # builtins without a signature; anything odd a class does
         return ()
     names = []
     for parameter in signature.parameters.values():

@@ -57,6 +57,13 @@ class SearchResult:
 def inspect_search(value: object) -> SearchResult | None:
     """The best params, the searched names and the best score of a fitted search; None for
     anything else (an unfitted search has no `best_params_`)."""
+    try:
+        return _search_result(value)
+    except Exception:  # an odd object must not cost the run its other params
+        return None
+
+
+def _search_result(value: object) -> SearchResult | None:
     if isinstance(value, type) or not hasattr(value, "get_params"):
         return None
     best = getattr(value, "best_params_", None)

@@ -122,9 +122,11 @@ def test_a_fitted_search_records_what_it_found(iris: dict[str, object]) -> None:
     params, models = extract_params(analysis, namespace)
     assert params["grid"] == "GridSearchCV" and params["grid.cv"] == 3
     best = namespace["grid"].best_params_  # type: ignore[attr-defined]
-    assert params["grid.best_params.polynomialfeatures__degree"] == best[
-        "polynomialfeatures__degree"
-    ] >= 3
+    assert (
+        params["grid.best_params.polynomialfeatures__degree"]
+        == best["polynomialfeatures__degree"]
+        >= 3
+    )
     assert params["grid.best_params.linearregression__fit_intercept"] is bool(
         best["linearregression__fit_intercept"]
     )

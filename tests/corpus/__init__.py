@@ -1,0 +1,16 @@
+"""Notebooks in the style of public machine-learning tutorials, run tracked and untracked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the run of one corpus cell must record."""
+
+    params: Mapping[str, object] = field(default_factory=dict)  # these keys, with these values
+    absent: frozenset[str] = frozenset()  # param keys that must not be there
+    absent_prefixes: tuple[str, ...] = ()  # nor any key starting with one of these
+    metrics: frozenset[str] = frozenset()  # metric names that must be there
