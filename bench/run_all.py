@@ -45,6 +45,14 @@ BENCHES = (
         quick_args=("--reps", "200", "--realistic-reps", "100", "--block", "50", "--rounds", "1"),
     ),
     Bench(
+        "kernel_overhead",
+        "bench_kernel_overhead.py",
+        quick_args=(
+            *("--pairs", "60", "--rounds", "2", "--warmup", "1", "--fresh", "2"),
+            *("--block", "20", "--blocks", "1"),
+        ),
+    ),
+    Bench(
         "record_vs_mlflow",
         "bench_record_vs_mlflow.py",
         quick_args=("--runs", "50", "--mlflow-runs", "20"),
