@@ -40,7 +40,8 @@ class ModelBook(Configurable):
     ).tag(config=True)
 
     wait_for_save_after_ms = Int(
-        20,
+        1000,
         help="A tracked cell that ran longer than this waits (at most a second) for its run to "
-        "be saved, so a storage problem is reported in that very cell.",
+        "be saved, so a storage problem is reported in that very cell (quicker cells report it "
+        "on the next cell; -1: never wait).",
     ).tag(config=True)

@@ -24,6 +24,7 @@ from nbmodelbook import redaction
 from nbmodelbook.capture import environment
 from nbmodelbook.capture.code_analysis import CellAnalysis, analyze_cell
 from nbmodelbook.capture.fingerprint import FingerprintCache
+from nbmodelbook.capture.iopub import publish_behind_streams
 from nbmodelbook.capture.lineage import CellHistory, ExecutedCell
 from nbmodelbook.capture.namespace import (
     data_inputs,
@@ -34,7 +35,7 @@ from nbmodelbook.capture.namespace import (
     model_feature_inputs,
 )
 from nbmodelbook.capture.naming import default_run_name
-from nbmodelbook.capture.notebook import detect_notebook_path
+from nbmodelbook.capture.notebook import NOTEBOOK_ENV_VAR, detect_notebook_path
 from nbmodelbook.capture.outputs import OutputCollector
 from nbmodelbook.capture.values import bounded_repr, numeric_value, to_json_safe
 from nbmodelbook.config import ModelBook
@@ -88,7 +89,14 @@ class Tracker:
         self._writer: StoreWriter | None = None
         self._store_url: str | None = settings.store
         self._reported: set[str] = set()
-        self._checked_open = False
+        # The store opens in the background from %load_ext on. Its outcome (e.g. one warning
+        # that it cannot be opened) is told on the first tracked cell if known by its end, else
+        # on the cell just after, which waits for it; later problems on tracked cells.
+        self._tracked_any = False
+        self._first_tracked = False
+        self._open_reported = False
+        self._notebook_cache: tuple[tuple[str, ...], str | None] | None = None
+        self._imported: list[str] = []
         self._in_kernel = hasattr(shell, "kernel")
         self.kernel_id = _kernel_id() if self._in_kernel else None
         manager = shell.history_manager
@@ -118,8 +126,8 @@ class Tracker:
             self._writer.close()
         self._writer = None
         self._store_url = url
-        self._checked_open = False
         self._reported.clear()
+        self._tracked_any = self._open_reported = False
 
     def flush(self, timeout: float = 30.0) -> None:
         if self._writer is not None:
@@ -127,7 +135,16 @@ class Tracker:
 
     @property
     def notebook(self) -> str | None:
-        return detect_notebook_path(self.shell.user_ns)
+        # Resolving the path costs file-system calls on every tracked cell; each one lets the
+        # kernel's other threads take the GIL. An absolute path resolves the same way all
+        # session long, so it is resolved again only when what the frontend says changes.
+        said = _notebook_said(self.shell.user_ns)
+        if self._notebook_cache is not None and self._notebook_cache[0] == said:
+            return self._notebook_cache[1]
+        found = detect_notebook_path(self.shell.user_ns)
+        absolute = all(not value or os.path.isabs(value) for value in said)
+        self._notebook_cache = (said, found) if absolute else None
+        return found
 
     # --- IPython events ------------------------------------------------------------------------
 
@@ -139,6 +156,7 @@ class Tracker:
             self._warn_internal("prepare", exc)
 
     def post_run_cell(self, result: ExecutionResult | None) -> None:
+        tracked = self.current is not None
         try:
             self._post_run_cell(result)
         except Exception as exc:
@@ -147,6 +165,10 @@ class Tracker:
             self.current = None
             if self.outputs.active:
                 self.outputs.stop()
+        try:
+            self._report_problems(tracked)
+        except Exception as exc:
+            self._warn_internal("report the store's state for", exc)
 
     def _pre_run_cell(self, info: ExecutionInfo) -> None:
         raw = info.raw_cell or ""
@@ -185,6 +207,8 @@ class Tracker:
         self.history.cells[index].run_id = record.run_id
         record.inputs = data_inputs(analysis, self.shell.user_ns, self.fingerprints)
         self.current = ActiveRun(record, args, analysis, index, time.perf_counter())
+        if not self._tracked_any:
+            self._tracked_any = self._first_tracked = True
         self.writer.begin(
             replace(record, inputs={}, params={}, metrics={}, tags=list(record.tags)),
             partial(redaction.redact_record, known_secrets=secrets),
@@ -214,14 +238,16 @@ class Tracker:
             record.extra["capture_error"] = f"{type(exc).__name__}: {bounded_repr(exc)}"
             self._warn_internal("capture every detail of", exc)
         notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
-        prepare = partial(self.environments.prepare, imported_modules(), notebook_dir, secrets)
-        saved = self.writer.finish(record, prepare)
-        self._publish_marker(record)
-        if self.settings.wait_for_save_after_ms >= 0 and (
-            elapsed * 1000 >= self.settings.wait_for_save_after_ms or not self._checked_open
-        ):
-            saved.wait(1.0 if self._checked_open else 30.0)
-        self._report_problems()
+        prepare = partial(self.environments.prepare, self._modules(), notebook_dir, secrets)
+        # Built before the writer thread takes the record over (and redacts it).
+        marker = run_marker(record) if self._in_kernel and self.settings.run_marker else None
+        wait_ms = self.settings.wait_for_save_after_ms
+        wait = wait_ms >= 0 and elapsed * 1000 >= wait_ms
+        saved = self.writer.finish(record, prepare, urgent=wait)
+        if marker is not None:
+            self._publish_marker(marker)
+        if wait:
+            saved.wait(1.0)
         if active.args.verbose or self.settings.verbose:
             print(_summary_line(record), file=sys.stderr)
 
@@ -257,6 +283,13 @@ class Tracker:
         record.params, record.metrics = params, metrics
         record.lineage = self.history.lineage(active.analysis.reads, active.history_index)
         self._forget_objects(active.analysis, self.history.cells[active.history_index].code)
+
+    def _modules(self) -> list[str]:
+        """The imported modules' names; the last snapshot while none were imported since (the
+        environment is rebuilt only when their number changes)."""
+        if len(sys.modules) != len(self._imported):
+            self._imported = imported_modules()
+        return self._imported
 
     # --- explicit logging ------------------------------------------------------------------------
 
@@ -305,21 +338,28 @@ class Tracker:
         names = analysis.maybe_mutated
         self.fingerprints.invalidate(id(user_ns[name]) for name in names if name in user_ns)
 
-    def _publish_marker(self, record: RunRecord) -> None:
-        if not (self._in_kernel and self.settings.run_marker):
-            return
-        marker = run_marker(record)
+    def _publish_marker(self, marker: dict[str, Any]) -> None:
         # Empty text/plain: frontends without nbmodelbook's renderer show nothing.
-        self.shell.display_pub.publish(
-            data={RUN_MIMETYPE: marker, "text/plain": ""},
-            metadata={RUN_MIMETYPE: {"run_id": record.run_id}},
-        )
+        data = {RUN_MIMETYPE: marker, "text/plain": ""}
+        metadata = {RUN_MIMETYPE: {"run_id": marker["run_id"]}}
+        display_pub = self.shell.display_pub
+        if not publish_behind_streams(display_pub, data, metadata):
+            display_pub.publish(data=data, metadata=metadata)
 
-    def _report_problems(self) -> None:
-        writer = self.writer
-        if not self._checked_open:
-            writer.wait_ready(30.0)
-            self._checked_open = True
+    def _report_problems(self, tracked: bool) -> None:
+        """Print the writer's new problems once each; see __init__ for when."""
+        writer = self._writer
+        first, self._first_tracked = self._first_tracked, False
+        if writer is None or not self._tracked_any:
+            return
+        if not self._open_reported:
+            if not writer.ready.is_set():
+                if first:
+                    return  # the first tracked cell never waits for the store
+                writer.wait_ready(30.0)
+            self._open_reported = True
+        elif not tracked:
+            return
         for problem in writer.take_problems():
             if problem not in self._reported:
                 self._reported.add(problem)
@@ -353,6 +393,17 @@ def _runs_opaque_code(analysis: CellAnalysis, code: str, user_ns: dict[str, Any]
         if not magics or not magics <= _HARMLESS_MAGICS:
             return True
     return False
+
+
+def _notebook_said(user_ns: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the frontend says the notebook is (the candidates `detect_notebook_path` reads)."""
+    said = (
+        os.environ.get(NOTEBOOK_ENV_VAR),
+        user_ns.get("__vsc_ipynb_file__"),
+        user_ns.get("__session__"),
+        os.environ.get("JPY_SESSION_NAME"),
+    )
+    return tuple(value.strip() if isinstance(value, str) else "" for value in said)
 
 
 def _kernel_id() -> str | None:

@@ -1,8 +1,13 @@
 """A background writer: runs reach the store without the notebook waiting for the database.
 
-The kernel's main thread only enqueues. This thread opens the store (so SQLAlchemy's import cost
-never lands on a cell), writes runs in order, heartbeats while a run is open and keeps any run it
-could not write so a later attempt, or the final flush, can still save it.
+The kernel's main thread only enqueues. This thread opens the store as soon as the extension
+loads (so SQLAlchemy's import cost never lands on a cell, and the first tracked cell does not
+wait for it), writes runs in order, heartbeats while a run is open and keeps any run it could not
+write so a later attempt, or the final flush, can still save it.
+
+A finished run is written a moment after its cell ends, not at once: while the cell's reply and
+outputs leave the kernel, its threads hand work to each other, and each hand-off waits for the
+GIL that a busy writer holds (up to 5 ms each).
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ if TYPE_CHECKING:
 
 # A cell that ends sooner than this is written once, as a finished run, instead of twice.
 BEGIN_DELAY_SECONDS = 0.1
+# A finished run is written this long after its cell ended (at once when the cell waits for it),
+# once the kernel has sent the cell's reply and gone idle.
+FINISH_DELAY_SECONDS = 0.03
 RETRY_SECONDS = 5.0
-# The store opens this long after the extension loads (or as soon as a run needs it), so
-# importing SQLAlchemy does not compete with the cell that ran `%load_ext`.
-OPEN_DELAY_SECONDS = 1.0
+# The store opens this long after the extension loads (or as soon as someone waits for it).
+OPEN_DELAY_SECONDS = 0.0
 # While a run is open, the kernel says it is alive this often (other hosts' crash detection).
 HEARTBEAT_SECONDS = 60.0
 
@@ -61,6 +68,7 @@ class StoreWriter:
         self._problems: deque[str] = deque(maxlen=20)
         self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
         self._delayed: dict[str, _Op] = {}
+        self._finishing: deque[_Op] = deque()
         self._open_runs: set[str] = set()
         self._unsaved: list[_Op] = []
         self._stopped = False
@@ -79,8 +87,16 @@ class StoreWriter:
     def begin(self, record: RunRecord, prepare: Prepare | None = None) -> None:
         self._put(_Op("begin", record, prepare, due=time.monotonic() + BEGIN_DELAY_SECONDS))
 
-    def finish(self, record: RunRecord, prepare: Prepare | None = None) -> threading.Event:
-        op = _Op("finish", record, prepare)
+    def finish(
+        self, record: RunRecord, prepare: Prepare | None = None, *, urgent: bool = False
+    ) -> threading.Event:
+        """Write the finished run: shortly, or at once when `urgent` (the caller waits)."""
+        op = _Op(
+            "finish",
+            record,
+            prepare,
+            due=time.monotonic() + (0 if urgent else FINISH_DELAY_SECONDS),
+        )
         self._put(op)
         return op.done
 
@@ -162,11 +178,13 @@ class StoreWriter:
             op = self._next_op()
             if op is not None:
                 if op.kind == "stop":
+                    self._write_finishing(force=True)
                     self._write_delayed(force=True)
                     self._retry_unsaved()
                     op.done.set()
                     return
                 self._handle(op)
+            self._write_finishing(force=False)
             self._write_delayed(force=False)
             now = time.monotonic()
             if self._unsaved and now - last_retry >= RETRY_SECONDS:
@@ -182,6 +200,8 @@ class StoreWriter:
             waits.append(RETRY_SECONDS)
         if self._delayed:
             waits.append(max(0.0, min(op.due for op in self._delayed.values()) - time.monotonic()))
+        if self._finishing:
+            waits.append(max(0.0, self._finishing[0].due - time.monotonic()))
         try:
             return self._queue.get(timeout=min(waits)) if waits else self._queue.get()
         except queue.Empty:
@@ -195,11 +215,19 @@ class StoreWriter:
             begun = self._delayed.pop(record.run_id, None)
             if begun is not None:
                 begun.done.set()  # superseded: the finished run is written in one go
-            self._write_finish(op)
+            self._finishing.append(op)
+            if op.due <= time.monotonic():
+                self._write_finishing(force=True)  # in order: the runs before it first
         elif op.kind == "flush":
+            self._write_finishing(force=True)
             self._write_delayed(force=True)
             self._retry_unsaved()
             op.done.set()
+
+    def _write_finishing(self, *, force: bool) -> None:
+        now = time.monotonic()
+        while self._finishing and (force or self._finishing[0].due <= now):
+            self._write_finish(self._finishing.popleft())
 
     def _write_delayed(self, *, force: bool) -> None:
         now = time.monotonic()

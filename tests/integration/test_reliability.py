@@ -421,15 +421,16 @@ def test_unwritable_store_costs_one_warning_and_never_the_cell(
     for reply in replies:
         assert reply.errors == []
         assert "Traceback" not in reply.stderr and "Traceback" not in reply.stdout
-    # One short warning, on the first tracked cell, that says what is wrong and what to do.
+    # One short warning that says what is wrong and what to do: on the first tracked cell, or
+    # (the store still opening in the background as that cell ended) on the cell just after.
     assert load.stderr == ""
     [warning] = all_warnings(replies)
-    assert first.stderr == warning + "\n"
+    assert first.stderr + second.stderr == warning + "\n"
     assert len(warning) < 300
     assert str(store.parent) in warning
     assert "writable" in warning
     assert "NBMODELBOOK_STORE" in warning
-    assert second.stderr == third.stderr == last.stderr == ""
+    assert third.stderr == last.stderr == ""
     assert not store.exists()
 
 
@@ -534,6 +535,7 @@ def test_store_locked_for_seconds_is_waited_out_silently(
     store = tmp_path / "store" / "runs.sqlite"
     kernel = kernels(store).wait_ready()
     replies = [kernel.run("%load_ext nbmodelbook"), kernel.run("%%track warmup\nvalue = 0")]
+    kernel.run("%modelbook")  # the status waits for the store, which opens in the background
     assert store.exists()
 
     hold_seconds = 3.0

@@ -145,6 +145,25 @@ def test_open_is_deferred_until_needed(tmp_path: Path, monkeypatch: pytest.Monke
         lazy.close()
 
 
+def test_finished_run_is_saved_without_a_flush(writer: StoreWriter) -> None:
+    # Written a moment after the cell ended (once the kernel has sent its reply), by itself.
+    saved = writer.finish(finished(record("later")))
+    assert saved.wait(10)
+    assert writer.store is not None
+    assert [run["name"] for run in writer.store.run_summaries()] == ["later"]
+
+
+def test_an_urgent_run_is_saved_after_the_runs_before_it(writer: StoreWriter) -> None:
+    """A cell that waits for its run is not overtaken by, nor overtakes, earlier runs."""
+    listener = _Listener()
+    writer.add_listener(listener.on_run_written)
+    writer.finish(finished(record("first")))
+    writer.finish(finished(record("second")))
+    assert writer.finish(finished(record("waited-for")), urgent=True).wait(10)
+    assert listener.heard == ["first", "second", "waited-for"]
+    assert writer.store is not None and writer.store.count() == 3
+
+
 def test_close_writes_what_is_pending(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
     closing = StoreWriter(str(path), "session")
