@@ -365,6 +365,9 @@ _INTROSPECTION: Final = frozenset(
 )  # fmt: skip
 # Positional literals bigger than this are data (`np.array([...])`), not settings.
 _MAX_POSITIONAL_ITEMS: Final = 32
+_LITERAL_NODES: Final = frozenset(
+    {ast.Constant, ast.UnaryOp, ast.BinOp, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.JoinedStr}
+)
 # Expressions whose value is a new object (or immutable): `a + b`, `x > 0`, f-strings.
 _NEW_VALUES: Final = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.JoinedStr, ast.Lambda)
 
@@ -449,6 +452,20 @@ def _chain_base(node: ast.expr) -> str | None:
             node = node.value
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             node = node.func.value
+        else:
+            return None
+
+
+def _callee_root(node: ast.expr) -> str | None:
+    """The name a callee's chain starts from: `df` of `df.groupby(k).agg`, `make_pipeline` of
+    `make_pipeline(...).fit`."""
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
         else:
             return None
 
@@ -1341,22 +1358,23 @@ class _Analyzer:
         self.expr(func)
         args, keywords = node.args, node.keywords
         line = self.line if self.embed_depth else (node.end_lineno or self.line)
+        callee = _dotted(func) if args or keywords else None
         if args and keywords and _after(args[-1], keywords[0]):
             # `f(a=1, *rest)` is legal: walk in source order so literal_kwargs are too.
             parts: list[ast.expr | ast.keyword] = [*args, *keywords]
             parts.sort(key=lambda p: (p.lineno, p.col_offset))
             for part in parts:
                 if isinstance(part, ast.keyword):
-                    self.keyword(func, part, line)
+                    self.keyword(func, callee, part, line)
                 else:
                     self.expr(part)
         else:
             for arg in args:
                 self.expr(arg)
             for keyword in keywords:
-                self.keyword(func, keyword, line)
+                self.keyword(func, callee, keyword, line)
         if self.scope.immediate:
-            self.call_uses(node, line)
+            self.call_uses(node, callee, line)
         self.call_effects(node)
         if (
             isinstance(func, ast.Attribute)
@@ -1366,39 +1384,43 @@ class _Analyzer:
         ):
             self.embedded(node)
 
-    def keyword(self, func: ast.expr, keyword: ast.keyword, line: int) -> None:
+    def keyword(self, func: ast.expr, callee: str | None, keyword: ast.keyword, line: int) -> None:
         if keyword.arg is not None and self.scope.immediate:
             value = _literal(keyword.value)
             if value is not _MISSING:
-                root = _chain_base(func) or ""
+                root = _callee_root(func) or ""
                 name = _callee_name(func) or ""
-                kwarg = LiteralKwarg(_dotted(func) or "", keyword.arg, value, line, root, name)
+                kwarg = LiteralKwarg(callee or "", keyword.arg, value, line, root, name)
                 self.kwargs.append(kwarg)
                 return
         self.expr(keyword.value)
 
-    def call_uses(self, node: ast.Call, line: int) -> None:
+    def call_uses(self, node: ast.Call, callee: str | None, line: int) -> None:
         """What the call uses: the objects passed to it, the object whose method it is; and
         its literal positional arguments."""
         func = node.func
-        if isinstance(func, ast.Attribute):
+        if type(func) is ast.Attribute:
             receiver = _chain_base(func.value)
             if receiver is not None:
                 self.use(receiver, line)
-        if _callee_name(func) not in _INTROSPECTION:
-            for arg in node.args:
-                if isinstance(arg, ast.Name):
+            name: str | None = func.attr
+        else:
+            name = func.id if type(func) is ast.Name else None
+        args = node.args
+        if name not in _INTROSPECTION:
+            for arg in args:
+                if type(arg) is ast.Name:
                     self.use(arg.id, line)
             for keyword in node.keywords:
-                if isinstance(keyword.value, ast.Name):
+                if type(keyword.value) is ast.Name:
                     self.use(keyword.value.id, line)
-        callee = _dotted(func)
         if callee is None:
             return
-        for position, arg in enumerate(node.args):
-            if isinstance(arg, ast.Starred):
+        for position, arg in enumerate(args):
+            kind = type(arg)
+            if kind is ast.Starred:
                 break  # the positions of what follows are unknown
-            if isinstance(arg, ast.Name) or _too_big(arg):
+            if kind not in _LITERAL_NODES or _too_big(arg):
                 continue
             value = _literal(arg)
             if value is not _MISSING:

@@ -112,6 +112,7 @@ _registered: list[CallRule] = []
 def register_call_rule(rule: CallRule) -> None:
     """Add a rule, checked before the built-in ones (and before rules registered earlier)."""
     _registered.insert(0, rule)
+    _decide.cache_clear()
 
 
 def call_rules() -> tuple[CallRule, ...]:
@@ -120,6 +121,11 @@ def call_rules() -> tuple[CallRule, ...]:
 
 def records_params(modules: Sequence[str], name: str) -> bool:
     """Are the literal arguments of a call of `name`, defined in `modules`, params?"""
+    return _decide(tuple(modules), name)
+
+
+@functools.lru_cache(maxsize=2048)  # the same few callees, cell after cell
+def _decide(modules: tuple[str, ...], name: str) -> bool:
     for rule in call_rules():
         if rule.applies(modules, name):
             return rule.records

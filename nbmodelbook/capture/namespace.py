@@ -194,10 +194,10 @@ def _add_call_arguments(
 ) -> None:
     """The literal arguments of the calls that configure or run a model (see modelling_calls);
     positional ones named through the signature of what was called."""
-    decided: dict[tuple[str, str], tuple[bool, object | None]] = {}
+    decided: dict[tuple[str, str, str], tuple[bool, object | None]] = {}
 
     def judge(callee: str, root: str, name: str) -> tuple[bool, object | None]:
-        key = (callee, root or name)
+        key = (callee, root, name)
         if key not in decided:
             try:
                 start, called = resolve_callee(callee, root, user_ns)

@@ -119,6 +119,7 @@ def restored_rules() -> Iterator[None]:
     saved = list(modelling_calls._registered)
     yield
     modelling_calls._registered[:] = saved
+    modelling_calls._decide.cache_clear()
 
 
 @pytest.mark.usefixtures("restored_rules")

@@ -188,3 +188,21 @@ def test_failed_at_line_knows_only_its_own_cell(iris: dict[str, object]) -> None
     assert failed_at_line(None, FAILING, None, iris) == 0  # cancelled: no result
     assert failed_at_line(result, FAILING, 7, iris) == 0  # not the execution count's result
     assert failed_at_line(result, FAILING, None, {}) == 0  # not run in that namespace
+
+
+def test_calls_on_call_results_are_judged_by_where_the_chain_starts(
+    iris: dict[str, object],
+) -> None:
+    code = (
+        "pipe = (\n"
+        "    make_pipeline(PolynomialFeatures(), LinearRegression())\n"
+        "    .set_output(transform='default')\n"
+        "    .set_params(polynomialfeatures__degree=3)\n"
+        ")\n"
+        "shape = df.groupby('g').agg(total=('a', 'sum')).plot(kind='bar', legend=False)\n"
+        "plt.close('all')\n"
+    )
+    params, _ = extract_params(analyze_cell(code), run(code, iris))
+    assert params["pipe.polynomialfeatures__degree"] == 3
+    assert params["polynomialfeatures__degree"] == 3  # set_params: configures the model
+    assert not {"transform", "kind", "legend", "total"} & set(params)
