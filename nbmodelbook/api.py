@@ -86,6 +86,8 @@ class Scope:
     notebook: str | None = None
     session_id: str | None = None
     repo: str | None = None
+    marked: tuple[str, ...] = ()  # the runs the notebook's saved markers name
+    cell_hashes: tuple[str, ...] = ()  # its tracked cells' code, for runs of no known notebook
 
 
 def _notebook(tracker: Tracker | None, notebook: str | None) -> str | None:
@@ -103,9 +105,18 @@ def _scope(tracker: Tracker | None, notebook: str | None, all_notebooks: bool) -
     path = _notebook(tracker, notebook)
     if path is None:
         return Scope(session_id=tracker.session_id) if tracker is not None else Scope()
+    from nbmodelbook.links import saved_links
+
     # Two people's notebooks at the same path (e.g. /home/jovyan/model.ipynb on a shared
-    # server) are told apart by their repositories.
-    return Scope(notebook=path, repo=repository_of(Path(path).parent))
+    # server) are told apart by their repositories. A notebook executed by nbclient or
+    # papermill filed its runs under no path: its saved run markers name them.
+    marked, cell_hashes = saved_links(Path(path))
+    return Scope(
+        notebook=path,
+        repo=repository_of(Path(path).parent),
+        marked=marked,
+        cell_hashes=cell_hashes,
+    )
 
 
 def runs(
@@ -116,7 +127,11 @@ def runs(
     run_store, tracker = open_store(store)
     scope = _scope(tracker, notebook, all_notebooks)
     table = run_store.run_table(
-        notebook=scope.notebook, session_id=scope.session_id, repo=scope.repo
+        notebook=scope.notebook,
+        session_id=scope.session_id,
+        repo=scope.repo,
+        marked=scope.marked,
+        cell_hashes=scope.cell_hashes,
     )
     return runs_frame(table)
 
@@ -139,6 +154,8 @@ def browse(
         notebook=scope.notebook,
         session_id=scope.session_id,
         repo=scope.repo,
+        marked=scope.marked,
+        cell_hashes=scope.cell_hashes,
         all_notebooks=all_notebooks,
         page_size=page_size,
         metrics=metrics,

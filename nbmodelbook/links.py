@@ -97,6 +97,19 @@ def notebook_lookup(notebook: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return run_ids, hashes
 
 
+def saved_links(notebook_path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`notebook_lookup` of a notebook file as saved; nothing when it cannot be read as one
+    (missing, not JSON): then its runs are only those filed under its path."""
+    import json
+
+    try:
+        notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+        run_ids, hashes = notebook_lookup(notebook)
+    except (OSError, ValueError, RecursionError, TypeError, AttributeError):
+        return (), ()
+    return tuple(dict.fromkeys(run_ids)), tuple(dict.fromkeys(hashes))
+
+
 def notebook_run_summaries(
     store: RunStore, notebook_path: Path, notebook: Mapping[str, Any]
 ) -> list[dict[str, Any]]:

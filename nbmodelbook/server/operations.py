@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,6 @@ __all__ = [
     "comparison_payload",
     "export_report",
     "listing_payload",
-    "of_notebook",
     "prepare_listing",
     "read_report",
     "run_payload",
@@ -122,12 +122,6 @@ def _shown_store(context: ApiContext, url: str) -> str:
     return f"{path.name} (outside the server's root folder)"
 
 
-def of_notebook(record: RunRecord, notebook: str, repo: str | None) -> bool:
-    """Whether a run is one of the notebook's, as a listing's scope selects them (pure): filed
-    under its real path and, in a repository, filed under that repository or none."""
-    return record.notebook == notebook and (repo is None or record.repo in (None, repo))
-
-
 # --- the run listing -------------------------------------------------------------------------
 
 
@@ -145,6 +139,8 @@ class Listing:
     limit: int
     seq: int
     etag: str
+    marked: tuple[str, ...] = ()
+    cell_hashes: tuple[str, ...] = ()
 
 
 def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -> Listing:
@@ -154,11 +150,44 @@ def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -
     store = context.stores.existing(url)
     repo = context.stores.repository(notebook.parent)
     seq = store.write_counter() if store is not None else 0
+    marked, cell_hashes = _saved_links(notebook)
     etag = payloads.listing_etag(
-        __version__, url, str(notebook), repo, text, limit, store is not None, seq
+        __version__, url, str(notebook), repo, text, limit, store is not None, seq, marked
     )
     shown = _shown_store(context, url)
-    return Listing(api_path, str(notebook), repo, url, shown, store, text, limit, seq, etag)
+    return Listing(
+        api_path,
+        str(notebook),
+        repo,
+        url,
+        shown,
+        store,
+        text,
+        limit,
+        seq,
+        etag,
+        marked,
+        cell_hashes,
+    )
+
+
+def _saved_links(notebook: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The runs the saved notebook's markers name and its tracked cells' code (as every reader
+    of a notebook's runs takes them), read again only when the file changed."""
+    try:
+        stat = notebook.stat()
+    except OSError:
+        return (), ()
+    return _links_of_file(str(notebook), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _links_of_file(
+    path: str, _mtime_ns: int, _size: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from nbmodelbook.links import saved_links
+
+    return saved_links(Path(path))
 
 
 def _headline(metric_names: list[str]) -> str | None:
@@ -183,7 +212,12 @@ def listing_payload(listing: Listing) -> dict[str, Any]:
     total = 0
     metric_names: list[str] = []
     if listing.store is not None:
-        scope = RunQuery(notebook=listing.notebook, repo=listing.repo)
+        scope = RunQuery(
+            notebook=listing.notebook,
+            repo=listing.repo,
+            marked=listing.marked,
+            cell_hashes=listing.cell_hashes,
+        )
         page = listing.store.query_runs(scope.with_changes(text=listing.text, limit=listing.limit))
         runs = [payloads.run_summary(row) for row in page.rows]
         total = page.total
@@ -217,13 +251,17 @@ def _records(
             f"no run with id {', '.join(refs)}: the notebook has no run store yet "
             f"({_shown_store(context, url)})"
         )
-    repo = context.stores.repository(notebook.parent)
+    from nbmodelbook.store.query import NotebookRuns
+
+    scope = NotebookRuns(
+        str(notebook), context.stores.repository(notebook.parent), *_saved_links(notebook)
+    )
     found = {ref: store.find_run_id(ref) for ref in refs}
     run_ids = list(dict.fromkeys(run_id for run_id in found.values() if run_id is not None))
     records = {
         run_id: record
         for run_id, record in store.get_runs(run_ids, with_outputs=False).items()
-        if of_notebook(record, str(notebook), repo)
+        if scope.holds(record.run_id, record.notebook, record.repo, record.code_hash)
     }
     unknown = [ref for ref, run_id in found.items() if run_id not in records]
     if unknown:

@@ -66,12 +66,55 @@ class MetricRange:
 
 
 @dataclass(frozen=True, slots=True)
+class NotebookRuns:
+    """Which runs are a notebook's — one rule for the API, the widgets, the Lab panel, the CLI
+    and the report: those filed under its path (in its repository or none, when the repository
+    is known: two people's `/home/jovyan/model.ipynb` in a team store are two notebooks), those
+    its saved run markers name (a notebook executed by nbclient or papermill, whose kernel was
+    never told its path, or one moved since), and runs of no known notebook whose code is one
+    of its tracked cells."""
+
+    path: str
+    repo: str | None = None
+    marked: tuple[str, ...] = ()
+    cell_hashes: tuple[str, ...] = ()
+
+    def condition(self) -> ColumnElement[bool]:
+        """The rule as a WHERE clause on `nbmb_runs`."""
+        from sqlalchemy import or_
+
+        runs = schema.runs
+        filed = runs.c.notebook == self.path
+        if self.repo is not None:
+            filed = filed & schema.of_repository(self.repo)
+        either = [filed]
+        if self.marked:
+            either.append(runs.c.run_id.in_(self.marked))
+        if self.cell_hashes:
+            either.append(runs.c.notebook.is_(None) & runs.c.code_hash.in_(self.cell_hashes))
+        return or_(*either)
+
+    def holds(
+        self, run_id: str, notebook: str | None, repo: str | None, code_hash: str | None
+    ) -> bool:
+        """The rule for one run (what `condition` selects)."""
+        if notebook == self.path and (self.repo is None or repo in (None, self.repo)):
+            return True
+        if run_id in self.marked:
+            return True
+        return notebook is None and code_hash is not None and code_hash in self.cell_hashes
+
+
+@dataclass(frozen=True, slots=True)
 class RunQuery:
     """Which runs, in which order, which page. Every field narrows; defaults mean "all"."""
 
     notebook: str | None = None
     session_id: str | None = None
     repo: str | None = None  # with a notebook: that repository's (or unknown) runs only
+    # With a notebook: the runs its saved markers name, and unfiled runs of its cells' code.
+    marked: tuple[str, ...] = ()
+    cell_hashes: tuple[str, ...] = ()
     text: str = ""
     tags: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
@@ -121,12 +164,21 @@ class RunQuery:
         return replace(self, **changes)
 
     @property
+    def notebook_runs(self) -> NotebookRuns | None:
+        """The notebook whose runs the query means, if it means one."""
+        if self.notebook is None:
+            return None
+        return NotebookRuns(self.notebook, self.repo, self.marked, self.cell_hashes)
+
+    @property
     def filter_key(self) -> tuple[Any, ...]:
         """What selects the runs (not their order or page): equal keys, equal totals."""
         return (
             self.notebook,
             self.session_id,
             self.repo,
+            self.marked,
+            self.cell_hashes,
             self.text,
             self.tags,
             self.statuses,
@@ -223,12 +275,13 @@ def conditions(
 
     runs = schema.runs
     where: list[ColumnElement[bool]] = []
-    if query.notebook is not None:
-        where.append(runs.c.notebook == query.notebook)
+    notebook_runs = query.notebook_runs
+    if notebook_runs is not None:
+        where.append(notebook_runs.condition())
+    elif query.repo is not None:
+        where.append(schema.of_repository(query.repo))
     if query.session_id is not None:
         where.append(runs.c.session_id == query.session_id)
-    if query.repo is not None:
-        where.append(schema.of_repository(query.repo))
     if query.statuses:
         where.append(runs.c.status.in_(_statuses(query.statuses)))
     # Aliases: a page sorted by a metric also joins nbmb_run_metrics, and an EXISTS on the

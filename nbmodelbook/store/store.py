@@ -63,7 +63,9 @@ SUMMARY_COLUMNS = (
 
 _WRITTEN_MEMORY = 4096
 _COUNT_MEMORY = 64
+_RUN_ID = SUMMARY_COLUMNS.index("run_id")
 _NOTEBOOK = SUMMARY_COLUMNS.index("notebook")
+_CODE_HASH = SUMMARY_COLUMNS.index("code_hash")
 _SESSION = SUMMARY_COLUMNS.index("session_id")
 _REPO = SUMMARY_COLUMNS.index("repo")
 _TAGS = SUMMARY_COLUMNS.index("tags")
@@ -465,32 +467,45 @@ class RunStore:
         notebook: str | None = None,
         session_id: str | None = None,
         repo: str | None = None,
+        marked: Sequence[str] = (),
+        cell_hashes: Sequence[str] = (),
         limit: int | None = None,
     ) -> dict[str, list[Any]]:
         """The same runs column by column (what a DataFrame is built from, without row dicts).
 
-        Non-finite metrics stay as their JSON names ("NaN", "Infinity"), which pandas reads
-        as floats; `run_summaries` converts them.
+        With a notebook, its runs as `NotebookRuns` says (`marked`: the ids its saved run
+        markers name; `cell_hashes`: its tracked cells' code hashes). Non-finite metrics stay
+        as their JSON names ("NaN", "Infinity"), which pandas reads as floats;
+        `run_summaries` converts them.
         """
+        from nbmodelbook.store.query import NotebookRuns
+
         runs = schema.runs
+        scope = None
+        if notebook is not None:
+            scope = NotebookRuns(notebook, repo, tuple(marked), tuple(cell_hashes))
         if limit is not None:
             conditions = []
-            if notebook is not None:
-                conditions.append(runs.c.notebook == notebook)
+            if scope is not None:
+                conditions.append(scope.condition())
+            elif repo is not None:
+                conditions.append(schema.of_repository(repo))
             if session_id is not None:
                 conditions.append(runs.c.session_id == session_id)
-            if repo is not None:
-                conditions.append(schema.of_repository(repo))
             return self._as_seen(self._table(*conditions, limit=limit))
         with self._cache_lock:
             self._refresh_cache()
             rows = self._cached_rows
-        if notebook is not None:
-            rows = [row for row in rows if row[_NOTEBOOK] == notebook]
+        if scope is not None:
+            rows = [
+                row
+                for row in rows
+                if scope.holds(row[_RUN_ID], row[_NOTEBOOK], row[_REPO], row[_CODE_HASH])
+            ]
+        elif repo is not None:
+            rows = [row for row in rows if row[_REPO] in (None, repo)]
         if session_id is not None:
             rows = [row for row in rows if row[_SESSION] == session_id]
-        if repo is not None:
-            rows = [row for row in rows if row[_REPO] in (None, repo)]
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(SUMMARY_COLUMNS)
         table = {name: list(values) for name, values in zip(SUMMARY_COLUMNS, columns, strict=True)}
         return self._as_seen(table)
@@ -569,22 +584,13 @@ class RunStore:
         run_ids: Sequence[str] = (),
         orphan_code_hashes: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """A notebook's runs: filed under its path (and, when known, its repository: two
-        people's `/home/jovyan/model.ipynb` in a team store are different notebooks), named
-        by its run markers, or (last resort) runs of an unknown notebook whose code hash
-        matches one of its cells."""
-        from sqlalchemy import or_
+        """A notebook's runs (the rule of `NotebookRuns`): filed under its path (and, when
+        known, its repository), named by its run markers, or (last resort) runs of an unknown
+        notebook whose code hash matches one of its cells."""
+        from nbmodelbook.store.query import NotebookRuns
 
-        runs = schema.runs
-        filed = runs.c.notebook == notebook
-        if repo is not None:
-            filed = filed & schema.of_repository(repo)
-        conditions = [filed]
-        for chunk in _chunks(run_ids):
-            conditions.append(runs.c.run_id.in_(chunk))
-        for chunk in _chunks(orphan_code_hashes):
-            conditions.append(runs.c.notebook.is_(None) & runs.c.code_hash.in_(chunk))
-        return table_rows(self._table(or_(*conditions)))
+        scope = NotebookRuns(notebook, repo, tuple(run_ids), tuple(orphan_code_hashes))
+        return table_rows(self._table(scope.condition()))
 
     def query_runs(self, query: RunQuery) -> RunPage:
         """One page of runs, filtered and sorted in the database, with the total that match.

@@ -77,6 +77,8 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         notebook: str | None = None,
         session_id: str | None = None,
         repo: str | None = None,
+        marked: Sequence[str] = (),
+        cell_hashes: Sequence[str] = (),
         all_notebooks: bool = False,
         page_size: int = 25,
         metrics: Sequence[str] | None = None,
@@ -86,6 +88,9 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         self.scope_notebook = notebook
         self.scope_session = session_id
         self.scope_repo = repo
+        # A notebook's runs also include those its saved markers name (see NotebookRuns).
+        self.scope_marked = tuple(marked)
+        self.scope_hashes = tuple(cell_hashes)
         self.chosen_metrics = metrics
         self.chosen_params = params
         self.last_error: str | None = None
@@ -200,9 +205,15 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
 
     def _scope_query(self) -> RunQuery:
         if self.all_notebooks.value:
-            return self.query.with_changes(notebook=None, session_id=None, repo=None)
+            return self.query.with_changes(
+                notebook=None, session_id=None, repo=None, marked=(), cell_hashes=()
+            )
         return self.query.with_changes(
-            notebook=self.scope_notebook, session_id=self.scope_session, repo=self.scope_repo
+            notebook=self.scope_notebook,
+            session_id=self.scope_session,
+            repo=self.scope_repo,
+            marked=self.scope_marked,
+            cell_hashes=self.scope_hashes,
         )
 
     def show_message(self, text: str, *, error: bool = False) -> None:
@@ -217,10 +228,11 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
     @_shows_errors
     def on_run_written(self, record: RunRecord) -> None:
         """A tracked cell finished and its run is in the store: show it (live table)."""
-        in_scope = (
-            self.query.notebook in (None, record.notebook)
-            and self.query.session_id in (None, record.session_id)
-            and (record.repo is None or self.query.repo in (None, record.repo))
+        notebook_runs = self.query.notebook_runs
+        in_scope = self.query.session_id in (None, record.session_id) and (
+            notebook_runs.holds(record.run_id, record.notebook, record.repo, record.code_hash)
+            if notebook_runs is not None
+            else record.repo is None or self.query.repo in (None, record.repo)
         )
         if in_scope:
             known_tags = {tag for tag, _ in self.facets.tags}
@@ -234,7 +246,11 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
         """New scope: facets, tag choices, metric choices and columns are read again."""
         self.query = self._scope_query()
         scope_only = RunQuery(
-            notebook=self.query.notebook, session_id=self.query.session_id, repo=self.query.repo
+            notebook=self.query.notebook,
+            session_id=self.query.session_id,
+            repo=self.query.repo,
+            marked=self.query.marked,
+            cell_hashes=self.query.cell_hashes,
         )
         self.facets = self.store.facets(scope_only, params=False, newest=FACET_SAMPLE)
         # Tags in use keep working even when only older runs have them.

@@ -22,7 +22,6 @@ from nbmodelbook.server.arguments import (
     parse_run_ids,
     parse_search,
 )
-from nbmodelbook.server.operations import of_notebook
 from nbmodelbook.server.payloads import (
     comparison_payload,
     environment_summary,
@@ -196,16 +195,3 @@ def test_request_bodies_are_decoded_or_refused() -> None:
     for raw, reason in refusals.items():
         with pytest.raises(InvalidArgument, match=reason):
             decode_json_body(raw)
-
-
-def test_a_run_is_the_notebooks_by_path_and_repository() -> None:
-    notebook = "/srv/nb/work/credit.ipynb"
-    ours = record(0, "ours", notebook=notebook)
-    assert of_notebook(ours, notebook, None)
-    assert not of_notebook(ours, "/srv/nb/work/other.ipynb", None)
-    ours.repo = "git@example.com:team/credit.git"
-    assert of_notebook(ours, notebook, "git@example.com:team/credit.git")
-    assert of_notebook(ours, notebook, None)  # outside git: the path alone
-    assert not of_notebook(ours, notebook, "git@example.com:fork/credit.git")
-    ours.repo = None  # recorded outside git: one of the repository's, as listings count it
-    assert of_notebook(ours, notebook, "git@example.com:fork/credit.git")

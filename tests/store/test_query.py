@@ -833,3 +833,48 @@ def test_a_search_is_bounded() -> None:
         RunQuery(text=" ".join(["word"] * 21))
     with pytest.raises(InvalidQuery, match="501 characters long"):
         RunQuery(text="x" * 501)
+
+
+# --- which runs are a notebook's: one rule, whichever way it is asked ------------------------
+
+NB = "/srv/team/credit.ipynb"
+TEAM = "git@example.com:team/credit.git"
+
+
+def test_a_notebooks_runs_are_the_same_however_they_are_asked(store: RunStore) -> None:
+    """Filed under its path (in its repository or none), named by its saved markers (a
+    notebook nbclient or papermill ran: filed under no path), or unfiled with one of its
+    cells' code: the SQL of pages, the cached table, the limited table and the summaries
+    the CLI and the report read all select the same runs."""
+    runs = {
+        "filed": make_run(1, "filed", notebook=NB, repo=TEAM),
+        "filed-no-repo": make_run(2, "filed-no-repo", notebook=NB),
+        "fork": make_run(3, "fork", notebook=NB, repo="git@example.com:fork/credit.git"),
+        "other": make_run(4, "other", notebook="/srv/team/other.ipynb", repo=TEAM),
+        "headless": make_run(5, "headless"),  # its kernel never knew the notebook
+        "unfiled-code": make_run(6, "unfiled-code", code_hash="cell-hash"),
+        "elsewhere-code": make_run(7, "elsewhere-code", notebook="/x.ipynb", code_hash="cell-hash"),
+    }
+    for record in runs.values():
+        store.finish_run(record)
+    marked = (runs["headless"].run_id,)
+    hashes = ("cell-hash",)
+    expected = {"filed", "filed-no-repo", "headless", "unfiled-code"}
+
+    scope = {"notebook": NB, "repo": TEAM, "marked": marked, "cell_hashes": hashes}
+    page = store.query_runs(RunQuery(**scope, limit=100))
+    assert {row["name"] for row in page.rows} == expected and page.total == len(expected)
+    assert set(store.run_table(**scope)["name"]) == expected
+    assert set(store.run_table(**scope, limit=100)["name"]) == expected
+    summaries = store.notebook_summaries(NB, repo=TEAM, run_ids=marked, orphan_code_hashes=hashes)
+    assert {row["name"] for row in summaries} == expected
+    notebook_runs = RunQuery(**scope).notebook_runs
+    assert notebook_runs is not None
+    held = {
+        name
+        for name, record in runs.items()
+        if notebook_runs.holds(record.run_id, record.notebook, record.repo, record.code_hash)
+    }
+    assert held == expected
+    # Without the saved notebook's links: only what is filed under the path.
+    assert set(store.run_table(notebook=NB, repo=TEAM)["name"]) == {"filed", "filed-no-repo"}
