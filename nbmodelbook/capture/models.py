@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import Any
 
 from nbmodelbook.capture.values import numeric_value, to_json_safe, type_name
@@ -25,8 +26,8 @@ def register_inspector(name: str, inspector: Inspector) -> None:
 
 def inspect_model(value: object) -> tuple[str, dict[str, Any]] | None:
     """(model class, hyperparameters) for the first inspector that knows the object."""
-    if isinstance(value, type):
-        return None
+    if isinstance(value, type | ModuleType | FunctionType | BuiltinFunctionType):
+        return None  # not a model; and a module's __getattr__ may run code
     for _name, inspector in _INSPECTORS:
         try:
             params = inspector(value)

@@ -40,6 +40,12 @@ _NUMBER_BEFORE_KEYWORD: Final = re.compile(
 _MAYBE_NUMBER_BEFORE_KEYWORD: Final = re.compile(
     rf"[0-9](?<![\w][0-9])[\w.]*?(?:{_KEYWORD_AFTER_NUMBER})"
 )
+# Cheap test for an escape that may warn (a superset: it also matches inside raw strings and
+# after an escaped backslash): a backslash before a character that starts no valid escape, an
+# octal escape above 0o377; and `\N`, `\u`, `\U`, which are invalid in bytes literals.
+_MAYBE_WARNING_ESCAPE: Final = re.compile(r"\\(?:[^\n\r\\'\"abfnrtv0-7xNuU]|[4-7][0-7][0-7])")
+_TEXT_ONLY_ESCAPE: Final = re.compile(r"\\[NuU]")
+_BYTES_LITERAL: Final = re.compile(r"(?<![\w])(?:[bB][rR]?|[rR][bB])['\"]")
 # A string literal's opening (with its prefix), or a comment.
 _STRING_OR_COMMENT: Final = re.compile(
     r"""#[^\r\n]*|(?:(?<![\w])(?P<prefix>[rRbBuUfFtT]{1,2}))?(?P<quote>'''|\"\"\"|'|")"""
@@ -58,13 +64,22 @@ _TEXT_ONLY_ESCAPES: Final = frozenset("NuU")  # valid in str literals, not in by
 
 def parse_quietly(code: str) -> ast.Module | None:
     """The tree of `code`, or None if it does not parse. Issues no warning, whatever the filters."""
-    if "\\" in code or _MAYBE_NUMBER_BEFORE_KEYWORD.search(code):
+    if _may_warn(code):
         code = _without_parse_warnings(code)
     try:
         tree = compile(code, "<cell>", "exec", _PARSE_FLAGS, dont_inherit=True)
     except Exception:  # SyntaxError, ValueError (NUL bytes, surrogates), RecursionError
         return None
     return tree if isinstance(tree, ast.Module) else None
+
+
+def _may_warn(code: str) -> bool:
+    if "\\" in code and (
+        _MAYBE_WARNING_ESCAPE.search(code)
+        or (_TEXT_ONLY_ESCAPE.search(code) and _BYTES_LITERAL.search(code))
+    ):
+        return True
+    return _MAYBE_NUMBER_BEFORE_KEYWORD.search(code) is not None
 
 
 def _without_parse_warnings(code: str) -> str:
@@ -92,9 +107,9 @@ def _without_parse_warnings(code: str) -> str:
         rest = _STRING_REST[quote].match(code, found.end())
         end = rest.end() if rest is not None else found.end()
         body = code[found.end() : end]
-        if "r" not in prefix:
+        if "r" not in prefix and "\\" in body:
             body = _quiet_escapes(body, is_bytes="b" in prefix)
-        if "f" in prefix or "t" in prefix:
+        if ("f" in prefix or "t" in prefix) and _MAYBE_NUMBER_BEFORE_KEYWORD.search(body):
             body = _quiet_fields(body)
         closing = quote if code.startswith(quote, end) else ""  # unterminated: a SyntaxError
         pieces.append(found.group() + body + closing)
@@ -102,7 +117,9 @@ def _without_parse_warnings(code: str) -> str:
 
 
 def _quiet_code(text: str) -> str:
-    return _quiet_numbers(_quiet_escapes(text, is_bytes=False) if "\\" in text else text)
+    if "\\" in text:
+        text = _quiet_escapes(text, is_bytes=False)
+    return _quiet_numbers(text) if _MAYBE_NUMBER_BEFORE_KEYWORD.search(text) else text
 
 
 def _quiet_numbers(text: str) -> str:

@@ -3,6 +3,8 @@ reshaped, and including what the cell used, named positionally or found by a sea
 
 from __future__ import annotations
 
+import types
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -206,3 +208,18 @@ def test_calls_on_call_results_are_judged_by_where_the_chain_starts(
     assert params["pipe.polynomialfeatures__degree"] == 3
     assert params["polynomialfeatures__degree"] == 3  # set_params: configures the model
     assert not {"transform", "kind", "legend", "total"} & set(params)
+
+
+def test_inspecting_what_the_cell_used_runs_no_code_of_a_module(iris: dict[str, object]) -> None:
+    asked: list[str] = []
+    lazy = types.ModuleType("lazy")
+
+    def lazy_attribute(name: str) -> object:  # PEP 562: may import, download, print...
+        asked.append(name)
+        raise AttributeError(name)
+
+    lazy.__getattr__ = lazy_attribute  # type: ignore[method-assign]
+    lazy.plot = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+    code = "lazy.plot(X, style='dots')\n"
+    params, _ = extract_params(analyze_cell(code), run(code, {**iris, "lazy": lazy}))
+    assert params == {} and asked == []
