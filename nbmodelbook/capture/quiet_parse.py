@@ -16,7 +16,7 @@ So the parser is never given anything to warn about: the source is rewritten int
 parses to the same tree (same values, same line numbers) and has nothing that warns: an invalid
 escape `\\d` becomes `\\\\d` (the same two characters), an octal escape above 0o377 becomes the
 `\\u`/`\\x` escape of the value Python gives it, and `1if` becomes `1 if`. Almost every cell has
-neither a backslash nor a number touching a letter and is compiled as it is.
+neither an escape that may warn nor a number touching a keyword, and is compiled as it is.
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def _without_parse_warnings(code: str) -> str:
     A light scan, not a tokenizer (the tokenize module shares the parser's warnings on newer
     Pythons): comments and string literals are found by their openings; only raw string
     literals are left alone, as they have no escapes. Outside strings a backslash is valid only
-    before a line break, which is kept.
+    before a line break, which is kept. (Python 3.12 lets an f-string's field hold a string in
+    the same quotes; the scan then cuts the f-string short, which matters only if that nested
+    string is raw or warns.)
     """
     pieces: list[str] = []
     position = 0
