@@ -1,6 +1,8 @@
 /**
- * The badge on each tracked cell: a renderer for the run marker's mimetype. Frontends without
- * this extension show the marker's empty text/plain, so the notebook stays clean there.
+ * The badge on each tracked cell: a renderer for the run marker's mimetype. The marker holds
+ * that mimetype alone (an older one also an empty text/plain), so frontends without this
+ * extension render nothing for it: JupyterLab's output area puts an empty widget where no
+ * renderer matches.
  */
 
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';

@@ -48,7 +48,7 @@ from nbmodelbook.record import (
     new_run_id,
 )
 from nbmodelbook.repository import repository
-from nbmodelbook.run_marker import RUN_MIMETYPE, run_marker
+from nbmodelbook.run_marker import marker_output, run_marker
 from nbmodelbook.track_args import TrackArgs, parse_track_cell
 
 if TYPE_CHECKING:
@@ -339,9 +339,8 @@ class Tracker:
         self.fingerprints.invalidate(id(user_ns[name]) for name in names if name in user_ns)
 
     def _publish_marker(self, marker: dict[str, Any]) -> None:
-        # Empty text/plain: frontends without nbmodelbook's renderer show nothing.
-        data = {RUN_MIMETYPE: marker, "text/plain": ""}
-        metadata = {RUN_MIMETYPE: {"run_id": marker["run_id"]}}
+        in_vs_code = "__vsc_ipynb_file__" in self.shell.user_ns  # see run_marker's notes
+        data, metadata = marker_output(marker, plain_text=in_vs_code)
         display_pub = self.shell.display_pub
         if not publish_behind_streams(display_pub, data, metadata):
             display_pub.publish(data=data, metadata=metadata)
