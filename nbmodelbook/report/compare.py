@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,8 @@ from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamR
 # The kind of a difference found only in what the fitted models saw: often the very choice
 # being compared (feature selection), so the audit rates it lower than different data.
 FEATURES_DIFFER = "different features"
+# Groups of runs (who sets which params) named in the params sentence; more are summed up.
+MAX_NAMED_GROUPS = 4
 
 
 def best_positions(values: Sequence[float | None], lower: bool) -> tuple[int, ...]:
@@ -65,7 +68,10 @@ def compare_runs(runs: Sequence[RunRecord], missing_refs: Sequence[str] = ()) ->
     param_names = sorted({name for run_params in params for name in run_params})
     for name in param_names:
         values = tuple(run_params.get(name) for run_params in params)
-        evidence.params.append(ParamRow(name, values, differs=not _same(values)))
+        set_in = tuple(name in run_params for run_params in params)
+        # Set by one run and not by another is a difference, even when the one recorded None.
+        differs = not _same(values) or len(set(set_in)) > 1
+        evidence.params.append(ParamRow(name, values, differs, set_in))
     metric_names = sorted({name for run in runs for name in run.metrics})
     for name in metric_names:
         metric_values = tuple(run.metrics.get(name) for run in runs)
@@ -77,6 +83,81 @@ def compare_runs(runs: Sequence[RunRecord], missing_refs: Sequence[str] = ()) ->
         first = runs[0]
         evidence.data = [data_difference(first, other) for other in runs[1:]]
     return evidence
+
+
+def params_sentence(evidence: Evidence, labels: Sequence[str]) -> str:
+    """How the compared runs' params line up, in one sentence true whatever they share: how
+    many every run sets and whether those are identical, how many only some runs set (and
+    which runs, when few groups of them do). `labels` name the runs, in evidence order."""
+    rows, runs = evidence.params, len(evidence.run_ids)
+    if not rows:
+        return "No parameters were recorded for these runs."
+    if runs == 1:
+        return f"Only one run is compared; it records {_count(len(rows), 'parameter')}."
+    shared, partial = evidence.shared_params, evidence.partial_params
+    groups = _setter_groups(partial, runs, labels)
+    if not shared:
+        if groups is None:
+            each = f"each of the {len(partial)} is set by only some of them"
+            return f"The runs share no parameter: {each}."
+        (count, which), *rest = groups
+        listed = "".join(f", {other} {by}" for other, by in rest)
+        return f"The runs share no parameter: {count} {_is(count)} set {which}{listed}."
+    sentence = _shared_clause(shared, others=bool(partial))
+    if partial:
+        sentence += f"; {len(partial)} more {_is(len(partial))} set "
+        if groups is not None and len(groups) == 1:
+            sentence += groups[0][1]
+        else:
+            sentence += "by only some of the runs"
+            if groups is not None:
+                sentence += " (" + ", ".join(f"{count} {which}" for count, which in groups) + ")"
+    return sentence + "."
+
+
+def _shared_clause(shared: Sequence[ParamRow], *, others: bool) -> str:
+    """What the params every run sets have in common; "shared" when others exist."""
+    kind = "shared parameter" if others else "parameter"
+    total, differing = len(shared), sum(row.differs for row in shared)
+    if total == 1:
+        if others:
+            return f"The one {kind} " + ("differs" if differing else "is identical")
+        if differing:
+            return f"The one {kind} differs between the compared runs"
+        return f"The one {kind} is identical across the compared runs"
+    if differing == 0:
+        return f"All {total} {kind}s are identical" + (
+            "" if others else " across the compared runs"
+        )
+    if differing == total:
+        return f"All {total} {kind}s differ"
+    same = total - differing
+    verb = "differs" if differing == 1 else "differ"
+    return f"{differing} of the {total} {kind}s {verb}, {same} {_is(same)} identical"
+
+
+def _setter_groups(
+    partial: Sequence[ParamRow], runs: int, labels: Sequence[str]
+) -> list[tuple[int, str]] | None:
+    """(how many params, "by logreg only") for each set of runs setting some of `partial`, in
+    run order; None when the groups are too many to list (or a param has no run setting it)."""
+    groups = sorted(Counter(row.setters(runs) for row in partial).items())
+    if len(groups) > MAX_NAMED_GROUPS or not all(setters for setters, _count in groups):
+        return None
+    return [(count, f"by {_run_names(setters, labels)} only") for setters, count in groups]
+
+
+def _run_names(positions: Sequence[int], labels: Sequence[str]) -> str:
+    names = [labels[index] if index < len(labels) else f"run {index + 1}" for index in positions]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _is(count: int) -> str:
+    return "is" if count == 1 else "are"
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def data_difference(run_a: RunRecord, run_b: RunRecord) -> DataDifference:

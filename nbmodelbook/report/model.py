@@ -74,6 +74,18 @@ class ParamRow:
     name: str
     values: tuple[Any, ...]  # one per compared run, None when the run has no such param
     differs: bool
+    # Which runs set the param: a run can record None (`max_depth=None`), which `values` alone
+    # cannot tell from not setting it. Empty: a run set it when its value is not None.
+    set_in: tuple[bool, ...] = ()
+
+    def is_set(self, position: int) -> bool:
+        if self.set_in:
+            return position < len(self.set_in) and self.set_in[position]
+        return position < len(self.values) and self.values[position] is not None
+
+    def setters(self, runs: int) -> tuple[int, ...]:
+        """The positions, among `runs` compared runs, of those that set the param."""
+        return tuple(position for position in range(runs) if self.is_set(position))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,22 +121,22 @@ class Evidence:
         return [row for row in self.params if row.differs]
 
     @property
-    def compared_params(self) -> list[ParamRow]:
-        """Differing params that at least two runs have: the like-for-like differences."""
-        return [
-            row
-            for row in self.params
-            if row.differs and sum(value is not None for value in row.values) >= 2
-        ]
+    def shared_params(self) -> list[ParamRow]:
+        """Params every compared run sets (identical or not)."""
+        runs = len(self.run_ids)
+        return [row for row in self.params if len(row.setters(runs)) == runs]
 
     @property
-    def specific_params(self) -> list[ParamRow]:
-        """Params only one of the compared runs has (its own model's settings)."""
-        return [
-            row
-            for row in self.params
-            if row.differs and sum(value is not None for value in row.values) < 2
-        ]
+    def partial_params(self) -> list[ParamRow]:
+        """Params only some of the compared runs set (another model's settings, say)."""
+        runs = len(self.run_ids)
+        return [row for row in self.params if len(row.setters(runs)) < runs]
+
+    @property
+    def compared_params(self) -> list[ParamRow]:
+        """Differing params that at least two runs have: the like-for-like differences."""
+        runs = len(self.run_ids)
+        return [row for row in self.params if row.differs and len(row.setters(runs)) >= 2]
 
 
 @dataclass(slots=True)

@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
-from nbmodelbook.report.compare import model_family
+from nbmodelbook.report.compare import model_family, params_sentence
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
     Evidence,
     Finding,
     MetricRow,
+    ParamRow,
     Review,
     Severity,
 )
@@ -252,6 +253,18 @@ class ReviewContext:
     def ref(self, run_id: str) -> RunRef:
         return RunRef(run_id, self.review.run_label(run_id), self.anchors.get(run_id))
 
+    def names(self, run_ids: Sequence[str]) -> list[str]:
+        """Run names for a sentence, with the short id where several of `run_ids` share one."""
+        names = [self.runs[run_id].name if run_id in self.runs else run_id for run_id in run_ids]
+        repeated = {name for name in names if names.count(name) > 1}
+        return [
+            self.review.run_label(run_id) if name in repeated else name
+            for run_id, name in zip(run_ids, names, strict=True)
+        ]
+
+    def params_sentence(self, evidence: Evidence) -> str:
+        return params_sentence(evidence, self.names(evidence.run_ids))
+
     def resolve(self, token: str) -> str | None:
         """A `run:REF` token's run, by the builder's own rule (`report.resolve.resolve_ref`), so a
         link in the text always points at the run the evidence tables show."""
@@ -434,6 +447,15 @@ def pad(values: Sequence[Any], width: int) -> list[Any]:
     return [values[index] if index < len(values) else None for index in range(width)]
 
 
+def param_cells(row: ParamRow, width: int) -> list[str]:
+    """A param's value in each of `width` compared runs, as text; "(not set)" where a run has
+    no such param (a run that recorded None shows it)."""
+    return [
+        format_value(value) if row.is_set(position) else "(not set)"
+        for position, value in enumerate(pad(row.values, width))
+    ]
+
+
 def _finite(value: float | None) -> float:
     return value if isinstance(value, int | float) and math.isfinite(value) else math.inf
 
@@ -569,14 +591,7 @@ def _evidence_view(
 ) -> dict[str, Any]:
     runs = [ctx.ref(run_id) for run_id in evidence.run_ids]
     all_params = [
-        {
-            "name": row.name,
-            "values": [
-                format_value(v) if v is not None else "(not set)"
-                for v in pad(row.values, len(runs))
-            ],
-            "differs": row.differs,
-        }
+        {"name": row.name, "values": param_cells(row, len(runs)), "differs": row.differs}
         for row in evidence.params
     ]
     compared = {row.name for row in evidence.compared_params}
@@ -586,9 +601,10 @@ def _evidence_view(
         "runs": runs,
         "chosen_id": chosen_id,
         "params": all_params,
+        "params_sentence": ctx.params_sentence(evidence),
         "differing": differing,
-        "identical": len(all_params) - len(evidence.differing_params),
-        "specific": len(evidence.specific_params),
+        # The full table, when the one of differences leaves params out.
+        "all_hidden": len(differing) < len(all_params),
         "metrics": metrics,
         "data": [difference.sentence for difference in evidence.data],
         "missing": list(evidence.missing_refs),

@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from nbmodelbook.record import RunStatus
-from nbmodelbook.report.model import Annotation, Evidence, Review
+from nbmodelbook.report.model import Annotation, Evidence, ParamRow, Review
 from nbmodelbook.report.render_html import (
     SECTIONS,
     ChartImage,
@@ -33,6 +32,7 @@ from nbmodelbook.report.render_html import (
     is_failed,
     kind_heading,
     pad,
+    param_cells,
     status_of,
     status_text,
 )
@@ -240,39 +240,21 @@ class _Writer:
             return
         header = [self.link(ref) + (" (chosen)" if ref.run_id == chosen else "") for ref in refs]
 
-        def param_rows(rows: Iterable[Any], same: bool) -> list[list[str]]:
+        def param_rows(rows: Iterable[ParamRow], same: bool) -> list[list[str]]:
             return [
                 [md_code(row.name)]
-                + [
-                    md_text(format_value(v)) if v is not None else "(not set)"
-                    for v in pad(row.values, len(refs))
-                ]
+                + [md_text(cell) for cell in param_cells(row, len(refs))]
                 + (["no" if row.differs else "yes"] if same else [])
                 for row in rows
             ]
 
         self.add(f"**Compared runs:** {self.links(refs)}", "#### Parameters that differ")
+        sentence = md_text(ctx.params_sentence(evidence))
+        self.add(sentence if evidence.params else f"*{sentence}*")
         differing = evidence.compared_params
-        identical = len(evidence.params) - len(evidence.differing_params)
-        specific = len(evidence.specific_params)
         if differing:
             self.add(_table(["Parameter", *header], param_rows(differing, False)))
-            if identical:
-                self.add(
-                    f"*{identical} identical parameter{'s' if identical != 1 else ''} not shown.*"
-                )
-            if specific:
-                self.add(
-                    f"*{specific} parameter{'s' if specific != 1 else ''} set in only one of the "
-                    "runs (its own model's settings) in the full table below.*"
-                )
-        elif evidence.params:
-            self.add(
-                f"All {len(evidence.params)} parameters are identical across the compared runs."
-            )
-        else:
-            self.add("*No parameters were recorded for these runs.*")
-        if evidence.params and (identical or specific):
+        if len(differing) < len(evidence.params):
             self.add(
                 f"<details>\n<summary>All {len(evidence.params)} parameters</summary>",
                 _table(["Parameter", *header, "Same in all?"], param_rows(evidence.params, True)),

@@ -95,30 +95,27 @@ def _header_row(first: str, labels: Sequence[str]) -> str:
 
 
 def params_html(comparison: Comparison, only_differences: bool) -> str:
-    from nbmodelbook.report.render_html import format_value
+    from nbmodelbook.report.render_html import param_cells
 
     rows: list[ParamRow] = comparison.params(only_differences)
-    total = len(comparison.evidence.params)
-    differing = len(comparison.params(True))
-    if total == 0:
-        return '<div class="nbmb-compare nbmb-muted">None of these runs recorded parameters.</div>'
-    summary = f"{differing} of {total} parameters differ."
-    if only_differences and differing == 0:
+    if not comparison.evidence.params:
         return (
-            f'<div class="nbmb-compare nbmb-muted">The runs share the same {total} parameter'
-            f"{'s' if total != 1 else ''}.</div>"
+            '<div class="nbmb-compare nbmb-params nbmb-muted">'
+            "None of these runs recorded parameters.</div>"
         )
+    summary = escape(comparison.params_sentence)
+    if not rows:
+        return f'<div class="nbmb-compare nbmb-params nbmb-muted">{summary}</div>'
     body = []
     for row in rows:
         marker = "≠ " if row.differs and not only_differences else ""
         cells = "".join(
-            f'<td class="{"nbmb-differs" if row.differs else ""}">'
-            f"{escape(format_value(value) if value is not None else '(not set)')}</td>"
-            for value in row.values
+            f'<td class="{"nbmb-differs" if row.differs else ""}">{escape(cell)}</td>'
+            for cell in param_cells(row, len(comparison.runs))
         )
         body.append(f"<tr><td>{escape(marker + row.name)}</td>{cells}</tr>")
     return (
-        f'<div class="nbmb-compare"><div class="nbmb-muted">{escape(summary)}</div>'
+        f'<div class="nbmb-compare nbmb-params"><div class="nbmb-muted">{summary}</div>'
         f"<table>{_header_row('Parameter', comparison.labels)}{''.join(body)}</table></div>"
     )
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from nbmodelbook.errors import UnknownRunError
 from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import RunRecord
-from nbmodelbook.report.compare import compare_runs
+from nbmodelbook.report.compare import compare_runs, params_sentence
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
 from nbmodelbook.widgets.code_diff import CodeDiff, diff_code
 
@@ -46,6 +46,11 @@ class Comparison:
     def params(self, only_differences: bool = True) -> list[ParamRow]:
         rows = self.evidence.params
         return [row for row in rows if row.differs] if only_differences else list(rows)
+
+    @property
+    def params_sentence(self) -> str:
+        """What the runs' params have in common, the report's sentence with the labels here."""
+        return params_sentence(self.evidence, self.labels)
 
     @property
     def metrics(self) -> list[MetricRow]:

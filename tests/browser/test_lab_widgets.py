@@ -428,7 +428,7 @@ def test_compare_shows_params_metrics_charts_code_data_and_figures(lab: LabSessi
     expect(view).to_contain_text("Comparing 3 runs")
 
     # Parameters: only those that differ, then all of them.
-    params = view.locator(".nbmb-compare", has_text="parameters differ")
+    params = view.locator(".nbmb-params")
     expect(params).to_contain_text("n_estimators")
     expect(params).not_to_contain_text("max_depth")
     view.get_by_role("button", name="All parameters").click()

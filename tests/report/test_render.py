@@ -516,7 +516,10 @@ def test_decision_shows_only_differing_params(html: str) -> None:
     table = visible[visible.index("Parameters that differ") :]
     assert "<code>model</code>" in table and "<code>model.random_state</code>" in table
     assert "test_size" not in table and "identical_flag" not in table
-    assert "2 identical parameters not shown." in visible
+    assert (
+        "1 of the 3 shared parameters differs, 2 are identical; 2 more are set by random-forest "
+        "and gradient-boosting only." in visible
+    )
     full = details[: details.index("</details>")]
     assert "All 5 parameters" in full
     assert "<code>test_size</code>" in full and "<code>identical_flag</code>" in full
@@ -740,7 +743,7 @@ def test_markdown_sections_images_and_determinism(review: Review) -> None:
     assert "credit.review_files/figure-1.png" in files
     assert render_markdown(review, Path("credit.review_files")) == (text, files)
     assert "| `log_loss` | lower is better | **0.25** (best) | 0.28 | 0.35 |" in text
-    assert "*2 identical parameters not shown.*" in text
+    assert "\n1 of the 3 shared parameters differs, 2 are identical; 2 more are set by" in text
     assert "**FAILED**" in text and "**INTERRUPTED**" in text and "**CRASHED**" in text
     assert "The integrity audit found no problems." not in text
 

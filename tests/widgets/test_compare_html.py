@@ -149,7 +149,10 @@ def test_header_lists_the_runs_and_the_reference() -> None:
 def test_params_only_differences_then_all() -> None:
     comparison = build_comparison(three_runs())
     page = Page(compare_html.params_html(comparison, only_differences=True))
-    assert "2 of 3 parameters differ." in page.text
+    assert (
+        "1 of the 2 shared parameters differs, 1 is identical; 1 more is set by rf-100 and "
+        "rf-300 only." in page.text
+    )
     assert page.table() == [
         ["Parameter", "rf-100", "rf-300", "rf-300-deep"],
         ["criterion", "gini", "gini", "(not set)"],
@@ -164,12 +167,31 @@ def test_params_when_none_differ_or_none_were_recorded() -> None:
     same = three_runs()[:2]
     same[1].params = dict(same[0].params)
     html = compare_html.params_html(build_comparison(same), True)
-    assert Page(html).text == "The runs share the same 3 parameters."
+    assert Page(html).text == "All 3 parameters are identical across the compared runs."
     shown = Page(compare_html.params_html(build_comparison(same), False)).table()
     assert len(shown) == 4
     bare = [record(0, "a"), record(1, "b")]
     html = compare_html.params_html(build_comparison(bare), True)
     assert Page(html).text == "None of these runs recorded parameters."
+
+
+def test_runs_sharing_no_parameter_say_so_in_both_views() -> None:
+    logreg = record(0, "logreg", params={"C": 1.0, "penalty": "l2"})
+    forest = record(1, "rf-500", params={"n_estimators": 500, "max_depth": 8, "seed": 0})
+    comparison = build_comparison([logreg, forest])
+    sentence = "The runs share no parameter: 2 are set by logreg only, 3 by rf-500 only."
+    for only_differences in (True, False):
+        page = Page(compare_html.params_html(comparison, only_differences))
+        assert page.text.startswith(sentence)
+        assert len(page.table()) == 6  # every param is a difference: none is hidden
+
+
+def test_a_parameter_recorded_as_none_is_set_not_missing() -> None:
+    first = record(0, "a", params={"max_depth": None, "seed": 1})
+    second = record(1, "b", params={"seed": 1})
+    page = Page(compare_html.params_html(build_comparison([first, second]), True))
+    assert page.text.startswith("The one shared parameter is identical; 1 more is set by a only.")
+    assert page.table() == [["Parameter", "a", "b"], ["max_depth", "—", "(not set)"]]
 
 
 def test_metrics_mark_the_best_value_in_its_direction() -> None:
