@@ -504,8 +504,11 @@ class EnvironmentCache:
             self._environment = redaction.redact_value(None, env, secrets)
             self._key, self._built_at = key, now
         record.repo = self._repo
-        record.environment = self._environment
-        return redaction.redact_record(record, secrets)
+        # The cached environment is redacted already (with these secrets: they are in its key);
+        # walking its hundreds of package names again for every run is writer-thread time.
+        redacted = redaction.redact_record(replace(record, environment={}), secrets)
+        redacted.environment = self._environment
+        return redacted
 
 
 def _summary_line(record: RunRecord) -> str:

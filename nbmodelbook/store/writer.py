@@ -176,7 +176,9 @@ class StoreWriter:
         last_heartbeat = last_retry = time.monotonic()
         while True:
             op = self._next_op()
-            if op is not None:
+            # Everything queued meanwhile (e.g. while the store opened) is taken in first, so a
+            # run that has finished already is not written as running before.
+            while op is not None:
                 if op.kind == "stop":
                     self._write_finishing(force=True)
                     self._write_delayed(force=True)
@@ -184,6 +186,7 @@ class StoreWriter:
                     op.done.set()
                     return
                 self._handle(op)
+                op = self._queued_op()
             self._write_finishing(force=False)
             self._write_delayed(force=False)
             now = time.monotonic()
@@ -193,6 +196,12 @@ class StoreWriter:
             if self._open_runs and now - last_heartbeat >= HEARTBEAT_SECONDS:
                 self._safely(lambda store: store.heartbeat(self.session_id, time.time()))
                 last_heartbeat = now
+
+    def _queued_op(self) -> _Op | None:
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
 
     def _next_op(self) -> _Op | None:
         waits = [HEARTBEAT_SECONDS] if self._open_runs else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -162,6 +163,35 @@ def test_an_urgent_run_is_saved_after_the_runs_before_it(writer: StoreWriter) ->
     assert writer.finish(finished(record("waited-for")), urgent=True).wait(10)
     assert listener.heard == ["first", "second", "waited-for"]
     assert writer.store is not None and writer.store.count() == 3
+
+
+def test_a_run_that_ended_while_the_store_opened_is_not_written_as_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "runs.sqlite"
+    RunStore.open(str(path)).close()
+    begun: list[str] = []
+    real_begin = RunStore.begin_run
+    monkeypatch.setattr(
+        RunStore, "begin_run", lambda store, r: (begun.append(r.run_id), real_begin(store, r))[1]
+    )
+    # Another process holds the store: the writer cannot finish opening it for a while.
+    locker = sqlite3.connect(path, isolation_level=None, timeout=30)
+    locker.execute("BEGIN EXCLUSIVE")
+    writer = StoreWriter(str(path), "session")
+    try:
+        run = record()
+        writer.begin(run)
+        time.sleep(3 * writer_module.BEGIN_DELAY_SECONDS)  # its "running" is due meanwhile
+        writer.finish(finished(run))
+        locker.execute("ROLLBACK")
+        locker.close()
+        assert writer.flush(30)
+        assert begun == []
+        assert writer.store is not None
+        assert [r["status"] for r in writer.store.run_summaries()] == ["ok"]
+    finally:
+        writer.close()
 
 
 def test_close_writes_what_is_pending(tmp_path: Path) -> None:
