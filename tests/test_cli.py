@@ -150,3 +150,24 @@ def test_internal_errors_have_their_own_exit_code(
     monkeypatch.setattr(frames, "runs_frame", broken)
     assert main(["runs", str(notebook_with_runs)]) == 3
     assert "internal error (ZeroDivisionError: boom)" in capsys.readouterr().err
+
+
+def test_check_is_not_ready_when_a_decision_names_a_metric_no_cited_run_has(
+    notebook_with_runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nbformat.v4 import new_markdown_cell
+
+    def annotate(metric: str) -> None:
+        decision = f"> [!DECISION] Random forest\n> run:rf over run:gbm: best metric:{metric}."
+        risk = "> [!RISK] One train/test split."
+        cells = [new_markdown_cell(decision), new_markdown_cell(risk)]
+        nbformat.write(new_notebook(cells=cells), notebook_with_runs)
+
+    annotate("auc")
+    assert main(["check", str(notebook_with_runs)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    annotate("acu")
+    assert main(["check", str(notebook_with_runs)]) == 1
+    out = capsys.readouterr().out
+    assert "NOT ready for review" in out
+    assert "✗ cell 1: metric:acu — no cited run recorded it; did you mean auc?" in out

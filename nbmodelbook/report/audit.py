@@ -6,8 +6,9 @@ Each check is a function from the audit context to findings, kept in a registry;
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nbmodelbook.links import CellLink
@@ -25,6 +26,8 @@ from nbmodelbook.report.resolve import resolve_ref
 
 # Choosing the best of this many tries makes its score optimistic enough to say so.
 SELECTION_EFFECT_RUNS = 10
+MAX_CLOSE_METRICS = 3  # "did you mean" suggestions for a metric:NAME no cited run recorded
+MAX_LISTED_METRICS = 12  # the cited runs' metric names a finding lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +359,57 @@ def unknown_references(context: AuditContext) -> Iterable[Finding]:
             ),
             cell_index=annotation.cell_index,
         )
+
+
+@audit_check
+def unknown_metrics(context: AuditContext) -> Iterable[Finding]:
+    """A `metric:NAME` none of the decision's cited runs recorded (a typo, most often): the
+    decision is then judged on another metric, or the one named cannot be checked."""
+    for decision in context.decisions:
+        cited = [context.runs[r] for r in decision.evidence.run_ids if r in context.runs]
+        if not cited:
+            continue  # nothing to look in: an unknown run or no evidence, found by other checks
+        recorded = sorted({name for run in cited for name in run.metrics})
+        for position, metric in enumerate(decision.named_metrics):
+            if metric in recorded:
+                continue
+            close = _close_matches(metric, recorded)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            listed = ", ".join(recorded[:MAX_LISTED_METRICS]) + (
+                f" and {len(recorded) - MAX_LISTED_METRICS} more"
+                if len(recorded) > MAX_LISTED_METRICS
+                else ""
+            )
+            runs = ", ".join(_label(run) for run in cited)
+            headline = decision.headline_metric
+            consequence = (
+                f"The report judges the decision on {headline} instead."
+                if position == 0 and headline
+                else "The metric it names cannot be checked."
+            )
+            yield Finding(
+                code="unknown-metric",
+                severity=Severity.HIGH,
+                title=f"metric:{metric} — no cited run recorded it{hint}",
+                detail=(
+                    f"The decision in {_cell_number(decision.annotation.cell_index)} is judged "
+                    f"on metric:{metric}, but none of the runs it cites ({runs}) recorded a "
+                    "metric of that name; "
+                    + (f"they recorded {listed}. " if recorded else "they recorded no metric. ")
+                    + consequence
+                ),
+                run_ids=tuple(run.run_id for run in cited),
+                cell_index=decision.annotation.cell_index,
+            )
+
+
+def _close_matches(metric: str, recorded: Sequence[str]) -> list[str]:
+    """Recorded metric names close to `metric`, ignoring case (`AUC` is close to `auc`)."""
+    by_lower: dict[str, str] = {}
+    for name in recorded:
+        by_lower.setdefault(name.lower(), name)
+    close = difflib.get_close_matches(metric.lower(), list(by_lower), n=MAX_CLOSE_METRICS)
+    return [by_lower[name] for name in close]
 
 
 @audit_check

@@ -69,8 +69,8 @@ def build_review(
         if annotation.kind is AnnotationKind.DECISION:
             found, missing = resolved(annotation)
             chosen = runs[found[0]] if found else None
-            hint = _METRIC_HINT.search(f"{annotation.title}\n{annotation.body}")
-            metric = headline_metric(chosen, hint.group(1) if hint else None) if chosen else None
+            named = named_metrics(annotation)
+            metric = headline_metric(chosen, named[0] if named else None) if chosen else None
             decisions.append(
                 Decision(
                     annotation=annotation,
@@ -78,6 +78,7 @@ def build_review(
                     alternative_run_ids=found[1:],
                     headline_metric=metric,
                     evidence=compare_runs([runs[r] for r in found], missing),
+                    named_metrics=named,
                 )
             )
     chosen_id = next((d.chosen_run_id for d in decisions if d.chosen_run_id), None)
@@ -124,6 +125,12 @@ def build_review(
         chosen_run_id=chosen_id,
         store_location=store_location,
     )
+
+
+def named_metrics(annotation: Annotation) -> tuple[str, ...]:
+    """The `metric:NAME` tokens of an annotation's title and body, in order, once each."""
+    text = f"{annotation.title}\n{annotation.body}"
+    return tuple(dict.fromkeys(match.group(1) for match in _METRIC_HINT.finditer(text)))
 
 
 def _summary(run: RunRecord) -> dict[str, Any]:

@@ -146,6 +146,9 @@ class Decision:
     alternative_run_ids: list[str]
     headline_metric: str | None
     evidence: Evidence
+    # The `metric:NAME` tokens of the decision, as written, in order; the first (when the
+    # chosen run recorded it) is the headline metric.
+    named_metrics: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

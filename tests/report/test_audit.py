@@ -143,6 +143,7 @@ TESTED_CODES = {
     "chosen-not-best",
     "selection-effect",
     "unknown-run",
+    "unknown-metric",
     "decision-without-evidence",
     "failed-runs-unmentioned",
 }
@@ -755,6 +756,76 @@ def test_an_id_prefix_must_be_six_digits_and_unique() -> None:
     assert the_finding(too_short, "unknown-run").title == f"run:{forest.run_id[:5]} does not exist"
     ambiguous = review_citing(forest.run_id[:6], [forest, logreg])
     assert "unknown-run" in codes(ambiguous)
+
+
+# ---------------------------------------------------------------------------------------------
+# unknown-metric
+
+
+def judged_on(metric: str, *runs: RunRecord) -> Review:
+    """Choose the forest over the logistic regression, judged on `metric:METRIC`."""
+    forest, logreg = runs or forest_and_logreg()
+    decision = annotation(
+        "DECISION", "Random forest", f"run:forest over run:logreg: better metric:{metric}."
+    )
+    return review_of(saved_cell(forest), saved_cell(logreg), decision, runs=[forest, logreg])
+
+
+def test_a_metric_no_cited_run_recorded_is_high_with_the_close_match() -> None:
+    review = judged_on("acu")
+    finding = the_finding(review, "unknown-metric")
+    assert finding.severity is Severity.HIGH
+    assert finding.cell_index == 2
+    assert finding.title == "metric:acu — no cited run recorded it; did you mean auc?"
+    assert finding.detail.startswith(
+        "The decision in cell 3 is judged on metric:acu, but none of the runs it cites "
+        f"({review.run_label(review.decisions[0].chosen_run_id or '')}, "
+    )
+    assert "they recorded auc." in finding.detail
+    assert finding.detail.endswith("The report judges the decision on auc instead.")
+
+
+def test_a_metric_named_in_another_case_is_not_the_recorded_one() -> None:
+    finding = the_finding(judged_on("AUC"), "unknown-metric")
+    assert finding.title == "metric:AUC — no cited run recorded it; did you mean auc?"
+
+
+def test_a_metric_with_no_close_match_names_what_the_runs_recorded() -> None:
+    forest = tracked_run(1, "forest", metrics={"auc": 0.91, "log_loss": 0.3}, inputs=SAME_DATA)
+    logreg = tracked_run(2, "logreg", metrics={"auc": 0.85, "brier": 0.1}, inputs=SAME_DATA)
+    finding = the_finding(judged_on("latency_ms", forest, logreg), "unknown-metric")
+    assert finding.title == "metric:latency_ms — no cited run recorded it"
+    assert "they recorded auc, brier, log_loss." in finding.detail
+
+
+def test_every_named_metric_is_checked_not_only_the_headline() -> None:
+    forest, logreg = forest_and_logreg()
+    decision = annotation(
+        "DECISION", "Forest", "run:forest over run:logreg on metric:auc, metric:f1."
+    )
+    review = review_of(saved_cell(forest), saved_cell(logreg), decision, runs=[forest, logreg])
+    finding = the_finding(review, "unknown-metric")
+    assert finding.title == "metric:f1 — no cited run recorded it"
+    assert "cannot be checked" in finding.detail  # auc, the first named, is the headline
+    assert review.decisions[0].headline_metric == "auc"
+
+
+def test_a_metric_the_cited_runs_recorded_is_no_finding() -> None:
+    assert "unknown-metric" not in codes(judged_on("auc"))
+
+
+def test_a_metric_only_an_alternative_recorded_is_no_finding() -> None:
+    forest = tracked_run(1, "forest", metrics={"auc": 0.91}, inputs=SAME_DATA)
+    logreg = tracked_run(2, "logreg", metrics={"auc": 0.85, "brier": 0.1}, inputs=SAME_DATA)
+    assert "unknown-metric" not in codes(judged_on("brier", forest, logreg))
+
+
+def test_a_decision_citing_only_missing_runs_is_an_unknown_run_not_an_unknown_metric() -> None:
+    forest, logreg = forest_and_logreg()
+    ghost = annotation("DECISION", "Ship it", "run:ghost, judged on metric:acu.")
+    review = review_of(saved_cell(forest), saved_cell(logreg), ghost, runs=[forest, logreg])
+    assert "unknown-metric" not in codes(review)
+    assert "unknown-run" in codes(review)
 
 
 # ---------------------------------------------------------------------------------------------
