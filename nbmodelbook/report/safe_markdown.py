@@ -23,11 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from markdown_it import MarkdownIt
     from markdown_it.tree import SyntaxTreeNode
 
 __all__ = ["escape_text", "safe_markdown"]
@@ -62,17 +60,6 @@ def _escape_line_start(escaped: str) -> str:
     return _BLOCK_START.sub(
         lambda m: (m.group(1) or "") + "\\" + (m.group(2) or m.group(4)), escaped, count=1
     )
-
-
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
-    # The HTML report's reading of annotation Markdown (see sanitize.markdown_to_safe_html).
-    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    parser.enable(["table", "strikethrough"])
-    parser.disable("image")
-    return parser
 
 
 def _destination(url: str) -> str | None:
@@ -321,12 +308,13 @@ def safe_markdown(
     """
     from markdown_it.tree import SyntaxTreeNode
 
-    from nbmodelbook.report.sanitize import ref_pattern
+    from nbmodelbook.report.sanitize import markdown_parser, ref_pattern
 
     if not markdown.strip():
         return ""
     links = {ref: anchor for ref, anchor in (run_links or {}).items() if ref}
     pattern = ref_pattern(list(links)) if links else None
-    tree = SyntaxTreeNode(_parser().parse(markdown))
+    # The HTML report's reading of annotation Markdown: the same parser, the same tree.
+    tree = SyntaxTreeNode(markdown_parser().parse(markdown))
     lines = _Blocks(links, pattern, heading_offset).blocks(tree.children)
     return "\n".join(lines).strip("\n")

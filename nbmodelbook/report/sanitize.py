@@ -91,7 +91,8 @@ def _output_cleaner() -> nh3.Cleaner:
 
 
 @lru_cache(maxsize=1)
-def _markdown_parser() -> MarkdownIt:
+def markdown_parser() -> MarkdownIt:
+    """How untrusted Markdown is read, for the HTML report and the Markdown one alike."""
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -170,7 +171,7 @@ def markdown_to_safe_html(
     """
     if not markdown.strip():
         return ""
-    parser = _markdown_parser()
+    parser = markdown_parser()
     env: dict[str, Any] = {}
     tokens = parser.parse(markdown, env)
     if run_links:
