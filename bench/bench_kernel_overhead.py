@@ -156,14 +156,19 @@ class Execution:
         return sum(1 for output in self.outputs if RUN_MIMETYPE in output.get("data", {}))
 
     def visible(self) -> list[tuple[str, ...]]:
-        """What the user sees, comparable across runs (kinds and MIME types, stream names)."""
+        """What the user sees, comparable across runs (kinds and MIME types, stream names).
+
+        Text of one stream may come in several messages, depending on when ipykernel's flush
+        timer fires; frontends (and saved notebooks) join consecutive ones into one output."""
         shown: list[tuple[str, ...]] = []
         for output in self.outputs:
             data = output.get("data", {})
             if RUN_MIMETYPE in data:
                 continue
             if output["msg_type"] == "stream":
-                shown.append(("stream", output["name"]))
+                item = ("stream", output["name"])
+                if not shown or shown[-1] != item:
+                    shown.append(item)
             else:
                 shown.append((output["msg_type"], *sorted(data)))
         return shown
