@@ -54,7 +54,7 @@ def test_first_tracked_cell_does_not_wait_for_the_store_to_open(
         )
     finally:
         timer.join()
-    load, first, listing = executed.code_cells()
+    _load, first, listing = executed.code_cells()
     assert _idle_at(first) < released["at"] - LOCK_SECONDS / 2
     assert visible_outputs(first) == []
     assert listing.outputs[0]["text"] == "['first']\n"

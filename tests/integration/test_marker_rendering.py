@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 TRACKED_CELLS = [
     "%%track quiet\nvalue = 1",
     "%%track printed\nprint('a line')\nprint('another')",
-    "%%track shown\nfrom IPython.display import HTML, display\ndisplay(HTML('<b>bold</b>'))\n41 + 1",
+    "%%track shown\nfrom IPython.display import HTML, display\n"
+    "display(HTML('<b>bold</b>'))\n41 + 1",
     "%%track figure\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
     ("%%track failed\nraise ValueError('bad hyperparameter')", ["raises-exception"]),
 ]
