@@ -36,9 +36,14 @@ def publish_behind_streams(
 
     def flush_then_send() -> None:
         # On the IOPub thread: the flushes queue the streams' text, then the display follows.
-        for flush in flushes:
-            flush()
-        session.send(socket, message, ident=topic)
+        try:
+            for flush in flushes:
+                flush()
+            session.send(socket, message, ident=topic)
+        except Exception as exc:
+            # Raised here, it would stop the thread's queue (and the kernel's own flush behind
+            # it); the run is saved all the same, only this display is lost.
+            print(f"nbmodelbook: a display could not be sent: {exc!r}", file=sys.__stderr__)
 
     io_thread.schedule(flush_then_send)  # one hand-off to the IOPub thread, not three
     return True
