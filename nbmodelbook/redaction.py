@@ -886,10 +886,33 @@ def collect_secret_values(
             secret = isinstance(name, str) and is_secret_name(name)
             if secret or not isinstance(value, str | bytes | bytearray):
                 scan.variable(value, secret=secret)
-    for name, text in (os.environ if environ is None else environ).items():
+    found = frozenset(scan.found)
+    in_environment = _process_environ_secrets() if environ is None else _environ_secrets(environ)
+    return found | in_environment if in_environment else found
+
+
+def _environ_secrets(environ: Mapping[str, str]) -> frozenset[str]:
+    scan = _SecretScan()
+    for name, text in environ.items():
         if isinstance(text, str) and is_secret_name(name):
             scan.add(text)
     return frozenset(scan.found)
+
+
+# The process environment's secrets, with the raw environment they were read from: a tracked
+# cell asks twice per cell, and the environment hardly ever changes.
+_ENVIRON_SEEN: list[Any] = [None, frozenset()]
+
+
+def _process_environ_secrets() -> frozenset[str]:
+    raw = getattr(os.environ, "_data", None)  # CPython's bytes mapping: compared cheaply
+    snapshot = tuple(raw.items()) if isinstance(raw, dict) else None
+    if snapshot is not None and snapshot == _ENVIRON_SEEN[0]:
+        found: frozenset[str] = _ENVIRON_SEEN[1]
+        return found
+    found = _environ_secrets(os.environ)
+    _ENVIRON_SEEN[:] = [snapshot, found]
+    return found
 
 
 # ---------------------------------------------------------------------------

@@ -1109,3 +1109,16 @@ def test_one_rule_for_query_parameters_in_urls_and_in_text(name: str) -> None:
     hidden_in_location = "VALUE123" not in redact_url(url)
     hidden_in_text = "VALUE123" not in redact_text(f"see {url}")
     assert hidden_in_location == hidden_in_text == (name in CREDENTIAL_PARAMS)
+
+
+def test_the_process_environment_is_read_again_when_it_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = collect_secret_values({})
+    monkeypatch.setenv("SERVICE_API_TOKEN", "env-token-4242")
+    assert collect_secret_values({}) == before | {"env-token-4242"}
+    monkeypatch.setenv("SERVICE_API_TOKEN", "env-token-5353")
+    assert "env-token-5353" in collect_secret_values({})
+    assert "env-token-4242" not in collect_secret_values({})
+    monkeypatch.delenv("SERVICE_API_TOKEN")
+    assert collect_secret_values({}) == before
