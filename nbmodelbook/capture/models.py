@@ -103,13 +103,21 @@ def _sklearn_style(value: object) -> dict[str, Any] | None:
     return found
 
 
-def _param_value(value: object) -> Any:
+def _param_value(value: object, depth: int = 0) -> Any:
     # Nested estimators (pipeline steps) are named by class; their own params follow as keys.
+    # Never their repr: scikit-learn's pretty-printer costs the notebook's thread ~1 ms a model.
     if hasattr(value, "get_params") and not isinstance(value, type):
         return type(value).__name__
     if callable(value) and not isinstance(value, type):
         return getattr(value, "__name__", type_name(value))
+    if depth < _MAX_NESTING and isinstance(value, list | tuple) and len(value) <= _MAX_LISTED:
+        # `steps=[("scale", StandardScaler()), ...]`, a ColumnTransformer's `transformers`
+        return [_param_value(item, depth + 1) for item in value]
     return to_json_safe(value)
+
+
+_MAX_NESTING = 3
+_MAX_LISTED = 100
 
 
 def _torch_module(value: object) -> dict[str, Any] | None:

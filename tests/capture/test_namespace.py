@@ -67,6 +67,11 @@ def test_fitted_pipeline_names_nested_steps_by_class() -> None:
     assert params["pipe"] == "Pipeline"
     assert params["pipe.logisticregression"] == "LogisticRegression"
     assert params["pipe.logisticregression__C"] == 0.5
+    # The steps are named, not printed (scikit-learn's repr costs ~1 ms a model).
+    assert params["pipe.steps"] == [
+        ["standardscaler", "StandardScaler"],
+        ["logisticregression", "LogisticRegression"],
+    ]
 
 
 def test_same_keyword_with_different_values_is_qualified_by_callee() -> None:
