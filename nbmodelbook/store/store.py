@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import xxhash
@@ -347,7 +347,7 @@ class RunStore:
 
         Whatever wrote the record (a kernel, an import, a copy, the journal), its secrets are
         redacted here, on the way in."""
-        record = redact_record(record)
+        record = self._redacted(record)
         statements = self._statements()
         run_id = record.run_id
         environment, env_hash = self._encoded_environment(record.environment)
@@ -430,6 +430,17 @@ class RunStore:
             self._written[key] = None
         while len(self._written) > _WRITTEN_MEMORY:
             self._written.pop(next(iter(self._written)))
+
+    def _redacted(self, record: RunRecord) -> RunRecord:
+        """`redact_record`, but the environment this store wrote last time is not walked
+        again: a kernel hands the same (unchanged) dict for run after run, and what is written
+        of it is that earlier encoding (see `_encoded_environment`)."""
+        last = self._last_environment
+        if last is None or record.environment is not last[0]:
+            return redact_record(record)
+        redacted = redact_record(replace(record, environment={}))
+        redacted.environment = record.environment
+        return redacted
 
     def _encoded_environment(self, env: dict[str, Any]) -> tuple[str | None, str | None]:
         """JSON and hash of a run's environment; the same dict as last time is not re-encoded."""

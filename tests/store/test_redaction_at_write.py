@@ -218,3 +218,21 @@ def test_no_planted_secret_survives_any_field(
     store.close()
     assert read is not None and secret not in repr(read)
     assert secret.encode() not in store_bytes(url)
+
+
+def test_an_environment_handed_again_is_written_redacted_every_time(tmp_path: Path) -> None:
+    """A kernel hands the same environment dict for run after run: a clean one is not walked
+    again, one with a secret is redacted each time."""
+    url = str(tmp_path / "runs.sqlite")
+    store = RunStore.open(url)
+    clean = {"python": "3.11", "packages": {"numpy": "2.1"}}
+    leaky = {"python": "3.11", "git": {"remote": f"https://u:{KEY_FORMATS[3]}@h/x"}}
+    for index, environment in enumerate((clean, clean, leaky, leaky, clean)):
+        record = replace(make_record(f"run{index}"), environment=environment)
+        store.finish_run(record)
+        read = store.get_run(record.run_id)
+        assert read is not None and KEY_FORMATS[3] not in repr(read.environment)
+        assert read.environment.get("python") == "3.11"
+    store.close()
+    assert KEY_FORMATS[3].encode() not in store_bytes(url)
+    assert leaky["git"]["remote"].endswith(f"{KEY_FORMATS[3]}@h/x")  # the caller's dict as given
