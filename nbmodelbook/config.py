@@ -43,5 +43,5 @@ class ModelBook(Configurable):
         1000,
         help="A tracked cell that ran longer than this waits (at most a second) for its run to "
         "be saved, so a storage problem is reported in that very cell (quicker cells report it "
-        "on the next cell; -1: never wait).",
+        "on the next tracked cell; -1: never wait).",
     ).tag(config=True)

@@ -230,13 +230,28 @@ class Tracker:
         try:
             self._describe(active, record)
             analysis = active.analysis
-            secrets = self.secrets.values(self.shell.user_ns, analysis.reads | analysis.writes)
-            # The run marker shows metric names in the notebook: no secret among them.
-            record.metrics = redaction.redact_keys(record.metrics, secrets)
+            # Unless the cell ran code that binds names unseen (a star import, exec, a magic,
+            # a notebook function), the names it bound are the only new ones since its
+            # pre-run look.
+            user_ns = self.shell.user_ns
+            code = self.history.cells[active.history_index].code
+            plain = analysis.syntax_ok and not _BINDS_UNSEEN.search(code)
+            plain = plain and not _runs_opaque_code(analysis, code, user_ns)
+            secrets = self.secrets.values(
+                user_ns,
+                analysis.reads | analysis.writes,
+                new_names=analysis.writes if plain else None,
+            )
         except Exception as exc:
             # The run still ends with its true status; only some details are missing.
             record.extra["capture_error"] = f"{type(exc).__name__}: {bounded_repr(exc)}"
             self._warn_internal("capture every detail of", exc)
+        # Whatever failed above: the run marker shows metric names in the notebook, and no
+        # secret may be among them (names that cannot be checked are not shown).
+        try:
+            record.metrics = redaction.redact_keys(record.metrics, secrets)
+        except Exception:
+            record.metrics = {}
         notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
         prepare = partial(self.environments.prepare, self._modules(), notebook_dir, secrets)
         # Built before the writer thread takes the record over (and redacts it).
@@ -454,10 +469,19 @@ class SecretNames:
         self._seen: set[str] = set()
         self._secret: set[str] = set()
 
-    def values(self, user_ns: dict[str, Any], used: Iterable[str] = ()) -> frozenset[str]:
+    def values(
+        self,
+        user_ns: dict[str, Any],
+        used: Iterable[str] = (),
+        *,
+        new_names: Iterable[str] | None = None,
+    ) -> frozenset[str]:
         """The secret values to hide: those of secret-named variables, and those under
-        secret-named keys in the containers of the variables the cell uses (`used`)."""
-        new = user_ns.keys() - self._seen
+        secret-named keys in the containers of the variables the cell uses (`used`).
+
+        `new_names`: the only names that can be new since the last call (after a cell, those it
+        bound), which spares comparing the whole namespace with the names already seen."""
+        new = user_ns.keys() - self._seen if new_names is None else set(new_names) - self._seen
         if new:
             self._seen |= new
             self._secret |= {
@@ -476,6 +500,10 @@ class SecretNames:
 
 
 _CONTAINERS = (Mapping, list, tuple, set, frozenset)
+# Code that can bind names the cell's analysis cannot list.
+_BINDS_UNSEEN = re.compile(
+    r"import\s*\*|\b(?:exec|eval|globals|vars|setattr|__import__|push|user_ns|__main__|__dict__)\b"
+)
 _IPYTHON_HISTORY = re.compile(r"^(_+\d*|_i+\d*|_[iod]h|In|Out|_exit_code)$")
 ENVIRONMENT_REFRESH_SECONDS = 10.0
 

@@ -48,15 +48,16 @@ class StoreAccess:
         with self._open_lock:
             store = shared_store(url)
             now = time.monotonic()
-            last = self._recovered.setdefault(url, now)
-            if now - last < self._recovery_interval:
+            last = self._recovered.get(url)
+            if last is not None and now - last < self._recovery_interval:
                 return store
             self._recovered[url] = now
         # The shared store only reads. Marking crashed runs is the one write the server makes,
-        # through a handle of its own, and only when there is a crash to mark; a store this
-        # server may not write is still read.
+        # through a handle of its own, only when there is a crash to mark and the store is at
+        # the current schema (the server never migrates one); a store this server may not
+        # write is still read.
         with contextlib.suppress(Exception):
-            if store.orphaned_runs():
+            if store.orphaned_runs() and store.schema_is_current():
                 from nbmodelbook.store.store import RunStore
 
                 writer = RunStore.open(url, recover=False)

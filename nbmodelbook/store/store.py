@@ -127,8 +127,8 @@ class RunStore:
     @classmethod
     def open_read_only(cls, url: str | None = None) -> RunStore:
         """Open an existing store only to read it: nothing is created, migrated, moved aside or
-        written, not even the crashed state of a run whose kernel died (it reads `running`
-        until a kernel opens the store).
+        written, not even the crashed state of a run whose kernel died (its readers are shown
+        it as crashed; a kernel opening the store writes it).
 
         A location that is not a nbmodelbook store (a text file, an empty file, a database of
         something else) raises NotAStore; a missing store file or a damaged one raises
@@ -267,6 +267,12 @@ class RunStore:
                 .where(schema.kernels.c.session_id == session_id)
                 .values(heartbeat_at=now)
             )
+
+    def schema_is_current(self) -> bool:
+        """Whether the store is at this nbmodelbook's schema (opening it to write changes
+        nothing of its tables then)."""
+        with self._read() as connection:
+            return schema.current_version(connection) == schema.LATEST_VERSION
 
     def orphaned_runs(self, now: float | None = None) -> dict[str, float]:
         """`running` runs whose kernel is gone, with when each was last seen (reads only)."""
@@ -601,7 +607,7 @@ class RunStore:
         from nbmodelbook.store.query import NotebookRuns
 
         scope = NotebookRuns(notebook, repo, tuple(run_ids), tuple(orphan_code_hashes))
-        return table_rows(self._table(scope.condition()))
+        return table_rows(self._as_seen(self._table(scope.condition())))
 
     def query_runs(self, query: RunQuery) -> RunPage:
         """One page of runs, filtered and sorted in the database, with the total that match.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,25 @@ def test_names_keys_nested_and_bytes_secrets_never_stored(run_notebook: Runner) 
         o.get("text", "") for o in executed.code_cells()[2].outputs if o.output_type == "stream"
     )
     assert NESTED in printed and BYTES_SECRET in printed
+
+
+def test_a_secret_bound_by_a_star_import_in_the_tracked_cell_is_redacted(
+    run_notebook: Runner, tmp_path: Path
+) -> None:
+    """Names the cell's code analysis cannot list (a star import) are still looked at."""
+    value = "plain-token-value-31337"
+    (tmp_path / "service_settings.py").write_text(f"SERVICE_TOKEN = {value!r}\n")
+    executed = run_notebook(
+        "%load_ext nbmodelbook",
+        "%%track settings\nfrom service_settings import *\nprint('using', SERVICE_TOKEN)",
+    )
+    [run_id] = executed.run_ids()
+    store = executed.store()
+    run = store.get_run(run_id)
+    store.close()
+    assert run is not None and run.outputs
+    assert value not in repr(run)
+    printed = "".join(
+        o.get("text", "") for o in executed.code_cells()[1].outputs if o.output_type == "stream"
+    )
+    assert value in printed  # the user's own output is theirs

@@ -61,13 +61,13 @@ def test_runs_of_dead_kernels_are_marked_crashed_now_and_then(tmp_path: Path) ->
     access = StoreAccess(recovery_interval=0.0)
     store = access.existing(url)
     assert store is not None
+    patient = StoreAccess(recovery_interval=3600.0)
+    patient.existing(url)  # its first look: nothing to mark yet
     # A cell that started long ago in a kernel nobody has heard of since.
     orphan = record(0, "stuck", status=RunStatus.RUNNING, session_id="gone")
     orphan.ended_at = None
     writer.begin_run(orphan)
     before = store.write_counter()
-    patient = StoreAccess(recovery_interval=3600.0)
-    patient.existing(url)
     patient.existing(url)  # within its interval: no second look
     assert writer.get_runs([orphan.run_id])[orphan.run_id].status is RunStatus.RUNNING
     access.existing(url)
@@ -116,3 +116,13 @@ def test_repositories_are_looked_up_once_per_folder_for_a_while(tmp_path: Path) 
 
     clear_cache()
     assert fresh.repository(folder) == str(folder.resolve())
+
+
+def test_the_first_request_already_marks_the_runs_of_dead_kernels(tmp_path: Path) -> None:
+    url, writer = _store(tmp_path)
+    orphan = record(0, "stuck", status=RunStatus.RUNNING, session_id="gone")
+    orphan.ended_at = None
+    writer.begin_run(orphan)
+    StoreAccess(recovery_interval=3600.0).existing(url)
+    assert writer.get_runs([orphan.run_id])[orphan.run_id].status is RunStatus.CRASHED
+    writer.close()

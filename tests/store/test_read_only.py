@@ -97,6 +97,8 @@ def test_a_reader_shows_a_dead_kernels_run_as_crashed_and_writes_nothing(tmp_pat
     [row] = reader.run_summaries()
     assert row["status"] == "crashed" and row["error_type"] == "KernelDied"
     assert row["ended_at"] == stuck.started_at
+    [listed] = reader.notebook_summaries(str(stuck.notebook), run_ids=[stuck.run_id])
+    assert listed["status"] == "crashed"  # what `nbmodelbook runs NOTEBOOK` lists
     shown = reader.get_run(stuck.run_id)
     assert shown is not None and shown.status is RunStatus.CRASHED
     assert shown.error is not None and "the kernel stopped" in shown.error.message
