@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.record import code_hash
@@ -99,11 +100,22 @@ def notebook_lookup(notebook: Mapping[str, Any]) -> tuple[list[str], list[str]]:
 
 def saved_links(notebook_path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """`notebook_lookup` of a notebook file as saved; nothing when it cannot be read as one
-    (missing, not JSON): then its runs are only those filed under its path."""
+    (missing, not JSON): then its runs are only those filed under its path. Read again only
+    when the file changed (a panel or `runs()` asks often; a notebook may be megabytes)."""
+    try:
+        stat = notebook_path.stat()
+    except OSError:
+        return (), ()
+    return _saved_links(str(notebook_path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _saved_links(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     import json
 
     try:
-        notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as stream:
+            notebook = json.load(stream)
         run_ids, hashes = notebook_lookup(notebook)
     except (OSError, ValueError, RecursionError, TypeError, AttributeError):
         return (), ()

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nbmodelbook.links import link_cells, notebook_lookup
+from nbmodelbook.links import link_cells, notebook_lookup, saved_links
 from nbmodelbook.record import code_hash
 from nbmodelbook.run_marker import RUN_MIMETYPE
 
@@ -39,3 +43,26 @@ def test_lookup_collects_markers_and_hashes() -> None:
     notebook = new_notebook(cells=[marked("%%track a\nx", "r1", "r2"), new_code_cell("no")])
     run_ids, hashes = notebook_lookup(notebook)
     assert run_ids == ["r1", "r2"] and hashes == [code_hash("%%track a\nx")]
+
+
+def test_saved_links_are_read_again_when_the_notebook_changes(tmp_path: Path) -> None:
+
+    def save(run_id: str, mtime: int) -> None:
+        cell = {
+            "cell_type": "code",
+            "source": "%%track a\nx = 1",
+            "outputs": [
+                {"output_type": "display_data", "data": {RUN_MIMETYPE: {"run_id": run_id}}}
+            ],
+        }
+        path.write_text(json.dumps({"cells": [cell], "nbformat": 4}), encoding="utf-8")
+        os.utime(path, ns=(mtime, mtime))
+
+    path = tmp_path / "model.ipynb"
+    save("a" * 32, 1_000_000_000)
+    assert saved_links(path)[0] == ("a" * 32,)
+    save("b" * 32, 2_000_000_000)
+    assert saved_links(path)[0] == ("b" * 32,)
+    path.write_text("not json", encoding="utf-8")
+    assert saved_links(path) == ((), ())
+    assert saved_links(tmp_path / "missing.ipynb") == ((), ())

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import __version__
 from nbmodelbook.errors import AnnotationsInvalid, PathRejected, UnknownRunError
+from nbmodelbook.links import saved_links
 from nbmodelbook.server import payloads
 from nbmodelbook.server.arguments import MAX_LIMIT, InvalidArgument
 from nbmodelbook.server.paths import (
@@ -150,7 +150,7 @@ def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -
     store = context.stores.existing(url)
     repo = context.stores.repository(notebook.parent)
     seq = store.write_counter() if store is not None else 0
-    marked, cell_hashes = _saved_links(notebook)
+    marked, cell_hashes = saved_links(notebook)
     etag = payloads.listing_etag(
         __version__, url, str(notebook), repo, text, limit, store is not None, seq, marked
     )
@@ -169,25 +169,6 @@ def prepare_listing(context: ApiContext, api_path: str, text: str, limit: int) -
         marked,
         cell_hashes,
     )
-
-
-def _saved_links(notebook: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The runs the saved notebook's markers name and its tracked cells' code (as every reader
-    of a notebook's runs takes them), read again only when the file changed."""
-    try:
-        stat = notebook.stat()
-    except OSError:
-        return (), ()
-    return _links_of_file(str(notebook), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=64)
-def _links_of_file(
-    path: str, _mtime_ns: int, _size: int
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    from nbmodelbook.links import saved_links
-
-    return saved_links(Path(path))
 
 
 def _headline(metric_names: list[str]) -> str | None:
@@ -254,7 +235,7 @@ def _records(
     from nbmodelbook.store.query import NotebookRuns
 
     scope = NotebookRuns(
-        str(notebook), context.stores.repository(notebook.parent), *_saved_links(notebook)
+        str(notebook), context.stores.repository(notebook.parent), *saved_links(notebook)
     )
     found = {ref: store.find_run_id(ref) for ref in refs}
     run_ids = list(dict.fromkeys(run_id for run_id in found.values() if run_id is not None))
