@@ -235,7 +235,13 @@ def _add_call_arguments(
             params[keyword] = found[0][1]
             continue
         for callee, value in found:
-            params[f"{callee or 'call'}.{keyword}"] = value
+            key = f"{callee or 'call'}.{keyword}"
+            # Two calls of one callee (`nn.Linear(784, 128); nn.Linear(128, 10)`): each kept.
+            suffix = 2
+            while key in params:
+                key = f"{callee or 'call'}.{keyword} ({suffix})"
+                suffix += 1
+            params[key] = value
 
 
 def extract_metrics(

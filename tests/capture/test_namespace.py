@@ -88,6 +88,14 @@ def test_same_keyword_with_different_values_is_qualified_by_callee() -> None:
     assert params["n_splits"] == 2
 
 
+def test_the_same_callee_twice_with_different_values_keeps_both() -> None:
+    code = "outer = train_test_split(X, test_size=0.2)\ninner = train_test_split(X, test_size=0.25)"
+    namespace = run(code, {"train_test_split": train_test_split, "X": [1] * 20})
+    params, _ = extract_params(analyze_cell(code), namespace)
+    assert params["train_test_split.test_size"] == 0.2
+    assert params["train_test_split.test_size (2)"] == 0.25
+
+
 def test_forced_params_and_missing_names() -> None:
     code = "seed = compute()"
     namespace = run(code, {"compute": lambda: 7})
