@@ -301,7 +301,7 @@ def test_reading_a_store_writes_nothing_and_creates_nothing(
     assert snapshot(store.parent) == before
 
 
-def test_listing_a_store_shows_its_runs_as_stored(
+def test_listing_a_store_changes_nothing_and_shows_a_dead_kernels_run_crashed(
     notebook: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = write_store(tmp_path / ".nbmodelbook" / "runs.sqlite", notebook)
@@ -309,7 +309,8 @@ def test_listing_a_store_shows_its_runs_as_stored(
     assert main(["runs", str(notebook)]) == 0
     lines = capsys.readouterr().out.splitlines()
     shown = [line.split()[1:3] for line in lines[1:]]
-    assert shown == [["stuck", "running"], ["rf", "ok"], ["gbm", "ok"]]
+    # The run its long-gone kernel left `running` is shown as crashed, and not written so.
+    assert shown == [["stuck", "crashed"], ["rf", "ok"], ["gbm", "ok"]]
     assert snapshot(tmp_path) == before
     assert store.exists()
 
