@@ -158,14 +158,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # Driver autocommit: transactions are started explicitly below, so a write can
-        # take the write lock up front (BEGIN IMMEDIATE) instead of failing on upgrade.
-        dbapi_connection.isolation_level = None
-        # SQLite folds only ASCII case; text filters with other letters use Python's folding.
-        dbapi_connection.create_function(_CASEFOLD_FUNCTION, 1, _casefold, deterministic=True)
-        cursor = dbapi_connection.cursor()
+        cursor = _sqlite_connection_basics(dbapi_connection)
         try:
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
             _set_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -178,6 +172,23 @@ def _sqlite_engine(url: str) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _sqlite_connection_basics(dbapi_connection: Any) -> Any:
+    """What every SQLite connection of a store needs, reading or writing; returns a cursor
+    for the rest of its set-up (the caller closes it)."""
+    # Driver autocommit: transactions are started explicitly (`begin` events), so a write can
+    # take the write lock up front (BEGIN IMMEDIATE) instead of failing on upgrade.
+    dbapi_connection.isolation_level = None
+    # SQLite folds only ASCII case; text filters with other letters use Python's folding.
+    dbapi_connection.create_function(_CASEFOLD_FUNCTION, 1, _casefold, deterministic=True)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
 
 
 # --- SQLite, read only: nothing created, nothing changed --------------------------------------
@@ -276,11 +287,8 @@ def _sqlite_read_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        dbapi_connection.create_function(_CASEFOLD_FUNCTION, 1, _casefold, deterministic=True)
-        cursor = dbapi_connection.cursor()
+        cursor = _sqlite_connection_basics(dbapi_connection)
         try:
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
             cursor.execute("PRAGMA query_only=ON")  # belt and braces: mode=ro refuses already
         finally:
             cursor.close()
