@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
+from nbmodelbook.magics import load_ipython_extension, unload_ipython_extension
 from tests.postgres_server import PostgresServer, binaries, running_server
 
 
@@ -57,3 +60,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     main thread while its (session-wide) browser is open, and tests on Jupyter Server's own
     loop (tests/server) cannot start theirs next to it."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    """A real in-process IPython shell with the extension loaded, on a throwaway store."""
+    monkeypatch.setenv("NBMODELBOOK_STORE", str(tmp_path / "runs.sqlite"))
+    monkeypatch.setenv("NBMODELBOOK_NOTEBOOK", str(tmp_path / "nb.ipynb"))
+    instance = InteractiveShell.instance()
+    load_ipython_extension(instance)
+    yield instance
+    unload_ipython_extension(instance)
+    InteractiveShell.clear_instance()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,18 +9,6 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import nbmodelbook.capture.fingerprint as fingerprint_module
 from nbmodelbook.capture.tracker import Tracker
-from nbmodelbook.magics import load_ipython_extension, unload_ipython_extension
-
-
-@pytest.fixture
-def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.setenv("NBMODELBOOK_STORE", str(tmp_path / "runs.sqlite"))
-    monkeypatch.setenv("NBMODELBOOK_NOTEBOOK", str(tmp_path / "nb.ipynb"))
-    instance = InteractiveShell.instance()
-    load_ipython_extension(instance)
-    yield instance
-    unload_ipython_extension(instance)
-    InteractiveShell.clear_instance()
 
 
 @pytest.fixture
