@@ -45,3 +45,15 @@ class ModelBook(Configurable):
         "be saved, so a storage problem is reported in that very cell (quicker cells report it "
         "on the next tracked cell; -1: never wait).",
     ).tag(config=True)
+
+    max_evaluation_rows = Int(
+        1_000_000,
+        help="Most rows kept of one evaluation's predictions; above it, a seeded stratified "
+        "sample of this size is kept, recorded as a sample with the full number of rows.",
+    ).tag(config=True)
+
+    evidence = Bool(
+        True,
+        help="Keep the evidence behind metrics: the predictions each sklearn.metrics call of a "
+        "tracked cell was computed from, and the fold scores of cross-validations and searches.",
+    ).tag(config=True)

@@ -114,6 +114,63 @@ class LineageCell:
 
 
 @dataclass(slots=True)
+class SegmentLabels:
+    """The segment each evaluated row belongs to, for one segmenting column.
+
+    Only labels are kept, never feature values: `codes[i]` indexes `levels` (-1: missing).
+    Numeric columns are cut into quartiles, whose levels name their ranges."""
+
+    codes: Any  # 1-D numpy integer array, one code per evaluated row
+    levels: list[str]
+    source: str = "automatic"  # "declared" (%modelbook segments) or "automatic"
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """The evidence behind one metric of a run: the predictions it was computed from.
+
+    Arrays are 1-D numpy arrays, copied when the metric was computed. Above the configured
+    bound they hold a seeded stratified sample of `n_total` rows (`sampled`)."""
+
+    function: str  # what computed it: "roc_auc_score", "RocCurveDisplay.from_predictions",
+    # or "log_predictions" for an explicit call
+    metric: str  # the run metric it backs: the variable that received it, else the function's
+    value: float | None  # what the call returned (None when it returned no single number)
+    y_true: Any
+    y_score: Any | None = None  # scores or probabilities (AUC, average precision, log loss)
+    y_pred: Any | None = None  # predicted labels, or a regression's predictions
+    sample_weight: Any | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # pos_label, average, threshold...
+    segments: dict[str, SegmentLabels] = field(default_factory=dict)
+    n_total: int = 0  # rows the metric was computed on (>= len(y_true) when sampled)
+    rows_fingerprint: str | None = None  # of the full y_true: same rows, same fingerprint
+    features_fingerprint: str | None = None  # of the frame the predictions came from, if known
+
+    @property
+    def n(self) -> int:
+        return len(self.y_true)
+
+    @property
+    def sampled(self) -> bool:
+        return self.n < self.n_total
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One configuration a run tried: a search's candidate, a cross-validation, a model of a
+    loop. `fold_scores` are its scores on each fold (held-out folds), by `scorer`."""
+
+    source: str  # "GridSearchCV", "cross_val_score", "cross_validate", ...
+    group: int  # which search or call of the run it came from (0, 1, ...)
+    index: int  # its position within that group
+    params: dict[str, Any]
+    scorer: str  # "roc_auc", "accuracy", "score" (the estimator's default)...
+    fold_scores: list[float]
+    chosen: bool = False  # the configuration the search refitted
+    mean_score: float | None = None
+
+
+@dataclass(slots=True)
 class RunRecord:
     run_id: str
     name: str
@@ -139,6 +196,9 @@ class RunRecord:
     environment: dict[str, Any] = field(default_factory=dict)
     error: RunError | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The evidence behind the metrics; stored beside the run, read only by what needs it.
+    evaluations: list[Evaluation] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
 
     @property
     def duration(self) -> float | None:
