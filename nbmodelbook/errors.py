@@ -37,6 +37,7 @@ __all__ = [
     "TrackUsageError",
     "Unavailable",
     "UnknownRunError",
+    "UnusableEvidence",
     "UsageError",
 ]
 
@@ -90,6 +91,11 @@ class InvalidQuery(UsageError):
 
 class NotAStore(UsageError):
     """The file given as a store is not a nbmodelbook store; nothing was changed in it."""
+
+
+class UnusableEvidence(UsageError):
+    """A value a metric call received that cannot be kept as evidence (not one label or score
+    per row); the message says what was skipped and why, and the run keeps it as a note."""
 
 
 class AnnotationsInvalid(UsageError):
