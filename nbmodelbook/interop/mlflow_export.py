@@ -7,6 +7,12 @@ changed since is updated in place, or replaced when MLflow cannot change it in p
 nbmodelbook logged changed, or a param or metric it logged was removed). Params, metrics and
 tags others logged on the MLflow run are theirs: kept, and never a reason to replace the run.
 Runs still running are left for a later export.
+
+A run's evidence (evaluations and candidates) is read from the store one run at a time, as it
+is exported (it can be far larger than the rest of a run), and goes to its
+`nbmodelbook/evaluations/` artifacts and its candidates' fold-score metrics (see
+`mlflow_mapping`). Evidence that changed since an earlier export replaces the MLflow run:
+MLflow can neither remove an artifact nor rewrite a metric's steps.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -27,13 +33,20 @@ from nbmodelbook.interop.mlflow_client import (
     mlflow_errors,
     require_mlflow,
 )
+from nbmodelbook.interop.mlflow_evidence import (
+    EVALUATIONS_DIR,
+    EvidenceArtifacts,
+    write_evidence_folder,
+)
 from nbmodelbook.interop.mlflow_mapping import (
     ARTIFACT_DIR,
     DIGEST_TAG,
+    EVIDENCE_TAG,
     DatasetSpec,
     ExportPayload,
     LoggedKeys,
     changed_metrics,
+    evidence_needs_new_run,
     experiment_name,
     export_payload,
     holds_other_keys,
@@ -42,6 +55,7 @@ from nbmodelbook.interop.mlflow_mapping import (
     needs_new_run,
     stale_tags,
 )
+from nbmodelbook.record import RunRecord
 from nbmodelbook.store.admin import COPY_BATCH, existing_store_url
 from nbmodelbook.store.backends import store_for_notebook
 from nbmodelbook.store.store import RunStore
@@ -131,18 +145,18 @@ def export_runs(
     with mlflow_errors(result.tracking_uri):
         for start in range(0, len(ids), COPY_BATCH):
             batch = ids[start : start + COPY_BATCH]
-            by_experiment: dict[str, list[ExportPayload]] = {}
+            by_experiment: dict[str, list[tuple[RunRecord, ExportPayload]]] = {}
             for record in store.get_runs(batch).values():
                 payload = export_payload(record)
                 if payload is None:
                     result.running += 1
                     continue
                 name = experiment or experiment_name(record.notebook)
-                by_experiment.setdefault(name, []).append(payload)
-            for name, payloads in by_experiment.items():
+                by_experiment.setdefault(name, []).append((record, payload))
+            for name, entries in by_experiment.items():
                 if name not in result.experiments:
                     result.experiments[name] = experiment_id(client, name)
-                _export_group(client, result.experiments[name], payloads, result)
+                _export_group(client, store, result.experiments[name], entries, result)
             done += len(batch)
             if progress is not None:
                 progress(done, len(ids))
@@ -150,14 +164,25 @@ def export_runs(
 
 
 def _export_group(
-    client: MlflowClient, experiment: str, payloads: list[ExportPayload], result: ExportResult
+    client: MlflowClient,
+    store: RunStore,
+    experiment: str,
+    entries: list[tuple[RunRecord, ExportPayload]],
+    result: ExportResult,
 ) -> None:
     """Export runs into one experiment, after one lookup of what earlier exports made."""
-    started = [payload.start_time for payload in payloads]
+    started = [payload.start_time for _, payload in entries]
     held = exported_runs(
-        client, experiment, [payload.run_id for payload in payloads], (min(started), max(started))
+        client,
+        experiment,
+        [payload.run_id for _, payload in entries],
+        (min(started), max(started)),
     )
-    for payload in payloads:
+    for record, payload in entries:
+        evaluations, candidates = store.evidence(record.run_id)
+        if evaluations or candidates:  # its arrays are let go once the run is exported
+            with_evidence = replace(record, evaluations=evaluations, candidates=candidates)
+            payload = export_payload(with_evidence) or payload
         result.count(export_run(client, experiment, payload, held.get(payload.run_id)))
 
 
@@ -172,7 +197,9 @@ def export_run(
     info, data = existing.info, existing.data
     if is_up_to_date(payload, data.tags, info.status, info.end_time):
         return "unchanged"
-    if needs_new_run(payload, data.params, data.metrics, _logged_before(client, existing, payload)):
+    if evidence_needs_new_run(payload, data.tags, data.metrics) or needs_new_run(
+        payload, data.params, data.metrics, _logged_before(client, existing, payload)
+    ):
         client.delete_run(info.run_id)
         _create(client, experiment, payload)
     else:
@@ -210,6 +237,7 @@ def _create(client: MlflowClient, experiment: str, payload: ExportPayload) -> No
         metrics=payload.metrics,
         tags={},
         datasets=payload.datasets,
+        evidence=payload.evidence,
         metric_time=payload.end_time,
     )
 
@@ -232,6 +260,10 @@ def _update(client: MlflowClient, existing: Run, payload: ExportPayload) -> None
             if key != DIGEST_TAG and data.tags.get(key) != value
         },
         datasets=tuple(spec for spec in payload.datasets if (spec.name, spec.digest) not in known),
+        # Evidence the run does not hold yet (evidence it holds otherwise replaced the run).
+        evidence=payload.evidence
+        if data.tags.get(EVIDENCE_TAG) != payload.tags.get(EVIDENCE_TAG)
+        else None,
         # Later than any earlier export's values, so MLflow shows the new ones as the latest.
         metric_time=max(payload.end_time, int(time.time() * 1000)),
     )
@@ -246,15 +278,25 @@ def _complete(
     metrics: dict[str, float],
     tags: dict[str, str],
     datasets: tuple[DatasetSpec, ...],
+    evidence: EvidenceArtifacts | None,
     metric_time: int,
 ) -> None:
-    """Inputs, artifacts, then params, metrics and tags with the digest in the last batch,
-    then the status: a run whose export was cut short never looks up to date."""
+    """Inputs, artifacts (with `evidence`, its files too), the fold scores of its candidates,
+    then params, metrics and tags with the digest in the last batch, then the status: a run
+    whose export was cut short never looks up to date, nor holds the evidence tag that says
+    its fold scores are all there."""
     from mlflow.entities import Metric, Param, RunTag
 
     if datasets:
         client.log_inputs(run_id, datasets=_dataset_inputs(datasets))
-    _log_artifacts(client, run_id, payload.artifacts)
+    _log_artifacts(client, run_id, payload.artifacts, evidence)
+    if evidence is not None:
+        for batch in fold_batches(evidence.fold_metrics):
+            client.log_batch(
+                run_id,
+                metrics=[Metric(key, value, metric_time, step) for key, value, step in batch],
+                synchronous=True,
+            )
     for batch_params, batch_metrics, batch_tags in log_batches(
         list(params.items()),
         list(metrics.items()),
@@ -295,6 +337,21 @@ def log_batches(
     return batches
 
 
+def fold_batches(
+    fold_metrics: dict[str, tuple[float, ...]],
+) -> list[list[tuple[str, float, int]]]:
+    """The fold scores as (key, value, step) in `log_batch` calls within MLflow's limit."""
+    steps = [
+        (key, value, step)
+        for key, values in fold_metrics.items()
+        for step, value in enumerate(values)
+    ]
+    return [
+        steps[start : start + MAX_ENTITIES_PER_BATCH]
+        for start in range(0, len(steps), MAX_ENTITIES_PER_BATCH)
+    ]
+
+
 def _dataset_inputs(datasets: Sequence[DatasetSpec]) -> list[DatasetInput]:
     from mlflow.entities import Dataset, DatasetInput
 
@@ -313,9 +370,17 @@ def _dataset_inputs(datasets: Sequence[DatasetSpec]) -> list[DatasetInput]:
     ]
 
 
-def _log_artifacts(client: MlflowClient, run_id: str, artifacts: dict[str, str]) -> None:
-    """The artifacts in one upload (one request to a remote artifact store)."""
+def _log_artifacts(
+    client: MlflowClient,
+    run_id: str,
+    artifacts: dict[str, str],
+    evidence: EvidenceArtifacts | None,
+) -> None:
+    """The artifacts, and the evidence's files in their folder, in one upload (one request
+    to a remote artifact store)."""
     with tempfile.TemporaryDirectory(prefix="nbmodelbook-mlflow-") as folder:
         for name, text in artifacts.items():
             (Path(folder) / name).write_text(text, encoding="utf-8", errors="replace")
+        if evidence is not None:
+            write_evidence_folder(evidence, Path(folder) / EVALUATIONS_DIR)
         client.log_artifacts(run_id, folder, artifact_path=ARTIFACT_DIR)

@@ -6,6 +6,12 @@ digest is kept in the MLflow run's `nbmodelbook.digest` tag, so a later export t
 is up to date from one that changed; the `nbmodelbook.logged` tag lists the param and metric keys
 nbmodelbook logged, so it tells them from keys others logged on the run since.
 
+A run's evidence (`mlflow_evidence`) goes to its `nbmodelbook/evaluations/` artifacts, and each
+candidate's fold scores to the metric `cv/<scorer>/<group>-<index>` (the candidate's search or
+cross-validation in the run, then its position there), one step per fold from step 0, so
+MLflow's UI charts them. The `nbmodelbook.evidence` tag sums the evidence up (counts, table
+format, digest); a run without evidence is exported with neither artifacts nor tag.
+
 Import: `record_from_mlflow` turns `MlflowRunData` (an MLflow run read into plain values) into a
 `RunRecord`. Its id comes from the MLflow run id (or, for a run nbmodelbook exported, is the
 original id), so importing again finds the run instead of adding it twice. URLs in MLflow's
@@ -25,7 +31,12 @@ from typing import Any, TypeVar
 import orjson
 import xxhash
 
-from nbmodelbook.record import RunError, RunRecord, RunStatus, code_hash
+from nbmodelbook.interop.mlflow_evidence import (
+    EVALUATIONS_DIR,
+    EvidenceArtifacts,
+    evidence_artifacts,
+)
+from nbmodelbook.record import Candidate, RunError, RunRecord, RunStatus, code_hash
 from nbmodelbook.redaction import redact_url, redact_urls
 from nbmodelbook.store import codec
 from nbmodelbook.store.journal import record_to_json
@@ -48,6 +59,8 @@ REPO_TAG = "nbmodelbook.repo"
 CODE_HASH_TAG = "nbmodelbook.code_hash"
 ERROR_TAG = "nbmodelbook.error"
 GIT_DIRTY_TAG = "nbmodelbook.git.dirty"
+# What evidence the run carries (JSON: counts, table format, digest); only on runs with some.
+EVIDENCE_TAG = "nbmodelbook.evidence"
 
 # MLflow's own tags (mlflow.utils.mlflow_tags): its UI shows these as the run's name, user,
 # source, git commit and description.
@@ -68,6 +81,8 @@ _EXPORTED_MLFLOW_TAGS = frozenset(
 ARTIFACT_DIR = "nbmodelbook"
 CODE_ARTIFACT = "code.py"
 RECORD_ARTIFACT = "run.json"
+EVIDENCE_ARTIFACT_DIR = f"{ARTIFACT_DIR}/{EVALUATIONS_DIR}"
+FOLD_METRIC_PREFIX = "cv"
 DATASET_SOURCE_TYPE = "nbmodelbook"
 DEFAULT_EXPERIMENT = "nbmodelbook"
 
@@ -332,6 +347,12 @@ class ExportPayload:
     artifacts: dict[str, str]  # file name under ARTIFACT_DIR -> text
     datasets: tuple[DatasetSpec, ...]
     digest: str
+    evidence: EvidenceArtifacts | None = None  # under EVIDENCE_ARTIFACT_DIR
+
+    @property
+    def fold_metrics(self) -> dict[str, tuple[float, ...]]:
+        """The candidates' fold scores: MLflow metric key -> its value at each step."""
+        return self.evidence.fold_metrics if self.evidence is not None else {}
 
 
 def _millis(seconds: float) -> int:
@@ -385,8 +406,28 @@ def export_tags(record: RunRecord) -> dict[str, str]:
     }
 
 
-def export_payload(record: RunRecord) -> ExportPayload | None:
-    """What the MLflow run of `record` holds; None while the run is still running."""
+def fold_metric_keys(candidates: Iterable[Candidate], taken: Iterable[str]) -> list[str]:
+    """The MLflow metric of each candidate's fold scores, `cv/<scorer>/<group>-<index>`,
+    none of them one of the `taken` keys (the run's own metrics)."""
+    used = set(taken)
+    keys = []
+    for candidate in candidates:
+        name = f"{FOLD_METRIC_PREFIX}/{candidate.scorer}/{candidate.group}-{candidate.index}"
+        key = base = mlflow_key(name)
+        number = 2
+        while key in used:
+            key = f"{base[: MAX_KEY_LENGTH - 8]}_{number}"
+            number += 1
+        used.add(key)
+        keys.append(key)
+    return keys
+
+
+def export_payload(record: RunRecord, *, table_format: str | None = None) -> ExportPayload | None:
+    """What the MLflow run of `record` holds; None while the run is still running. The
+    record's evaluations and candidates (if any) are its evidence artifacts and fold-score
+    metrics, written as `table_format` tables (default: Parquet when pyarrow is installed);
+    run.json holds the rest of the record."""
     status = mlflow_status(record.status)
     if status is None:
         return None
@@ -395,7 +436,18 @@ def export_payload(record: RunRecord) -> ExportPayload | None:
     end = _millis(record.ended_at) if record.ended_at is not None else start
     params = _unique_keys((key, param_text(value)) for key, value in record.params.items())
     metrics = _unique_keys((key, float(value)) for key, value in record.metrics.items())
+    evidence = None
+    if record.evaluations or record.candidates:
+        evidence = evidence_artifacts(
+            record.evaluations,
+            record.candidates,
+            fold_metric_keys(record.candidates, metrics),
+            table_format,
+        )
+        record = replace(record, evaluations=[], candidates=[])
     tags = export_tags(record)
+    if evidence is not None:  # in the digest with the other tags
+        tags[EVIDENCE_TAG] = codec.dumps(evidence.summary)
     artifacts = {CODE_ARTIFACT: record.code, RECORD_ARTIFACT: record_json(record)}
     datasets = tuple(
         spec
@@ -430,6 +482,7 @@ def export_payload(record: RunRecord) -> ExportPayload | None:
         artifacts=artifacts,
         datasets=datasets,
         digest=digest,
+        evidence=evidence,
     )
 
 
@@ -495,8 +548,9 @@ def holds_other_keys(
 ) -> bool:
     """The MLflow run holds params or metrics the payload does not log (removed from the
     record since an earlier export, or logged on the run by someone else)."""
+    folds = payload.fold_metrics
     return any(key not in payload.params for key in params) or any(
-        key not in payload.metrics for key in metrics
+        key not in payload.metrics and key not in folds for key in metrics
     )
 
 
@@ -515,6 +569,25 @@ def needs_new_run(
         or any(key in params and key not in payload.params for key in logged.params)
         or any(key in metrics and key not in payload.metrics for key in logged.metrics)
     )
+
+
+def evidence_needs_new_run(
+    payload: ExportPayload, tags: Mapping[str, str], metrics: Mapping[str, float]
+) -> bool:
+    """Whether the MLflow run must be replaced because of its evidence: an earlier export
+    wrote evidence other than the payload's (MLflow can neither remove artifacts nor rewrite
+    a metric's steps), or fold-score metrics are there without the tag that says they are
+    complete (an export cut short). A run whose evidence comes for the first time keeps its
+    place: its artifacts and metrics are added."""
+    earlier = tags.get(EVIDENCE_TAG)
+    if earlier is not None:
+        return earlier != payload.tags.get(EVIDENCE_TAG)
+    return any(key in metrics for key in payload.fold_metrics)
+
+
+def has_evidence(tags: Mapping[str, str]) -> bool:
+    """The MLflow run carries evidence an nbmodelbook export wrote."""
+    return EVIDENCE_TAG in tags
 
 
 def changed_metrics(payload: ExportPayload, metrics: Mapping[str, float]) -> dict[str, float]:
