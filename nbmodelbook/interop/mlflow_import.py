@@ -5,10 +5,16 @@ importing again finds it: an unchanged run is skipped, a changed one replaced. A
 from nbmodelbook (its `nbmodelbook.run_id` tag) is never copied back into a store that holds
 it; into another store it comes back whole, from its `nbmodelbook/run.json` artifact. Runs that
 have not finished are left for a later import.
+
+A run an nbmodelbook export left evidence on (its `nbmodelbook.evidence` tag) gets it back from
+its `nbmodelbook/evaluations/` artifacts: evaluations and candidates as they were, and its
+fold-score metrics are not taken for run metrics. When those artifacts cannot be read, the run
+is imported without its evidence, as a run whose `run.json` cannot be read is rebuilt from tags.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,9 +29,16 @@ from nbmodelbook.interop.mlflow_client import (
     require_mlflow,
     search_runs,
 )
+from nbmodelbook.interop.mlflow_evidence import (
+    EvidenceArtifactsUnreadable,
+    ReadEvidence,
+    read_evidence_folder,
+)
 from nbmodelbook.interop.mlflow_mapping import (
+    EVIDENCE_ARTIFACT_DIR,
     DatasetSpec,
     MlflowRunData,
+    has_evidence,
     import_run_id,
     import_status,
     imported_digest,
@@ -49,6 +62,8 @@ class ImportResult:
     unchanged: int = 0  # imported before, unchanged
     already_held: int = 0  # exported from nbmodelbook, and the store holds the original
     unfinished: int = 0  # running or scheduled in MLflow: left for a later import
+    # Of those imported or updated: the evidence an export left could not be read back.
+    evidence_unreadable: int = 0
     experiments: list[str] = field(default_factory=list)
     tracking_uri: str = ""
     store: str = ""
@@ -153,6 +168,7 @@ def _import_page(
             record = _original(client, data, notebook=notebook, repo=repo)
         else:
             record = None
+        whole = record is not None
         if record is None:
             record = record_from_mlflow(
                 data, notebook=notebook, repo=repo, tracking_uri=result.tracking_uri
@@ -161,6 +177,12 @@ def _import_page(
             if stored is not None and imported_digest(stored) == imported_digest(record):
                 result.unchanged += 1
                 continue
+        if has_evidence(data.tags):
+            found = exported_evidence(client, data.artifact_uri)
+            if found is None:
+                result.evidence_unreadable += 1
+            else:
+                record = _with_evidence(record, found, whole=whole)
         store.finish_run(record)
         written.add(run_id)
         if stored is None:
@@ -178,6 +200,40 @@ def _original(
     if record is None or record.run_id != data.origin_run_id:
         return None
     return replace(record, notebook=notebook, repo=repo) if notebook is not None else record
+
+
+def _with_evidence(record: RunRecord, found: ReadEvidence, *, whole: bool) -> RunRecord:
+    """`record` with the evidence an export left on its MLflow run. A record rebuilt from
+    MLflow's data (not `whole` from run.json) loses the fold-score metrics, which MLflow
+    lists among the run's metrics."""
+    metrics = record.metrics
+    if not whole:
+        metrics = {key: value for key, value in metrics.items() if key not in found.fold_keys}
+    return replace(
+        record, metrics=metrics, evaluations=found.evaluations, candidates=found.candidates
+    )
+
+
+def exported_evidence(client: MlflowClient, artifact_uri: str | None) -> ReadEvidence | None:
+    """The evidence an nbmodelbook export left in a run's `nbmodelbook/evaluations/`
+    artifacts; None when it cannot be downloaded or read."""
+    from mlflow.artifacts import download_artifacts
+
+    if not artifact_uri:
+        return None
+    artifact = f"{artifact_uri.rstrip('/')}/{EVIDENCE_ARTIFACT_DIR}"
+    with tempfile.TemporaryDirectory(prefix="nbmodelbook-mlflow-") as folder:
+        try:
+            path = download_artifacts(
+                artifact_uri=artifact, dst_path=folder, tracking_uri=client.tracking_uri
+            )
+        # Any failure, as for run.json (`exported_record`): each artifact store raises its own.
+        except Exception:
+            return None
+        try:
+            return read_evidence_folder(Path(path))
+        except EvidenceArtifactsUnreadable:
+            return None
 
 
 def run_data(run: Run, experiment_names: dict[str, str]) -> MlflowRunData:
