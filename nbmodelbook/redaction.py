@@ -67,7 +67,7 @@ from dataclasses import replace
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote_plus
 
-from nbmodelbook.record import RunError, RunRecord
+from nbmodelbook.record import Candidate, Evaluation, RunError, RunRecord, SegmentLabels
 
 __all__ = [
     "MIN_SECRET_LENGTH",
@@ -995,11 +995,46 @@ def _text(value: str | None, known: _Known | None) -> str | None:
     return None if value is None else _redact_text(value, known)
 
 
+def _redact_segment(labels: SegmentLabels, known: _Known | None) -> SegmentLabels:
+    return replace(
+        labels,
+        levels=[_redact_text(level, known) if isinstance(level, str) else level
+                for level in labels.levels],
+        source=_redact_text(labels.source, known),
+    )  # fmt: skip
+
+
+def _redact_evaluation(evaluation: Evaluation, known: _Known | None) -> Evaluation:
+    """Its text: the function and metric names, the options (names and string values), the
+    segments' names and levels. Its arrays are data, not text: passed on untouched (never
+    iterated: this module does not know numpy)."""
+    segments = _unique_keys(evaluation.segments, known)
+    return replace(
+        evaluation,
+        function=_redact_text(evaluation.function, known),
+        metric=_redact_text(evaluation.metric, known),
+        options=_redact_dict(_unique_keys(evaluation.options, known), known),
+        segments={name: _redact_segment(labels, known) for name, labels in segments.items()},
+    )
+
+
+def _redact_candidate(candidate: Candidate, known: _Known | None) -> Candidate:
+    """Its source and scorer, and its params as a run's params are redacted."""
+    return replace(
+        candidate,
+        source=_redact_text(candidate.source, known),
+        scorer=_redact_text(candidate.scorer, known),
+        params=_redact_dict(_unique_keys(candidate.params, known), known),
+    )
+
+
 def redact_record(record: RunRecord, known_secrets: Collection[str] = ()) -> RunRecord:
     """The run with secrets out of every string it stores: its name, tags, note, code and
     lineage, the names and values of params, metrics, inputs and extras (nested containers
-    included), outputs, the error and the environment. ``known_secrets`` are values to hide
-    wherever they occur (capture knows them from the notebook's secret-named variables).
+    included), outputs, the error, the environment, and the text of its evidence
+    (evaluations and candidates; their arrays are data, kept as they are). ``known_secrets``
+    are values to hide wherever they occur (capture knows them from the notebook's
+    secret-named variables).
 
     The record given is not changed. Ids and hashes are kept: they are generated, not typed.
     Applied by the store to every run it writes, whatever its source, so no writer can
@@ -1046,4 +1081,6 @@ def redact_record(record: RunRecord, known_secrets: Collection[str] = ()) -> Run
             traceback=_redact_text(record.error.traceback, known),
         ),
         extra=extra,
+        evaluations=[_redact_evaluation(evaluation, known) for evaluation in record.evaluations],
+        candidates=[_redact_candidate(candidate, known) for candidate in record.candidates],
     )

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -1122,3 +1123,139 @@ def test_the_process_environment_is_read_again_when_it_changes(
     assert "env-token-4242" not in collect_secret_values({})
     monkeypatch.delenv("SERVICE_API_TOKEN")
     assert collect_secret_values({}) == before
+
+
+# ---------------------------------------------------------------------------
+# The evidence behind metrics: its text is redacted, its arrays are data
+# ---------------------------------------------------------------------------
+
+
+class _Untouchable(np.ndarray):  # type: ignore[type-arg]
+    """An array that fails the test if anything walks over it or copies its values."""
+
+    def __iter__(self) -> Any:
+        raise AssertionError("redaction iterated over an array")
+
+    def tolist(self) -> Any:
+        raise AssertionError("redaction read an array's values")
+
+
+def _untouchable(values: Any) -> Any:
+    return np.asarray(values).view(_Untouchable)
+
+
+def _evidence_record(secret: str) -> Any:
+    from nbmodelbook.record import Candidate, Evaluation, RunRecord, SegmentLabels
+
+    labels = _untouchable(np.array([secret, "ok", secret], dtype=object))
+    evaluation = Evaluation(
+        function=f"scorer {secret}",
+        metric=f"auc {secret}",
+        value=0.8,
+        y_true=labels,
+        y_score=_untouchable([0.1, 0.9, 0.4]),
+        y_pred=_untouchable([secret, "ok", "ok"]),
+        sample_weight=_untouchable([1.0, 2.0, 1.0]),
+        options={
+            "pos_label": secret,
+            secret: 1,
+            "password": "plain-value-77",
+            "average": None,
+            "labels": _untouchable([secret, "ok"]),
+        },
+        segments={
+            f"region {secret}": SegmentLabels(
+                _untouchable([0, 1, 0]), [f"north {secret}", "south"], "declared"
+            ),
+            "income": SegmentLabels(_untouchable([1, 0, 1]), ["low", "high"]),
+        },
+        n_total=3,
+        rows_fingerprint="fingerprint-1",
+    )
+    candidate = Candidate(
+        source=f"GridSearchCV {secret}",
+        group=0,
+        index=0,
+        params={"C": 1.0, "api_key": secret, secret: "x", "url": f"https://u:{secret}@h/x"},
+        scorer=f"make_scorer({secret})",
+        fold_scores=[0.7, 0.8],
+        chosen=True,
+        mean_score=0.75,
+    )
+    return RunRecord(
+        run_id="0" * 32,
+        name="rf",
+        started_at=0.0,
+        code="x",
+        code_hash="h",
+        evaluations=[evaluation],
+        candidates=[candidate],
+    )
+
+
+def test_the_text_of_evaluations_and_candidates_is_redacted() -> None:
+    from nbmodelbook.redaction import redact_record
+
+    record = _evidence_record(OPENAI_KEY)
+    before = repr((record.evaluations[0].options, record.candidates[0].params))
+    redacted = redact_record(record)
+    [evaluation], [candidate] = redacted.evaluations, redacted.candidates
+    text = repr(
+        (
+            evaluation.function,
+            evaluation.metric,
+            {key: value for key, value in evaluation.options.items() if key != "labels"},
+            {name: (labels.levels, labels.source) for name, labels in evaluation.segments.items()},
+            candidate.source,
+            candidate.scorer,
+            candidate.params,
+        )
+    )
+    assert OPENAI_KEY not in text and "plain-value-77" not in text
+    assert evaluation.options["average"] is None and len(evaluation.options) == 5
+    assert evaluation.segments["income"].levels == ["low", "high"]
+    assert candidate.params["C"] == 1.0 and len(candidate.params) == 4
+    assert (candidate.fold_scores, candidate.chosen, candidate.mean_score) == (
+        [0.7, 0.8],
+        True,
+        0.75,
+    )
+    assert evaluation.rows_fingerprint == "fingerprint-1"  # a hash, not typed text
+    assert redact_record(redacted) == redacted  # idempotent
+    # The record given is not changed.
+    assert repr((record.evaluations[0].options, record.candidates[0].params)) == before
+    assert record.evaluations[0].metric == f"auc {OPENAI_KEY}"
+
+
+def test_arrays_of_the_evidence_are_passed_on_untouched() -> None:
+    """Arrays are data: they are never walked (a secret that is a class label stays)."""
+    from nbmodelbook.redaction import redact_record
+
+    record = _evidence_record(OPENAI_KEY)
+    [evaluation] = redact_record(record).evaluations
+    [original] = record.evaluations
+    for name in ("y_true", "y_score", "y_pred", "sample_weight"):
+        assert getattr(evaluation, name) is getattr(original, name)
+    assert evaluation.options["labels"] is original.options["labels"]
+    for name, labels in zip(evaluation.segments.values(), original.segments.values(), strict=True):
+        assert name.codes is labels.codes
+
+
+def test_the_redaction_policy_does_not_know_numpy() -> None:
+    import ast
+    from pathlib import Path
+
+    import nbmodelbook.redaction
+
+    tree = ast.parse(Path(nbmodelbook.redaction.__file__).read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert "numpy" not in imported and "pandas" not in imported

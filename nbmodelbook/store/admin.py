@@ -142,9 +142,10 @@ class CopyResult:
 def copy_runs(
     source: RunStore, target: RunStore, progress: Callable[[int, int], None] | None = None
 ) -> CopyResult:
-    """Copy every run of `source` into `target`: what the target already holds in the same
-    state is left alone, a run that changed since (it was running, now it ended) replaces
-    its older copy, so copying again never duplicates a run."""
+    """Copy every run of `source` into `target`, with its evidence (evaluations, candidates
+    and their arrays): what the target already holds in the same state is left alone, a run
+    that changed since (it was running, now it ended) replaces its older copy, so copying
+    again never duplicates a run."""
     wanted = {row["run_id"]: _state(row) for row in source.run_summaries()}
     held = {row["run_id"]: _state(row) for row in target.run_summaries()}
     todo = [run_id for run_id, state in wanted.items() if held.get(run_id) != state]
@@ -152,6 +153,8 @@ def copy_runs(
     for start in range(0, len(todo), COPY_BATCH):
         batch = todo[start : start + COPY_BATCH]
         for record in source.get_runs(batch).values():
+            # One run's evidence at a time: its arrays can be far larger than the runs.
+            record.evaluations, record.candidates = source.evidence(record.run_id)
             target.finish_run(record)
             result.copied += 1
         if progress is not None:

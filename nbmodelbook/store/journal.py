@@ -3,7 +3,8 @@
 A run whose write fails (a server that is down, a full disk) is written here as one JSON file,
 atomically, after redaction; the next writer of the same store — later in this kernel or in
 another one after a restart — writes it to the store and removes the file. Nothing is lost when
-the kernel exits before the store is back.
+the kernel exits before the store is back. A run's evidence is kept with it: its arrays as base64
+of the store's array codec.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
+from nbmodelbook.errors import ModelBookError
 from nbmodelbook.record import CapturedOutput, LineageCell, RunError, RunRecord, RunStatus
 from nbmodelbook.redaction import redact_record
 from nbmodelbook.store import codec
+from nbmodelbook.store.evidence import evidence_from_json, evidence_to_json, plain_evidence
 
 JOURNAL_ENV_VAR = "NBMODELBOOK_JOURNAL"
 
@@ -38,8 +41,13 @@ def journal_dir(store_url: str) -> Path:
 
 def record_to_json(record: RunRecord) -> str:
     """The run as the journal keeps it: redacted, like everything that reaches a store."""
-    payload = asdict(redact_record(record))
+    redacted = redact_record(plain_evidence(record))
+    # The arrays are encoded by the codec, not copied by asdict (which deep-copies them).
+    payload = asdict(replace(redacted, evaluations=[], candidates=[]))
     payload["status"] = record.status.value
+    payload["evaluations"], payload["candidates"] = evidence_to_json(
+        redacted.evaluations, redacted.candidates
+    )
     return codec.dumps(payload)
 
 
@@ -50,6 +58,9 @@ def record_from_json(text: str) -> RunRecord:
     data["outputs"] = [CapturedOutput(**output) for output in data.get("outputs", [])]
     data["lineage"] = [LineageCell(**cell) for cell in data.get("lineage", [])]
     data["metrics"] = {key: codec.metric_value(value) for key, value in data["metrics"].items()}
+    data["evaluations"], data["candidates"] = evidence_from_json(
+        data.get("evaluations", []), data.get("candidates", [])
+    )
     return RunRecord(**data)
 
 
@@ -86,6 +97,6 @@ def pending(store_url: str) -> list[tuple[Path, RunRecord | None]]:
     for path in sorted(folder.glob("*.json")):
         try:
             found.append((path, record_from_json(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, ModelBookError):
             found.append((path, None))
     return found

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Float,
@@ -159,6 +160,68 @@ code_blobs = Table(
 )
 
 
+# --- evidence (schema version 4) --------------------------------------------------------------
+
+ARRAY_HASH_LENGTH = 32  # xxh3_128, hex
+
+arrays = Table(
+    "nbmb_arrays",
+    metadata,
+    Column("hash", String(ARRAY_HASH_LENGTH), primary_key=True),
+    Column("dtype", String(32), nullable=False),  # what it reads back as ("<f8", "<U7")
+    Column("shape", Text, nullable=False),  # JSON list
+    Column("nbytes", BigInteger, nullable=False),  # raw size before compression
+    Column("data", LargeBinary, nullable=False),  # the codec's bytes (store/arrays.py)
+)
+
+run_arrays = Table(
+    "nbmb_run_arrays",
+    metadata,
+    _run_id_key(),
+    Column("hash", String(ARRAY_HASH_LENGTH), primary_key=True),
+    Index("ix_nbmb_run_arrays_hash", "hash"),
+)
+
+evaluations = Table(
+    "nbmb_evaluations",
+    metadata,
+    _run_id_key(),
+    Column("position", Integer, primary_key=True),
+    Column("function", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    # As in nbmb_run_metrics: NaN and infinities in `special`; both NULL when no number.
+    Column("value", Float),
+    Column("special", String(8)),
+    Column("n_total", BigInteger, nullable=False),
+    Column("rows_fingerprint", Text),
+    Column("features_fingerprint", Text),
+    Column("y_true", String(ARRAY_HASH_LENGTH), nullable=False),
+    Column("y_score", String(ARRAY_HASH_LENGTH)),
+    Column("y_pred", String(ARRAY_HASH_LENGTH)),
+    Column("sample_weight", String(ARRAY_HASH_LENGTH)),
+    # {name: {"levels": [...], "source": "declared", "codes": hash}}
+    Column("segments", Text, nullable=False, default="{}"),
+    Column("options", Text, nullable=False, default="{}"),
+)
+
+candidates = Table(
+    "nbmb_candidates",
+    metadata,
+    _run_id_key(),
+    Column("group", Integer, primary_key=True),
+    Column("index", Integer, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("scorer", Text, nullable=False),
+    Column("fold_scores", Text, nullable=False, default="[]"),  # JSON; NaN as "NaN"
+    Column("chosen", Integer, nullable=False, default=0),
+    Column("mean_score", Float),
+    Column("mean_special", String(8)),
+)
+
+EVIDENCE_TABLES = (arrays, run_arrays, evaluations, candidates)
+
+
 def of_repository(repo: str) -> Any:
     """Runs of a repository, and runs whose repository is unknown (recorded outside git)."""
     return runs.c.repo.is_(None) | (runs.c.repo == repo)
@@ -195,6 +258,11 @@ def _start_run_seq_v3(connection: Connection) -> None:
     if connection.execute(read_seq()).scalar_one_or_none() is None:
         highest = connection.execute(select(func.max(runs.c.seq))).scalar_one_or_none()
         connection.execute(meta.insert().values(key=RUN_SEQ_KEY, value=str(int(highest or 0))))
+
+
+def _add_evidence_v4(connection: Connection) -> None:
+    """Version 4: the evidence behind metrics (evaluations, candidates) and their arrays."""
+    metadata.create_all(connection, tables=list(EVIDENCE_TABLES), checkfirst=True)
 
 
 def next_seq(connection: Connection) -> int:
@@ -235,11 +303,15 @@ def read_seq() -> Any:
 
 
 # Ordered: migration N brings a store from version N-1 to N. Append, never edit.
-MIGRATIONS: list[Migration] = [_create_v1, _add_run_seq_v2, _start_run_seq_v3]
+MIGRATIONS: list[Migration] = [_create_v1, _add_run_seq_v2, _start_run_seq_v3, _add_evidence_v4]
 LATEST_VERSION = len(MIGRATIONS)
 # The oldest schema read as it is, without migrating: version 2 added `seq`, which every read
-# uses; version 3 only starts the write counter, which readers take as 0 when it is missing.
+# uses; version 3 only starts the write counter, which readers take as 0 when it is missing;
+# a store before version 4 has no evidence, which readers then find none of.
 OLDEST_READABLE_VERSION = 2
+EVIDENCE_VERSION = 4
+# The version that brought each table (the others were there from version 1).
+_TABLE_SINCE = {table.name: EVIDENCE_VERSION for table in EVIDENCE_TABLES}
 _TABLES_LISTED = 5  # a foreign database's tables named in the message
 
 
@@ -308,7 +380,8 @@ def check_readable(connection: Connection, where: str) -> int:
     version = store_version(connection, where)
     if version > LATEST_VERSION:
         raise _newer_store(version)
-    missing = set(metadata.tables) - set(_table_names(connection))
+    expected = {name for name in metadata.tables if _TABLE_SINCE.get(name, 1) <= version}
+    missing = expected - set(_table_names(connection))
     if version < OLDEST_READABLE_VERSION or missing:
         raise StoreUnavailable(
             f"the store {where} has an older schema (version {version}; this nbmodelbook "
@@ -316,6 +389,11 @@ def check_readable(connection: Connection, where: str) -> int:
             f"with `nbmodelbook store migrate {where}` (reading it changed nothing)"
         )
     return version
+
+
+def has_evidence(connection: Connection) -> bool:
+    """Whether the store has the evidence tables (an older one is read without them)."""
+    return current_version(connection) >= EVIDENCE_VERSION
 
 
 def migrate(connection: Connection) -> tuple[int, int]:

@@ -13,7 +13,9 @@ import xxhash
 
 from nbmodelbook.errors import ModelBookError, StoreCorrupted, StoreUnavailable
 from nbmodelbook.record import (
+    Candidate,
     CapturedOutput,
+    Evaluation,
     LineageCell,
     ProcessIdentity,
     RunError,
@@ -27,6 +29,14 @@ from nbmodelbook.store.backends import (
     Backend,
     backend_for,
     resolve_store_url,
+)
+from nbmodelbook.store.evidence import (
+    evidence_rows,
+    plain_evidence,
+    read_evidence,
+    referenced_arrays,
+    remove_unreferenced_arrays,
+    write_evidence,
 )
 
 if TYPE_CHECKING:
@@ -343,19 +353,31 @@ class RunStore:
             connection.execute(
                 statements.insert_code, [{"code_hash": record.code_hash, "code": record.code}]
             )
-            connection.execute(statements.delete_run, {"id": record.run_id})
             row = _run_row(record, None)
             row["seq"] = schema.next_seq(connection)
+            replaced = self._delete_run(connection, record.run_id)
             connection.execute(statements.insert_run, row)
+            if replaced:
+                remove_unreferenced_arrays(connection, replaced)
 
     def finish_run(self, record: RunRecord) -> None:
         """Write the whole run in one transaction: all of it becomes visible, or none.
 
         Whatever wrote the record (a kernel, an import, a copy, the journal), its secrets are
-        redacted here, on the way in."""
-        record = self._redacted(record)
+        redacted here, on the way in. Its evidence (evaluations, candidates) is written with
+        it, and any of its arrays the store does not hold yet; ArrayNotEncodable, with nothing
+        written, for an array the store cannot keep."""
+        record = self._redacted(plain_evidence(record))
         statements = self._statements()
         run_id = record.run_id
+        evidence = evidence_rows(run_id, record.evaluations, record.candidates)
+        # Encoded before the write lock is taken (the slow part of a large array), unless
+        # this store wrote it lately: then it is most likely there already.
+        encoded = {
+            key: array.encode()
+            for key, array in evidence.arrays.items()
+            if ("array", key) not in self._written
+        }
         environment, env_hash = self._encoded_environment(record.environment)
         codes = {record.code_hash: record.code}
         for cell in record.lineage:
@@ -374,10 +396,12 @@ class RunStore:
                 connection.execute(
                     statements.insert_environment, {"env_hash": env_hash, "data": environment}
                 )
-            # Replaces the `running` row, if any; its children go with it (ON DELETE CASCADE).
-            connection.execute(statements.delete_run, {"id": run_id})
+            # The write counter first: on PostgreSQL it orders this write after every other
+            # (what the arrays' bookkeeping below relies on).
             row = _run_row(record, env_hash)
             row["seq"] = schema.next_seq(connection)
+            # Replaces the `running` row, if any; its children go with it (ON DELETE CASCADE).
+            replaced = self._delete_run(connection, run_id)
             connection.execute(statements.insert_run, row)
             connection.execute(
                 statements.insert_details,
@@ -428,8 +452,45 @@ class RunStore:
                         for position, output in enumerate(record.outputs)
                     ],
                 )
+            if not evidence.empty:
+                write_evidence(connection, run_id, evidence, statements.insert_array, encoded)
+            if replaced:  # arrays only the replaced state of the run used
+                remove_unreferenced_arrays(connection, replaced)
         # Only after the commit: a rolled-back write must not be remembered as done.
-        self._remember_written(*(("code", key) for key in codes), ("env", env_hash))
+        self._remember_written(
+            *(("code", key) for key in codes),
+            ("env", env_hash),
+            *(("array", key) for key in evidence.arrays),
+        )
+
+    def _delete_run(self, connection: Connection, run_id: str) -> list[str]:
+        """Delete a run and its children (ON DELETE CASCADE); returns the arrays it used,
+        which the caller removes once no run uses them."""
+        statements = self._statements()
+        used = list(connection.execute(statements.select_run_arrays, {"id": run_id}).scalars())
+        connection.execute(statements.delete_run, {"id": run_id})
+        return used
+
+    def remove_runs(self, run_ids: Sequence[str]) -> int:
+        """Delete these runs, with their details, outputs and evidence, in one transaction;
+        the arrays no remaining run uses go with them. Returns how many runs were removed."""
+        runs = schema.runs
+        removed = 0
+        with self._write() as connection:
+            schema.next_seq(connection)  # readers see a change; orders writers (PostgreSQL)
+            for chunk in _chunks(run_ids):
+                used = referenced_arrays(connection, chunk)
+                deleted = connection.execute(runs.delete().where(runs.c.run_id.in_(chunk)))
+                removed += int(deleted.rowcount or 0)
+                remove_unreferenced_arrays(connection, used)
+        return removed
+
+    def remove_unreferenced_arrays(self) -> int:
+        """Delete every array no run uses (left by runs removed behind the store's back, by
+        hand); returns how many went."""
+        with self._write() as connection:
+            schema.next_seq(connection)
+            return remove_unreferenced_arrays(connection, None)
 
     def _remember_written(self, *keys: tuple[str, str | None]) -> None:
         for key in keys:
@@ -723,14 +784,26 @@ class RunStore:
             value = connection.execute(schema.read_seq()).scalar_one_or_none()
         return int(value or 0)
 
-    def get_run(self, run_id: str) -> RunRecord | None:
-        """The full record of one run, with code, lineage, inputs, outputs and environment."""
-        return self.get_runs([run_id]).get(run_id)
+    def get_run(self, run_id: str, *, evidence: bool = False) -> RunRecord | None:
+        """The full record of one run, with code, lineage, inputs, outputs and environment
+        (and its evaluations and candidates, with `evidence`)."""
+        return self.get_runs([run_id], evidence=evidence).get(run_id)
+
+    def evidence(self, run_id: str) -> tuple[list[Evaluation], list[Candidate]]:
+        """The evidence behind a run's metrics: its evaluations (arrays decoded, read-only)
+        and the candidates its searches tried. Empty for a run without any, an unknown run
+        or a store older than the evidence tables."""
+        with self._read() as connection:
+            found = read_evidence(connection, [run_id])
+        return found.get(run_id, ([], []))
 
     def get_runs(
-        self, run_ids: Sequence[str], *, with_outputs: bool = True
+        self, run_ids: Sequence[str], *, with_outputs: bool = True, evidence: bool = False
     ) -> dict[str, RunRecord]:
-        """Full records of many runs in a handful of queries (missing ids are left out)."""
+        """Full records of many runs in a handful of queries (missing ids are left out).
+
+        Their evidence (evaluations and candidates, arrays decoded) is read only when asked
+        for: it can be far larger than the rest of a run."""
         from sqlalchemy import select
 
         runs, details, outputs_table = schema.runs, schema.run_details, schema.run_outputs
@@ -774,6 +847,7 @@ class RunStore:
             environments = self._environments(
                 connection, [row["env_hash"] for row in rows if row["env_hash"]]
             )
+            evidence_of = read_evidence(connection, run_ids) if evidence else {}
         records = {}
         for row in rows:
             run_id = row["run_id"]
@@ -816,6 +890,8 @@ class RunStore:
                 error=error,
                 extra=codec.loads(row["extra"], {}),
             )
+            if run_id in evidence_of:
+                records[run_id].evaluations, records[run_id].candidates = evidence_of[run_id]
         crashed = self._seen_crashed()
         if crashed:
             message = _kernel_died_message(time.time())
@@ -923,10 +999,12 @@ class _Statements:
     insert_metric: Any
     insert_tag: Any
     insert_output: Any
+    insert_array: Any
+    select_run_arrays: Any
 
     @classmethod
     def build(cls, backend: Backend) -> _Statements:
-        from sqlalchemy import bindparam, insert
+        from sqlalchemy import bindparam, insert, select
 
         return cls(
             insert_code=backend.insert_ignore(schema.code_blobs),
@@ -938,6 +1016,10 @@ class _Statements:
             insert_metric=insert(schema.run_metrics),
             insert_tag=insert(schema.run_tags),
             insert_output=insert(schema.run_outputs),
+            insert_array=backend.insert_ignore(schema.arrays),
+            select_run_arrays=select(schema.run_arrays.c.hash).where(
+                schema.run_arrays.c.run_id == bindparam("id")
+            ),
         )
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from nbmodelbook.errors import StoreUnavailable
 from nbmodelbook.record import ProcessIdentity, RunRecord
 from nbmodelbook.store import journal
+from nbmodelbook.store.arrays import ArrayNotEncodable
 
 if TYPE_CHECKING:
     from nbmodelbook.store.store import RunStore
@@ -267,11 +268,13 @@ class StoreWriter:
         return op.record
 
     def _write_finish(self, op: _Op) -> None:
-        record = self._prepared(op)
-        if record is None:
+        if self._prepared(op) is None:
             op.done.set()
             return
-        if self._safely(lambda store: store.finish_run(record)):
+        saved = self._safely(lambda store: self._finish(store, op))
+        assert op.record is not None
+        record = op.record  # without its evidence, if the store could not keep that
+        if saved:
             self._open_runs.discard(record.run_id)
             op.done.set()
             self._tell_listeners(record)
@@ -279,6 +282,20 @@ class StoreWriter:
             self._unsaved.append(op)
             self._journal(record)
             op.done.set()
+
+    def _finish(self, store: RunStore, op: _Op) -> None:
+        """Write the op's finished run; one whose evidence holds an array the store cannot
+        keep is written without its evidence (the run matters more), and the user told."""
+        assert op.record is not None
+        try:
+            store.finish_run(op.record)
+        except ArrayNotEncodable as exc:
+            op.record = _without_evidence(op.record)
+            store.finish_run(op.record)
+            self._problems.append(
+                f"the run {op.record.name!r} was saved without the evidence behind its "
+                f"metrics: {exc}"
+            )
 
     def _store_url(self) -> str:
         from nbmodelbook.store.backends import resolve_store_url
@@ -289,7 +306,10 @@ class StoreWriter:
         """Keep a run the store refused on this machine's disk too: the kernel may end before
         the store is back."""
         try:
-            journal.keep(self._store_url(), record)
+            try:
+                journal.keep(self._store_url(), record)
+            except ArrayNotEncodable:
+                journal.keep(self._store_url(), _without_evidence(record))
         except Exception as exc:  # no journal: the run is still held in memory
             self._problems.append(f"could not keep the run in the local journal either: {exc}")
 
@@ -326,9 +346,9 @@ class StoreWriter:
             return
         pending, self._unsaved = self._unsaved, []
         for op in pending:
-            record = op.record
-            assert record is not None
-            if self._safely(lambda store, r=record: store.finish_run(r), report=False):  # type: ignore[misc]
+            if self._safely(lambda store, o=op: self._finish(store, o), report=False):  # type: ignore[misc]
+                record = op.record
+                assert record is not None
                 self._open_runs.discard(record.run_id)
                 journal.forget(self._store_url(), record.run_id)
                 self._tell_listeners(record)
@@ -382,7 +402,14 @@ def _bare(record: RunRecord) -> RunRecord:
     return replace(
         record, code="", note=None, tags=[], params={}, inputs={}, outputs=[], lineage=[],
         environment={}, extra={"capture_error": "details could not be prepared"}, error=error,
+        evaluations=[], candidates=[],
     )  # fmt: skip
+
+
+def _without_evidence(record: RunRecord) -> RunRecord:
+    from dataclasses import replace
+
+    return replace(record, evaluations=[], candidates=[])
 
 
 def _describe_failure(store: RunStore, exc: BaseException) -> str:

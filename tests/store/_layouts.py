@@ -22,3 +22,24 @@ def write_version_1_store(path: Path) -> None:
             "INSERT INTO nbmb_runs (run_id, name, status, started_at, tags, params, metrics)"
             " VALUES ('0123456789ab', 'old', 'ok', 1.0, '[]', '{\"a\": 1}', '{}');"
         )
+
+
+def back_to_version_3(url: str) -> None:
+    """Take a current store (SQLite or PostgreSQL) back to schema version 3: the layout before
+    the evidence tables."""
+    from sqlalchemy import create_engine, update
+
+    from nbmodelbook.store import schema
+    from nbmodelbook.store.backends import resolve_store_url
+
+    url = resolve_store_url(url).replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for table in reversed(schema.EVIDENCE_TABLES):
+            table.drop(connection)
+        connection.execute(
+            update(schema.meta)
+            .where(schema.meta.c.key == schema.SCHEMA_VERSION_KEY)
+            .values(value="3")
+        )
+    engine.dispose()

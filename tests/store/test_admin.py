@@ -120,7 +120,8 @@ def test_copy_from_a_laptop_store_to_a_postgresql_team_store(
 
 
 def _back_to_version_1(url: str) -> None:
-    """Take a current store back to schema version 1: no write counter, no `seq` column."""
+    """Take a current store back to schema version 1: no write counter, no `seq` column, no
+    evidence tables."""
     from sqlalchemy import create_engine, delete, update
 
     from nbmodelbook.store.backends import resolve_store_url
@@ -128,6 +129,8 @@ def _back_to_version_1(url: str) -> None:
     url = resolve_store_url(url).replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url)
     with engine.begin() as connection:
+        for table in schema.EVIDENCE_TABLES:
+            table.drop(connection)
         connection.exec_driver_sql("DROP INDEX IF EXISTS ix_nbmb_runs_seq")
         connection.exec_driver_sql("ALTER TABLE nbmb_runs DROP COLUMN seq")
         connection.execute(delete(schema.meta).where(schema.meta.c.key == schema.RUN_SEQ_KEY))
@@ -172,6 +175,11 @@ def test_an_old_store_is_upgraded_once_when_several_clients_open_it_at_once(
     assert all(count >= 6 for count in counts)
     info = inspect_store(store_url)
     assert info.version == schema.LATEST_VERSION and info.runs == 9
+    reopened = RunStore.open(store_url)
+    with reopened.engine.connect() as connection:
+        for table in schema.EVIDENCE_TABLES:  # created once, by whichever client came first
+            assert connection.dialect.has_table(connection, table.name)
+    reopened.close()
     assert main(["store", "migrate", store_url]) == 0
     assert "up to date" in capsys.readouterr().out
     # The write counter works again: a reader sees the later writes.

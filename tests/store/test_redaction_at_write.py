@@ -6,11 +6,21 @@ import sqlite3
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbmodelbook.record import CapturedOutput, LineageCell, RunError, RunRecord, RunStatus
+from nbmodelbook.record import (
+    Candidate,
+    CapturedOutput,
+    Evaluation,
+    LineageCell,
+    RunError,
+    RunRecord,
+    RunStatus,
+    SegmentLabels,
+)
 from nbmodelbook.redaction import REDACTED, redact_record
 from nbmodelbook.store import journal
 from nbmodelbook.store.admin import copy_runs
@@ -69,6 +79,28 @@ def leaky_record(secret: str) -> RunRecord:
         environment={"python": "3.11", "git": {"remote": texts[2]}, "vars": {"X": secret}},
         error=RunError("ValueError", f"bad {secret}", f"Traceback: {texts[4]}"),
         extra={"kernel_id": "k1", "labels": {secret: word}},
+        evaluations=[
+            Evaluation(
+                function=f"scorer {secret}",
+                metric=f"auc {secret}",
+                value=0.93,
+                y_true=np.array([0, 1, 1]),
+                y_score=np.array([0.2, 0.7, 0.9]),
+                options={"pos_label": texts[3], secret: 1, "note": word},
+                segments={f"seg {secret}": SegmentLabels(np.array([0, 1, 0]), [word, "b"])},
+                n_total=3,
+            )
+        ],
+        candidates=[
+            Candidate(
+                source=f"GridSearchCV {secret}",
+                group=0,
+                index=0,
+                params={"C": 1.0, secret: word, "token": secret, "nested": {"x": [texts[4]]}},
+                scorer=f"make_scorer {secret}",
+                fold_scores=[0.9, 0.8],
+            )
+        ],
     )
 
 
@@ -114,6 +146,9 @@ def test_no_secret_in_the_store_bytes(tmp_path: Path, secret: str) -> None:
     assert read is not None
     assert secret not in repr(read)
     assert read.params["n_estimators"] == 300 and read.metrics["auc"] == 0.93
+    found, tried = RunStore.open(url).evidence(record.run_id)
+    assert secret not in repr((found, tried))
+    assert found[0].value == 0.93 and tried[0].params["C"] == 1.0 and tried[0].scorer
     raw = store_bytes(url)
     assert secret.encode() not in raw
     assert b"plain-value-77" not in raw
@@ -176,7 +211,22 @@ _FIELDS = (
     "environment",
     "error",
     "extra_key",
+    "evaluation_metric",
+    "evaluation_option",
+    "segment_level",
+    "candidate_param_key",
+    "candidate_param_value",
+    "candidate_scorer",
 )
+
+
+def _evaluation(**fields: object) -> Evaluation:
+    evaluation = Evaluation("roc_auc_score", "auc", 0.7, np.array([0, 1]), np.array([0.4, 0.6]))
+    return replace(evaluation, **fields)  # type: ignore[arg-type]
+
+
+def _candidate(**fields: object) -> Candidate:
+    return replace(Candidate("GridSearchCV", 0, 0, {}, "roc_auc", [0.7]), **fields)  # type: ignore[arg-type]
 
 
 def _plant(field: str, text: str) -> RunRecord:
@@ -196,6 +246,19 @@ def _plant(field: str, text: str) -> RunRecord:
         "environment": lambda: replace(base, environment={"packages": {"x": text}}),
         "error": lambda: replace(base, error=RunError("E", text, text)),
         "extra_key": lambda: replace(base, extra={text: {"v": text}}),
+        "evaluation_metric": lambda: replace(base, evaluations=[_evaluation(metric=text)]),
+        "evaluation_option": lambda: replace(
+            base, evaluations=[_evaluation(options={"pos_label": text})]
+        ),
+        "segment_level": lambda: replace(
+            base,
+            evaluations=[_evaluation(segments={"s": SegmentLabels(np.zeros(2, "i1"), [text])})],
+        ),
+        "candidate_param_key": lambda: replace(base, candidates=[_candidate(params={text: 1})]),
+        "candidate_param_value": lambda: replace(
+            base, candidates=[_candidate(params={"p": [text]})]
+        ),
+        "candidate_scorer": lambda: replace(base, candidates=[_candidate(scorer=text)]),
     }
     return plants[field]()
 
@@ -214,7 +277,7 @@ def test_no_planted_secret_survives_any_field(
     store = RunStore.open(url)
     record = _plant(field, text)
     store.finish_run(record)
-    read = store.get_run(record.run_id)
+    read = store.get_run(record.run_id, evidence=True)
     store.close()
     assert read is not None and secret not in repr(read)
     assert secret.encode() not in store_bytes(url)
