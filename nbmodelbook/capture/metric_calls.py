@@ -105,7 +105,7 @@ def _register_defaults() -> None:
         register_metric(MetricSpec(METRICS_MODULE, name, "score", metric))
     for name, metric in predictions.items():
         register_metric(MetricSpec(METRICS_MODULE, name, "pred", metric))
-    for owner, metric in (("RocCurveDisplay", "roc_auc"), ("PrecisionRecallDisplay", "pr")):
+    for owner, metric in (("RocCurveDisplay", "roc_curve"), ("PrecisionRecallDisplay", "pr_curve")):
         register_metric(MetricSpec(METRICS_MODULE, "from_predictions", "score", metric, owner))
     register_metric(
         MetricSpec(

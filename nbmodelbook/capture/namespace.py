@@ -121,7 +121,8 @@ def extract_params(
     ran = _Ran(analysis, stopped_at)
     params: dict[str, Any] = {}
     for name, value in analysis.literal_assignments.items():
-        if not name.startswith("_") and ran.settled(name) and is_setting(value):
+        settled = not name.startswith("_") and ran.settled(name)
+        if settled and is_setting(value) and not _filled_later(name, value, user_ns):
             params[name] = to_json_safe(value)
 
     created: dict[str, str] = {}
@@ -146,6 +147,17 @@ def extract_params(
         else:
             params[name] = {"type": "missing", "repr": f"'{name}' is not defined"}
     return params, sorted(created)
+
+
+def _filled_later(name: str, literal: Any, user_ns: Mapping[str, object]) -> bool:
+    """A container literal the cell changed afterwards (`scores = {}` ... `scores[k] = auc`):
+    a result, not a setting; the run records the value it holds when the cell ends."""
+    if not isinstance(literal, list | dict) or name not in user_ns:
+        return False
+    try:
+        return bool(to_json_safe(user_ns[name]) != literal)
+    except Exception:
+        return True
 
 
 def _add_model(params: dict[str, Any], name: str, value: object) -> str | None:
@@ -258,8 +270,13 @@ def extract_metrics(
     ran = _Ran(analysis, stopped_at)
     metrics: dict[str, float] = {}
     skip = set(exclude) | set(analysis.loop_targets)
+    filled = {
+        name
+        for name, literal in analysis.literal_assignments.items()
+        if _filled_later(name, literal, user_ns)
+    }
     candidates = [
-        name for name in sorted(analysis.computed) if name not in skip and ran.bound(name)
+        name for name in sorted(analysis.computed | filled) if name not in skip and ran.bound(name)
     ]
     for name in [*candidates, *forced]:
         if name.startswith("_") and name not in forced:

@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -23,9 +23,17 @@ from typing import TYPE_CHECKING, Any
 from nbmodelbook import redaction
 from nbmodelbook.capture import environment
 from nbmodelbook.capture.code_analysis import CellAnalysis, analyze_cell
+from nbmodelbook.capture.evidence import (
+    CollectedEvidence,
+    collect_evidence,
+    complete_evidence,
+    logged_evaluation,
+)
 from nbmodelbook.capture.fingerprint import FingerprintCache
 from nbmodelbook.capture.iopub import publish_behind_streams
 from nbmodelbook.capture.lineage import CellHistory, ExecutedCell
+from nbmodelbook.capture.metric_calls import CallObserver, ObservedCall
+from nbmodelbook.capture.models import inspect_search
 from nbmodelbook.capture.namespace import (
     data_inputs,
     extract_metrics,
@@ -70,6 +78,7 @@ class ActiveRun:
     started_perf: float
     extra_params: dict[str, Any] = field(default_factory=dict)
     extra_metrics: dict[str, float] = field(default_factory=dict)
+    logged: CollectedEvidence = field(default_factory=CollectedEvidence)
 
 
 class Tracker:
@@ -86,6 +95,9 @@ class Tracker:
         self.current: ActiveRun | None = None
         self.secrets = SecretNames()
         self.environments = EnvironmentCache()
+        self.calls = CallObserver()
+        # `%modelbook segments COL...`: the columns every evaluation is also cut by.
+        self.declared_segments: list[str] = []
         self._writer: StoreWriter | None = None
         self._store_url: str | None = settings.store
         self._reported: set[str] = set()
@@ -157,8 +169,9 @@ class Tracker:
 
     def post_run_cell(self, result: ExecutionResult | None) -> None:
         tracked = self.current is not None
+        observed = self._stop_observing()
         try:
-            self._post_run_cell(result)
+            self._post_run_cell(result, observed)
         except Exception as exc:
             self._warn_internal("record", exc)
         finally:
@@ -214,8 +227,28 @@ class Tracker:
             partial(redaction.redact_record, known_secrets=secrets),
         )
         self.outputs.start()
+        if self.settings.evidence:
+            # Last: from here on nothing can fail before post_run_cell puts the originals back.
+            try:
+                self.calls.watch(self.shell.user_ns, code, analysis.reads, analysis.loop_targets)
+            except Exception as exc:
+                self.calls.stop()
+                self._warn_internal("observe the metric calls of", exc)
 
-    def _post_run_cell(self, result: ExecutionResult | None) -> None:
+    def _stop_observing(self) -> list[ObservedCall]:
+        """Put the observed functions back (whatever else fails); the calls they saw."""
+        if not self.calls.active:
+            return []
+        active = self.current
+        try:
+            return self.calls.stop(active.analysis.writes if active is not None else ())
+        except Exception as exc:
+            self._warn_internal("observe the metric calls of", exc)
+            return []
+
+    def _post_run_cell(
+        self, result: ExecutionResult | None, observed: list[ObservedCall] | None = None
+    ) -> None:
         active = self.current
         if active is None:
             self._forget_mutated(result)
@@ -227,8 +260,9 @@ class Tracker:
         record.status, record.error = _outcome(result)
         record.outputs = captured
         secrets: frozenset[str] = frozenset()
+        evidence = CollectedEvidence()
         try:
-            self._describe(active, record)
+            evidence = self._describe(active, record, observed or [])
             analysis = active.analysis
             # Unless the cell ran code that binds names unseen (a star import, exec, a magic,
             # a notebook function), the names it bound are the only new ones since its
@@ -254,6 +288,14 @@ class Tracker:
             record.metrics = {}
         notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
         prepare = partial(self.environments.prepare, self._modules(), notebook_dir, secrets)
+        if evidence:
+            prepare = partial(
+                _with_evidence,
+                prepare,
+                evidence,
+                self.settings.max_evaluation_rows,
+                tuple(self.declared_segments),
+            )
         # Built before the writer thread takes the record over (and redacts it).
         marker = run_marker(record) if self._in_kernel and self.settings.run_marker else None
         wait_ms = self.settings.wait_for_save_after_ms
@@ -266,8 +308,10 @@ class Tracker:
         if active.args.verbose or self.settings.verbose:
             print(_summary_line(record), file=sys.stderr)
 
-    def _describe(self, active: ActiveRun, record: RunRecord) -> None:
-        """Params, metrics and lineage of the finished cell, read off the namespace."""
+    def _describe(
+        self, active: ActiveRun, record: RunRecord, observed: list[ObservedCall]
+    ) -> CollectedEvidence:
+        """Params, metrics, lineage and evidence of the finished cell, read off the namespace."""
         user_ns = self.shell.user_ns
         # A failed cell counts only as far as it got: what it did not get to bind is an
         # earlier cell's.
@@ -295,9 +339,29 @@ class Tracker:
             models=models,
         )
         metrics.update(active.extra_metrics)
+        evidence = active.logged
+        if observed or models:
+            analysis = active.analysis
+            found = collect_evidence(
+                observed,
+                user_ns,
+                bound=analysis.writes,
+                searches=[name for name in models if inspect_search(user_ns.get(name))],
+                declared_segments=self.declared_segments,
+                frames=sorted(analysis.reads | analysis.writes),
+                inputs=record.inputs,
+                skipped=self.calls.skipped,
+            )
+            evidence = _merged(evidence, found)
+        for key, value in evidence.metrics.items():
+            metrics.setdefault(key, value)
+        for evaluation in active.logged.evaluations:
+            if evaluation.value is None:
+                evaluation.value = metrics.get(evaluation.metric)
         record.params, record.metrics = params, metrics
         record.lineage = self.history.lineage(active.analysis.reads, active.history_index)
         self._forget_objects(active.analysis, self.history.cells[active.history_index].code)
+        return evidence
 
     def _modules(self) -> list[str]:
         """The imported modules' names; the last snapshot while none were imported since (the
@@ -315,6 +379,29 @@ class Tracker:
             if number is None:
                 raise TypeError(f"metric {key!r} must be a real number, got {type(value).__name__}")
             active.extra_metrics[str(key)] = number
+
+    def log_predictions(
+        self,
+        y_true: object,
+        y_score: object = None,
+        y_pred: object = None,
+        *,
+        metric: str,
+        value: float | None = None,
+        sample_weight: object = None,
+        segments: Mapping[str, object] | None = None,
+    ) -> None:
+        active = self._require_active("log_predictions")
+        logged_evaluation(
+            active.logged,
+            y_true,
+            y_score=y_score,
+            y_pred=y_pred,
+            metric=metric,
+            value=value,
+            sample_weight=sample_weight,
+            segments=segments,
+        )
 
     def log_params(self, params: dict[str, object]) -> None:
         active = self._require_active("log_params")
@@ -537,6 +624,43 @@ class EnvironmentCache:
         redacted = redaction.redact_record(replace(record, environment={}), secrets)
         redacted.environment = self._environment
         return redacted
+
+
+def _merged(first: CollectedEvidence, second: CollectedEvidence) -> CollectedEvidence:
+    if not first:
+        return second
+    offset = 1 + max((candidate.group for candidate in first.candidates), default=-1)
+    for candidate in second.candidates:
+        candidate.group += offset
+    given = dict(first.given_segments)
+    for position, names in second.given_segments.items():
+        given[position + len(first.evaluations)] = names
+    return CollectedEvidence(
+        given_segments=given,
+        evaluations=first.evaluations + second.evaluations,
+        segment_columns=first.segment_columns + second.segment_columns,
+        candidates=first.candidates + second.candidates,
+        metrics={**second.metrics, **first.metrics},
+        notes=first.notes + second.notes,
+    )
+
+
+def _with_evidence(
+    prepare: Callable[[RunRecord], RunRecord],
+    evidence: CollectedEvidence,
+    max_rows: int,
+    declared_segments: tuple[str, ...],
+    record: RunRecord,
+) -> RunRecord:
+    """The writer thread's part: finish the evidence, then the usual preparation."""
+    try:
+        record = complete_evidence(
+            record, evidence, max_rows=max_rows, declared_segments=declared_segments
+        )
+    except Exception as exc:
+        record.evaluations, record.candidates = [], []
+        record.extra["evidence_notes"] = [f"evidence not kept ({type(exc).__name__}: {exc})"]
+    return prepare(record)
 
 
 def _summary_line(record: RunRecord) -> str:
