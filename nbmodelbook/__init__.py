@@ -20,15 +20,17 @@ __all__ = [
     "__version__",
     "browse",
     "compare",
+    "evaluations",
     "load_ipython_extension",
     "log_metrics",
     "log_params",
+    "log_predictions",
     "runs",
     "unload_ipython_extension",
 ]
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import pandas as pd
     from IPython.core.interactiveshell import InteractiveShell
@@ -114,6 +116,52 @@ def log_params(**params: Any) -> None:
     from nbmodelbook.api import require_tracker
 
     require_tracker("log_params").log_params(params)
+
+
+def log_predictions(
+    y_true: Any,
+    y_score: Any = None,
+    y_pred: Any = None,
+    *,
+    metric: str,
+    value: float | None = None,
+    sample_weight: Any = None,
+    segments: Mapping[str, Any] | None = None,
+) -> None:
+    """Keep the predictions behind a metric of the `%%track` cell being executed, for what
+    the automatic capture cannot see (a PyTorch loop, a metric computed by hand).
+
+    `y_score`: scores or probabilities; `y_pred`: predicted labels or values (one of them at
+    least). `metric` names the run metric they back (its value is taken from the run when
+    `value` is not given); `segments` maps a name to one label per row.
+    """
+    from nbmodelbook.api import require_tracker
+
+    require_tracker("log_predictions").log_predictions(
+        y_true,
+        y_score,
+        y_pred,
+        metric=metric,
+        value=value,
+        sample_weight=sample_weight,
+        segments=segments,
+    )
+
+
+def evaluations(
+    run: str, *, store: str | None = None, notebook: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """The evidence behind a run's metrics, for computing statistics of your own.
+
+    `run` is a run name (the latest run of that name) or id, as `compare` takes. One frame per
+    evaluation, keyed by the metric it backs, with columns `y_true`, `y_score` or `y_pred`,
+    `sample_weight` when given and one per segment (`frame.attrs` holds the function, the
+    value, the full row count and whether the rows are a sample); and `folds` for
+    cross-validations and searches: one row per candidate and fold, with its params.
+    """
+    from nbmodelbook.api import evaluations as run_evaluations
+
+    return run_evaluations(run, store=store, notebook=notebook)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

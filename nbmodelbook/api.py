@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.errors import StoreUnavailable
 from nbmodelbook.magics import active_tracker
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from nbmodelbook.capture.tracker import Tracker
+    from nbmodelbook.record import Candidate, Evaluation
     from nbmodelbook.widgets.browser import RunBrowser
     from nbmodelbook.widgets.compare_view import CompareView
 
@@ -186,3 +187,75 @@ def compare(
         raise ValueError(f"{', '.join(map(repr, refs))} name only one run: give two or more")
     records = run_store.get_runs(run_ids)
     return CompareView(build_comparison([records[run_id] for run_id in run_ids]))
+
+
+def evaluations(
+    ref: str, *, store: str | None = None, notebook: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """The evidence behind one run's metrics as DataFrames (see `nbmodelbook.evaluations`)."""
+    from nbmodelbook.widgets.comparison import resolve_refs
+
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValueError(
+            "evaluations() takes one run: a run name or id, e.g. evaluations('logreg')"
+        )
+    run_store, tracker = open_store(store)
+    run_ids = resolve_refs(run_store, [ref], notebook=_notebook(tracker, notebook))
+    found, candidates = run_store.evidence(run_ids[0])
+    return evidence_frames(found, candidates)
+
+
+def evidence_frames(
+    found: Sequence[Evaluation], candidates: Sequence[Candidate]
+) -> dict[str, pd.DataFrame]:
+    """One frame per evaluation (keyed by its metric) and `folds`, one row per candidate and
+    fold, for cross-validations and searches."""
+    import numpy as np
+    import pandas as pd
+
+    frames: dict[str, pd.DataFrame] = {}
+    for evaluation in found:
+        columns: dict[str, Any] = {"y_true": evaluation.y_true}
+        for name in ("y_score", "y_pred", "sample_weight"):
+            value = getattr(evaluation, name)
+            if value is None:
+                continue
+            if getattr(value, "ndim", 1) == 2:
+                for column in range(value.shape[1]):
+                    columns[f"{name}_{column}"] = value[:, column]
+            else:
+                columns[name] = value
+        for name, labels in evaluation.segments.items():
+            codes = np.asarray(labels.codes, dtype=np.int64)
+            key = name if name not in columns else f"segment.{name}"
+            columns[key] = pd.Categorical.from_codes(codes, categories=pd.Index(labels.levels))
+        frame = pd.DataFrame(columns)
+        frame.attrs.update(
+            function=evaluation.function,
+            value=evaluation.value,
+            n_total=evaluation.n_total,
+            sampled=evaluation.sampled,
+            options=dict(evaluation.options),
+        )
+        key, suffix = evaluation.metric, 2
+        while key in frames:
+            key, suffix = f"{evaluation.metric} ({suffix})", suffix + 1
+        frames[key] = frame
+    if candidates:
+        rows = []
+        for candidate in candidates:
+            for fold, score in enumerate(candidate.fold_scores):
+                rows.append(
+                    {
+                        "source": candidate.source,
+                        "group": candidate.group,
+                        "candidate": candidate.index,
+                        **{f"params.{key}": value for key, value in candidate.params.items()},
+                        "fold": fold,
+                        "score": score,
+                        "scorer": candidate.scorer,
+                        "chosen": candidate.chosen,
+                    }
+                )
+        frames["folds"] = pd.DataFrame(rows)
+    return frames

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,8 @@ class ModelBookMagics(Magics):
         %modelbook                  where runs go, this notebook, this session's runs
         %modelbook store [URL]      show, or switch to another store (path or SQLAlchemy URL)
         %modelbook notebook [PATH]  show, or set the notebook path runs are filed under
+        %modelbook segments [COL...] show, or set the columns every evaluation is cut by
+                                    (numeric ones into quartiles; `--clear` forgets them)
         """
         words = line.split(None, 1)
         command = words[0] if words else "status"
@@ -122,10 +125,27 @@ def _notebook(tracker: Tracker, argument: str) -> None:
     print(tracker.notebook or "(unknown)")
 
 
+def _segments(tracker: Tracker, argument: str) -> None:
+    try:
+        names = shlex.split(argument.replace(",", " "))
+    except ValueError as exc:
+        raise UsageError(f"%modelbook segments: {exc} (quote names with spaces)") from None
+    if names == ["--clear"]:
+        tracker.declared_segments = []
+    elif names:
+        bad = [name for name in names if name.startswith("-")]
+        if bad:
+            raise UsageError(f"%modelbook segments takes column names or --clear, not {bad[0]!r}")
+        tracker.declared_segments = list(dict.fromkeys(names))
+    shown = ", ".join(tracker.declared_segments) or "(none declared: automatic segments only)"
+    print(f"segments:  {shown}")
+
+
 _LINE_COMMANDS: dict[str, Callable[[Tracker, str], None]] = {
     "status": _status,
     "store": _store,
     "notebook": _notebook,
+    "segments": _segments,
 }
 
 
@@ -163,6 +183,9 @@ def load_ipython_extension(shell: InteractiveShell) -> None:
         return
     tracker = Tracker(shell, ModelBook(parent=shell))
     setattr(shell, _TRACKER_ATTRIBUTE, tracker)
+    configurables = getattr(shell, "configurables", None)
+    if isinstance(configurables, list):  # so `%config ModelBook.verbose = True` reaches it
+        configurables.append(tracker.settings)
     shell.register_magics(ModelBookMagics(shell, tracker))
     shell.input_transformers_cleanup.append(strip_track_line)
     shell.events.register("pre_run_cell", tracker.pre_run_cell)
@@ -188,6 +211,9 @@ def unload_ipython_extension(shell: InteractiveShell) -> None:
         original = getattr(owner, f"_nbmodelbook_original_{attribute}", None)
         if original is not None:
             setattr(owner, attribute, original)
+    configurables = getattr(shell, "configurables", None)
+    if isinstance(configurables, list) and tracker.settings in configurables:
+        configurables.remove(tracker.settings)
     delattr(shell, _TRACKER_ATTRIBUTE)
 
 
