@@ -14,3 +14,6 @@ class Expected:
     absent: frozenset[str] = frozenset()  # param keys that must not be there
     absent_prefixes: tuple[str, ...] = ()  # nor any key starting with one of these
     metrics: frozenset[str] = frozenset()  # metric names that must be there
+    evaluations: frozenset[str] = frozenset()  # the metrics of the evaluations kept, exactly
+    candidates: int = 0  # configurations tried (fold scores kept), exactly
+    folds: int = 0  # fold scores kept in all, exactly

@@ -79,7 +79,9 @@ EXPECTED = {
             "pipe.logisticregression__max_iter": 1000,
         },
         metrics=frozenset({"auc"}),
+        evaluations=frozenset({"auc"}),
     ),
+    4: Expected(evaluations=frozenset({"classification_report"})),  # printed, still kept
     5: Expected(params={"model": "Pipeline", "model.svc__C": 10.0}),
     # NameError on line 2: line 1 ran; nothing from the model cell 5 left, nor from the lines
     # never reached.
@@ -97,6 +99,8 @@ EXPECTED = {
         },
         absent=frozenset({"search.estimator__svc__C", "search.estimator__svc__gamma"}),
         metrics=frozenset({"search.best_score"}),
+        candidates=6,
+        folds=18,
     ),
     9: Expected(
         params={"search": "GridSearchCV", "search.best_params.svc__C": 10},

@@ -98,7 +98,13 @@ EXPECTED = {
     2: Expected(
         params={"clf": "SVC", "clf.gamma": 0.001, "clf.C": 1.0, "test_size": 0.5, "shuffle": False}
     ),
-    4: Expected(absent=frozenset({"digits"})),
+    # The report inside an f-string and the accuracy: both kept, with their predictions.
+    4: Expected(
+        absent=frozenset({"digits"}),
+        metrics=frozenset({"accuracy"}),
+        evaluations=frozenset({"classification_report", "accuracy"}),
+    ),
+    5: Expected(evaluations=frozenset({"disp"})),  # the display, named after its variable
     6: Expected(params={"kmeans.n_clusters": 10, "kmeans.random_state": 0}),
     8: Expected(params={"n_clusters": 6, "random_state": 0, "n_init": 10}),
 }

@@ -91,6 +91,8 @@ EXPECTED = {
     7: Expected(
         params={"clf": "SVC", "clf.kernel": "linear", "clf.C": 1, "cv": 5},
         metrics=frozenset({"mean_accuracy"}),
+        candidates=1,
+        folds=5,
     ),
     # knn comes from cell 8: this cell uses it, so its params are this run's too.
     9: Expected(
@@ -103,5 +105,7 @@ EXPECTED = {
             "scoring": "accuracy",
         },
         metrics=frozenset({"test_accuracy"}),
+        candidates=1,
+        folds=4,
     ),
 }

@@ -90,6 +90,8 @@ EXPECTED = {
         # the pipeline's default degree of 2 never ran: degrees 0 to 20 were searched
         absent=frozenset({"grid.estimator__polynomialfeatures__degree"}),
         metrics=frozenset({"grid.best_score"}),
+        candidates=42,  # 21 degrees x 2 intercepts, each on 7 folds
+        folds=294,
     ),
     5: Expected(params={"model": "Pipeline", "model.polynomialfeatures__degree": 4}),
 }

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from nbmodelbook.record import RunRecord
+from nbmodelbook.record import Candidate, Evaluation, RunRecord
 from tests.corpus import Expected, breast_cancer, digits, iris, polynomial
 from tests.integration.conftest import Runner
 from tests.integration.same_outputs import assert_same_outputs, tracked
@@ -75,7 +75,9 @@ def noise_keys(source: str, noise_roots: frozenset[str]) -> set[str]:
     return keys
 
 
-def check_expected(run: RunRecord, expected: Expected) -> None:
+def check_expected(
+    run: RunRecord, expected: Expected, evidence: tuple[list[Evaluation], list[Candidate]]
+) -> None:
     for key, value in expected.params.items():
         assert key in run.params, (run.name, key, sorted(run.params))
         assert run.params[key] == value, (run.name, key)
@@ -84,6 +86,10 @@ def check_expected(run: RunRecord, expected: Expected) -> None:
         leaked = [key for key in [*run.params, *run.metrics] if key.startswith(prefix)]
         assert not leaked, (run.name, leaked)
     assert expected.metrics <= set(run.metrics), (run.name, sorted(run.metrics))
+    evaluations, candidates = evidence
+    assert {e.metric for e in evaluations} == expected.evaluations, run.name
+    assert len(candidates) == expected.candidates, run.name
+    assert sum(len(c.fold_scores) for c in candidates) == expected.folds, run.name
 
 
 @pytest.mark.parametrize("module", CORPUS, ids=_short_name)
@@ -111,7 +117,6 @@ def test_corpus_notebook_tracked_and_untracked(
         noise = noise_keys(source, module.NOISE_ROOTS)
         noise_seen += len(noise)
         assert not noise & set(run.params), (run.name, sorted(noise & set(run.params)))
-        expected = module.EXPECTED.get(index)
-        if expected is not None:
-            check_expected(run, expected)
+        expected = module.EXPECTED.get(index, Expected())
+        check_expected(run, expected, store.evidence(run.run_id))
     assert noise_seen >= 10  # the notebook does plot and reshape
