@@ -66,6 +66,12 @@ BENCHES = (
     Bench("export", "bench_export.py", quick_args=("--runs", "200", "--calls", "1")),
     Bench("browse", "bench_browse.py", quick_args=("--runs", "5000", "--calls", "3")),
     Bench("lab_api", "bench_lab_api.py", quick_args=("--quick",)),
+    Bench("evidence_overhead", "bench_evidence_overhead.py", quick_args=("--quick",)),
+    Bench(
+        "evidence_store",
+        "bench_evidence_store.py",
+        quick_args=("--runs", "1000", "--calls", "3"),
+    ),
 )
 TIMEOUT_SECONDS = 600
 
