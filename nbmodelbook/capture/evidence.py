@@ -124,8 +124,14 @@ def complete_evidence(
 ) -> RunRecord:
     """Finish the evidence on the writer thread: fingerprints, samples, segment labels."""
     pairs = zip(collected.evaluations, collected.segment_columns, strict=True)
+    kept = []
     for position, (evaluation, columns) in enumerate(pairs):
         declared = set(declared_segments) | collected.given_segments.get(position, frozenset())
+        try:
+            _storable(evaluation)
+        except Exception as exc:
+            collected.notes.append(f"{evaluation.function}: not kept ({exc})")
+            continue
         try:
             _complete(evaluation, columns, max_rows, declared)
         except Exception as exc:
@@ -133,7 +139,8 @@ def complete_evidence(
                 f"{evaluation.function}: segments not kept ({type(exc).__name__})"
             )
             evaluation.segments = {}
-    record.evaluations = list(collected.evaluations)
+        kept.append(evaluation)
+    record.evaluations = kept
     record.candidates = list(collected.candidates)
     if collected.notes:
         record.extra["evidence_notes"] = list(collected.notes)
@@ -156,6 +163,21 @@ def _complete(
                 setattr(evaluation, attribute, value[rows])
         columns = {name: _take(column, rows) for name, column in columns.items()}
     evaluation.segments = _arrays().label_segments(columns, declared) if columns else {}
+
+
+def _storable(evaluation: Evaluation) -> None:
+    """Arrays as the store keeps them: labels held as Python objects become text (the store
+    keeps text labels, not objects); ArrayNotEncodable (saying why) for what it cannot keep."""
+    from nbmodelbook.store.arrays import prepare_array
+
+    for name in ("y_true", "y_score", "y_pred", "sample_weight"):
+        array = getattr(evaluation, name)
+        if array is None:
+            continue
+        if array.dtype.kind == "O":
+            array = array.astype(str)
+            setattr(evaluation, name, array)
+        prepare_array(array, what=name)
 
 
 def _take(column: Any, rows: Any) -> Any:

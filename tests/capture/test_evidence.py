@@ -183,3 +183,17 @@ def test_explicit_predictions_need_a_metric_and_predictions() -> None:
         logged_evaluation(CollectedEvidence(), [0, 1], metric="auc")
     with pytest.raises(ValueError, match="metric=NAME"):
         logged_evaluation(CollectedEvidence(), [0, 1], y_score=[0.2, 0.4], metric=" ")
+
+
+def test_what_the_store_cannot_keep_is_noted_and_the_rest_kept() -> None:
+    evidence = CollectedEvidence()
+    logged_evaluation(
+        evidence, np.array(["a", None, "b"], dtype=object), y_pred=["a", "a", "b"], metric="acc"
+    )
+    logged_evaluation(evidence, [0, 1, 1], y_score=[0.1, 0.7, 0.9], metric="auc")
+    evidence.evaluations[1].y_score = np.array([1 + 2j, 0j, 1j])  # e.g. a complex score
+    record = complete_evidence(_record(), evidence, max_rows=1000)
+    assert [e.metric for e in record.evaluations] == ["acc"]
+    assert np.asarray(record.evaluations[0].y_true).tolist() == ["a", "None", "b"]
+    (note,) = record.extra["evidence_notes"]
+    assert note.startswith("log_predictions: not kept (y_score")
