@@ -133,3 +133,33 @@ def test_verbose_prints_one_summary_line(
     run(shell, "%%track loud -v\nscore = abs(-0.5)")
     err = capsys.readouterr().err
     assert "run 'loud'" in err and "1 metrics" in err
+
+
+def test_secrets_bound_between_tracked_cells_are_still_found(shell: InteractiveShell) -> None:
+    tracker = tracker_of(shell)
+    run(shell, "%%track first\nx = 1")
+    # Consecutive tracked cells follow each other's bindings without comparing namespaces...
+    assert tracker.secrets.since() == ()
+    # ...but an untracked cell's (and anything else that ran) are found by comparing again.
+    run(shell, "db_password = 'hunter2-correct-horse'")
+    run(shell, "%%track second\nprint('connecting with', db_password)")
+    tracker.flush()
+    store = tracker.writer.store
+    assert store is not None
+    [row] = [r for r in store.run_summaries() if r["name"] == "second"]
+    saved = store.get_run(row["run_id"])
+    assert saved is not None
+    assert "hunter2-correct-horse" not in saved.outputs[0].data
+    assert "[REDACTED]" in saved.outputs[0].data
+
+
+def test_a_secret_a_tracked_cell_binds_is_found_by_the_next_one(shell: InteractiveShell) -> None:
+    tracker = tracker_of(shell)
+    run(shell, "%%track first\napi_token = 'tok-' + 'abcdefgh1234'")
+    run(shell, "%%track second\nprint(api_token)")
+    tracker.flush()
+    store = tracker.writer.store
+    assert store is not None
+    [row] = [r for r in store.run_summaries() if r["name"] == "second"]
+    saved = store.get_run(row["run_id"])
+    assert saved is not None and "abcdefgh1234" not in saved.outputs[0].data

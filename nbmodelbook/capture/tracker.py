@@ -196,7 +196,9 @@ class Tracker:
         started_at = time.time()
         analysis = analyze_cell(code)
         fallback = f"cell-{cell_id[:8]}" if cell_id else f"cell-{execution_count or index}"
-        secrets = self.secrets.values(self.shell.user_ns, analysis.reads | analysis.writes)
+        secrets = self.secrets.values(
+            self.shell.user_ns, analysis.reads | analysis.writes, new_names=self.secrets.since()
+        )
         # Redacted here already: the run marker shows the name in the notebook.
         name = redaction.redact_text(
             args.name or default_run_name(body, analysis, fallback), secrets
@@ -251,6 +253,7 @@ class Tracker:
     ) -> None:
         active = self.current
         if active is None:
+            self.secrets.lose_track()
             self._forget_mutated(result)
             return
         captured = self.outputs.stop()
@@ -261,6 +264,7 @@ class Tracker:
         record.outputs = captured
         secrets: frozenset[str] = frozenset()
         evidence = CollectedEvidence()
+        self.secrets.lose_track()  # until told below what the cell bound
         try:
             evidence = self._describe(active, record, observed or [])
             analysis = active.analysis
@@ -552,9 +556,28 @@ class SecretNames:
     classifying only names not seen before keeps the cost per cell flat.
     """
 
+    # However well the cells' own bindings are followed, the whole namespace is compared
+    # again now and then: callbacks (widgets, comms) can bind names between cells.
+    FULL_LOOK_EVERY = 20
+
     def __init__(self) -> None:
         self._seen: set[str] = set()
         self._secret: set[str] = set()
+        self._followed = False  # the last call was told every name the last cell bound
+        self._looks = 0
+
+    def lose_track(self) -> None:
+        """Code ran whose bindings are not known (an untracked cell; a tracked one whose
+        capture failed): compare everything next time."""
+        self._followed = False
+
+    def since(self) -> Iterable[str] | None:
+        """The names that can be new since the last call: none when it was told what the last
+        (tracked) cell bound and nothing ran since; None (compare everything) otherwise."""
+        self._looks += 1
+        if self._followed and self._looks % self.FULL_LOOK_EVERY:
+            return ()
+        return None
 
     def values(
         self,
@@ -569,6 +592,7 @@ class SecretNames:
         `new_names`: the only names that can be new since the last call (after a cell, those it
         bound), which spares comparing the whole namespace with the names already seen."""
         new = user_ns.keys() - self._seen if new_names is None else set(new_names) - self._seen
+        self._followed = new_names is not None
         if new:
             self._seen |= new
             self._secret |= {
