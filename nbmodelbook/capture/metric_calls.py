@@ -334,6 +334,8 @@ class CallObserver:
         loop_targets: Iterable[str] = (),
     ) -> bool:
         """Swap the observed functions in, if this cell can reach one; True when it did."""
+        if self.active:  # a cell run from inside a tracked cell: the outer one observes it
+            return True
         self.calls, self.skipped = [], 0
         self._thread = threading.get_ident()
         read_names = set(reads)

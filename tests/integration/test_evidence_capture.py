@@ -112,6 +112,9 @@ def test_a_metric_call_that_raises_shows_the_untracked_traceback(run_notebook: R
         "score = roc_auc_score(y_test, [0.5, 0.5])",
         "def evaluate(truth):\n    return accuracy_score(truth, [1] * 3)\nevaluate(y_test)",
         "metrics.roc_auc_score(y_test, model.predict_proba(X_test))",
+        # Warnings too: shown as untracked, and once only when Python shows them once.
+        "roc_auc_score([0, 0, 0], [0.1, 0.2, 0.3])",
+        "roc_auc_score([0, 0, 0], [0.1, 0.2, 0.3])",
     ]
     plain = run_notebook("pass", *cells, allow_errors=True)
     with_track = run_notebook(
@@ -121,10 +124,24 @@ def test_a_metric_call_that_raises_shows_the_untracked_traceback(run_notebook: R
         allow_errors=True,
     )
     assert_same_outputs(plain, with_track)
+
+    def warned(executed: Executed) -> list[int]:
+        return [
+            index
+            for index, cell in enumerate(executed.code_cells())
+            for output in cell.get("outputs", [])
+            if output.get("name") == "stderr" and "UndefinedMetricWarning" in output.get("text", "")
+        ]
+
+    assert warned(with_track) == warned(plain) != []
     runs = _runs(with_track)
-    assert {record.status.value for record, _e, _c in runs.values()} == {"error"}
-    for _record, evaluations, _candidates in runs.values():
-        assert evaluations == []
+    statuses = {name: record.status.value for name, (record, _e, _c) in runs.items()}
+    assert statuses == {"raises-0": "error", "raises-1": "error", "raises-2": "error"} | {
+        "raises-3": "ok",
+        "raises-4": "ok",
+    }
+    for name in ("raises-0", "raises-1", "raises-2"):
+        assert runs[name][1] == []  # a call that raised has nothing to keep
 
 
 def test_searches_and_cross_validation_keep_every_fold(run_notebook: Runner) -> None:
