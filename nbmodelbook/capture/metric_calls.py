@@ -439,30 +439,17 @@ class CallObserver:
         if known is not None:
             return known[1]
         observe = self._observe
+        first = 1 if bound else 0  # a classmethod's own class is not one of the arguments
 
-        if bound:
-
-            @functools.wraps(original)
-            def observed(*args: Any, **kwargs: Any) -> Any:
-                try:
-                    result = original(*args, **kwargs)
-                except BaseException as exc:
-                    _drop_own_frame(exc, sys._getframe())
-                    raise
-                observe(spec, args[1:], kwargs, result, sys._getframe(1))
-                return result
-
-        else:
-
-            @functools.wraps(original)
-            def observed(*args: Any, **kwargs: Any) -> Any:
-                try:
-                    result = original(*args, **kwargs)
-                except BaseException as exc:
-                    _drop_own_frame(exc, sys._getframe())
-                    raise
-                observe(spec, args, kwargs, result, sys._getframe(1))
-                return result
+        @functools.wraps(original)
+        def observed(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = original(*args, **kwargs)
+            except BaseException as exc:
+                _drop_own_frame(exc, sys._getframe())
+                raise
+            observe(spec, args[first:], kwargs, result, sys._getframe(1))
+            return result
 
         self._wrappers[id(original)] = (original, observed)
         self._originals[id(observed)] = original
