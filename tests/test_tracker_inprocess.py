@@ -132,7 +132,14 @@ def test_verbose_prints_one_summary_line(
 ) -> None:
     run(shell, "%%track loud -v\nscore = abs(-0.5)")
     err = capsys.readouterr().err
-    assert "run 'loud'" in err and "1 metrics" in err
+    assert "run 'loud'" in err and "1 metrics" in err and "evaluations" not in err
+    run(
+        shell,
+        "%%track scored -v\nfrom sklearn.metrics import accuracy_score\n"
+        "acc = accuracy_score([0, 1, 1], [0, 1, 0])",
+    )
+    err = capsys.readouterr().err
+    assert "run 'scored'" in err and "1 evaluations" in err
 
 
 def test_secrets_bound_between_tracked_cells_are_still_found(shell: InteractiveShell) -> None:

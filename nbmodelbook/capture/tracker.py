@@ -310,7 +310,7 @@ class Tracker:
         if wait:
             saved.wait(1.0)
         if active.args.verbose or self.settings.verbose:
-            print(_summary_line(record), file=sys.stderr)
+            print(_summary_line(record, evidence), file=sys.stderr)
 
     def _describe(
         self, active: ActiveRun, record: RunRecord, observed: list[ObservedCall]
@@ -687,7 +687,7 @@ def _with_evidence(
     return prepare(record)
 
 
-def _summary_line(record: RunRecord) -> str:
+def _summary_line(record: RunRecord, evidence: CollectedEvidence | None = None) -> str:
     duration = record.duration or 0.0
     parts = [
         f"{WARNING_PREFIX}run {record.name!r} ({record.short_id}) {record.status.value} "
@@ -696,4 +696,8 @@ def _summary_line(record: RunRecord) -> str:
         f"{len(record.metrics)} metrics",
         f"{len(record.inputs)} inputs",
     ]
+    if evidence:
+        parts.append(f"{len(evidence.evaluations)} evaluations")
+        if evidence.candidates:
+            parts.append(f"{len(evidence.candidates)} candidates")
     return ", ".join(parts)
