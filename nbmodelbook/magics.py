@@ -198,6 +198,7 @@ def unload_ipython_extension(shell: InteractiveShell) -> None:
     tracker = getattr(shell, _TRACKER_ATTRIBUTE, None)
     if not isinstance(tracker, Tracker):
         return
+    tracker.stop_observing()  # unloaded from inside a tracked cell: put the originals back
     tracker.flush()
     if strip_track_line in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.remove(strip_track_line)

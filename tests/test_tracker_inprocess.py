@@ -170,3 +170,17 @@ def test_a_secret_a_tracked_cell_binds_is_found_by_the_next_one(shell: Interacti
     [row] = [r for r in store.run_summaries() if r["name"] == "second"]
     saved = store.get_run(row["run_id"])
     assert saved is not None and "abcdefgh1234" not in saved.outputs[0].data
+
+
+def test_a_secret_bound_silently_is_found_when_a_cell_uses_it(shell: InteractiveShell) -> None:
+    tracker = tracker_of(shell)
+    run(shell, "%%track first\nx = 1")
+    # Frontends' silent executions (and widget callbacks) fire no cell events.
+    shell.run_cell("service_token = 'tok-' + 'zyxwvut98765'", silent=True)
+    run(shell, "%%track second\nprint(service_token)")
+    tracker.flush()
+    store = tracker.writer.store
+    assert store is not None
+    [row] = [r for r in store.run_summaries() if r["name"] == "second"]
+    saved = store.get_run(row["run_id"])
+    assert saved is not None and "zyxwvut98765" not in saved.outputs[0].data

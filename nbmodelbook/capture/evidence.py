@@ -9,6 +9,7 @@ fingerprints, sampling above the row bound and segment labels.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ def _arrays() -> ModuleType:
 MAX_EVALUATIONS: Final = 100  # per run; more calls keep their values as metrics only
 MAX_CANDIDATES: Final = 10_000
 MAX_SEGMENT_FRAMES: Final = 3
+MAX_CELL_BYTES: Final = 512 * 2**20  # copies of predictions held per cell
 _ROLE_ARGUMENTS: Final = ("y_true", "y_score", "y_pred", "y_proba", "y_prob", "pred_decision")
 _OPTION_TYPES: Final = (bool, int, float, str)
 
@@ -68,22 +70,22 @@ def collect_evidence(
     `frames`: names of DataFrames the cell read, whose columns may segment the rows;
     `inputs`: the run's data fingerprints, for the frame predictions came from."""
     evidence = CollectedEvidence()
+    bound = frozenset(bound)
     receivers = _receivers(user_ns, bound)
     frame_values = [user_ns[name] for name in frames if _is_frame(user_ns.get(name))]
     defaults: dict[str, int] = {}
-    groups: dict[tuple[str, int | str], int] = {}
+    groups: dict[tuple[str, int | str, str], int] = {}  # (source, place, scorer) -> group
     loop_evaluations: dict[int | str, list[tuple[Evaluation, dict[str, Any]]]] = {}
-    copies: dict[int, Any] = {}  # one copy of an array several calls received
     for call in calls:
         try:
             if call.spec.role == "folds":
                 _add_folds(evidence, call, groups)
                 continue
-            if len(evidence.evaluations) >= MAX_EVALUATIONS:
+            if len(evidence.evaluations) >= MAX_EVALUATIONS or call.skipped == _BEYOND:
                 skipped += 1
                 continue
             evaluation, columns = _evaluation(
-                call, copies, frame_values, declared_segments, inputs or {}
+                call, frame_values, declared_segments, inputs or {}, bound
             )
         except _Skip as reason:
             evidence.notes.append(f"{call.spec.qualified}: {reason}")
@@ -104,7 +106,7 @@ def collect_evidence(
     _add_cv_metrics(evidence, receivers)
     for name in searches:
         try:
-            group = groups.setdefault(("search", name), len(groups))
+            group = groups.setdefault(("search", name, ""), len(groups))
             _add_search(evidence, user_ns.get(name), group)
         except Exception as exc:
             evidence.notes.append(f"{name}: search results not kept ({type(exc).__name__})")
@@ -192,13 +194,54 @@ class _Skip(Exception):
     """An evaluation that cannot be kept (the message says why)."""
 
 
-def _evaluation(
-    call: ObservedCall,
-    copies: dict[int, Any],
-    frames: list[Any],
-    declared: Collection[str],
-    inputs: Mapping[str, Mapping[str, Any]],
-) -> tuple[Evaluation, dict[str, Any]]:
+_BEYOND: Final = "beyond the bound"
+
+
+class CallSnapshots:
+    """Copies what each observed metric call received, as it returns: code later in the cell
+    may change those arrays in place (`buffer[:] = scores > t` in a loop). Bounded: at most
+    MAX_EVALUATIONS calls and MAX_CELL_BYTES of copies per cell; beyond, calls keep their
+    values as metrics only, with a note."""
+
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self.max_bytes = MAX_CELL_BYTES if max_bytes is None else max_bytes
+        self._taken = 0
+        self._bytes = 0
+
+    def reset(self) -> None:
+        self._taken = self._bytes = 0
+
+    def __call__(self, call: ObservedCall) -> None:
+        if call.spec.role == "folds":
+            # The estimator's params now: a loop may set_params() on the same object.
+            with contextlib.suppress(Exception):
+                call.taken["params"] = fold_params(call)
+            return
+        if self._taken >= MAX_EVALUATIONS:
+            call.skipped = _BEYOND
+            return
+        if self._bytes >= self.max_bytes:
+            call.skipped = (
+                f"not kept: the cell's metric calls received more than "
+                f"{self.max_bytes // 2**20} MB of predictions"
+            )
+            return
+        try:
+            take_arrays(call)
+        except _Skip as reason:
+            call.skipped = str(reason)
+            return
+        except Exception as exc:
+            call.skipped = f"not kept ({type(exc).__name__}: {bounded_repr(exc)})"
+            return
+        self._taken += 1
+        self._bytes += sum(int(getattr(array, "nbytes", 0)) for array in call.taken.values())
+
+
+def take_arrays(call: ObservedCall) -> None:
+    """Copy the arrays `call` received into `call.taken` (y_true, y_score or y_pred, the
+    scores a thresholded prediction came from, sample_weight); the other arguments as
+    options. _Skip (saying why) when they cannot be kept."""
     arguments = _arguments(call)
     truth = arguments.pop("y_true", None)
     if truth is None:
@@ -209,45 +252,68 @@ def _evaluation(
     if predictions is None:
         raise _Skip("no predictions among its arguments")
     weight = arguments.pop("sample_weight", None)
-    y_true = _copy(truth, copies)
+    taken: dict[str, Any] = {"y_true": _copy(truth)}
+    if call.spec.role == "score":
+        taken["y_score"] = _copy(predictions, allow_2d=True)
+    else:
+        taken["y_pred"] = _copy(predictions)
+        site = call.site
+        if site is not None and site.threshold is not None and call.scores is not None:
+            with contextlib.suppress(_Skip):
+                scores = _copy(call.scores)
+                if len(scores) == len(taken["y_true"]):
+                    taken["scores"] = scores
+    if weight is not None:
+        taken["sample_weight"] = _copy(weight)
+    rows = len(taken["y_true"])
+    for name, value in taken.items():
+        if len(value) != rows:
+            raise _Skip(f"{name} has {len(value)} rows, y_true {rows}")
+    options: dict[str, Any] = {}
+    for key, value in arguments.items():
+        option = to_json_safe(value)
+        if isinstance(option, _OPTION_TYPES) or option is None or _short_list(option):
+            options[key] = option
+    call.taken = {**taken, "options": options, "index": getattr(truth, "index", None)}
+    call.taken["pandas_truth"] = type(truth).__module__.startswith("pandas")
+
+
+def _evaluation(
+    call: ObservedCall,
+    frames: list[Any],
+    declared: Collection[str],
+    inputs: Mapping[str, Mapping[str, Any]],
+    bound: Collection[str],
+) -> tuple[Evaluation, dict[str, Any]]:
+    if call.skipped is not None:
+        raise _Skip(call.skipped)
+    if not call.taken:
+        take_arrays(call)
+    taken = call.taken
+    y_true = taken["y_true"]
     evaluation = Evaluation(
         function=call.spec.qualified,
         metric="",
         value=numeric_value(call.result),
         y_true=y_true,
+        y_score=taken.get("y_score", taken.get("scores")),
+        y_pred=taken.get("y_pred"),
+        sample_weight=taken.get("sample_weight"),
+        options=dict(taken["options"]),
         n_total=len(y_true),
     )
-    if call.spec.role == "score":
-        evaluation.y_score = _copy(predictions, copies, allow_2d=True)
-    else:
-        evaluation.y_pred = _copy(predictions, copies)
-        site = call.site
-        if site is not None and site.threshold is not None:
-            evaluation.options["threshold"] = site.threshold
-            evaluation.options["threshold_op"] = site.threshold_op
-            if call.scores is not None:
-                try:
-                    scores = _copy(call.scores, copies)
-                except _Skip:
-                    scores = None
-                if scores is not None and len(scores) == len(y_true):
-                    evaluation.y_score = scores
-    if weight is not None:
-        evaluation.sample_weight = _copy(weight, copies)
-    for name in ("y_score", "y_pred", "sample_weight"):
-        value = getattr(evaluation, name)
-        if value is not None and len(value) != len(y_true):
-            raise _Skip(f"{name} has {len(value)} rows, y_true {len(y_true)}")
-    for key, value in arguments.items():
-        option = to_json_safe(value)
-        if isinstance(option, _OPTION_TYPES) or option is None or _short_list(option):
-            evaluation.options[key] = option
     site = call.site
-    if site is not None and site.features_name is not None:
+    if site is not None and site.threshold is not None:
+        evaluation.options["threshold"] = site.threshold
+        evaluation.options["threshold_op"] = site.threshold_op
+    # The fingerprint taken before the cell, unless the cell bound the frame anew.
+    if site is not None and site.features_name is not None and site.features_name not in bound:
         fingerprint = inputs.get(site.features_name, {}).get("hash")
         if isinstance(fingerprint, str):
             evaluation.features_fingerprint = fingerprint
-    columns = _segment_columns(truth, call.features, frames, declared)
+    columns: dict[str, Any] = {}
+    if taken["pandas_truth"] and taken["index"] is not None:
+        columns = _segment_columns(taken["index"], call.features, frames, declared)
     return evaluation, columns
 
 
@@ -287,16 +353,11 @@ def _parameter_names(call: ObservedCall) -> tuple[str, ...]:
     return names
 
 
-def _copy(value: Any, copies: dict[int, Any], *, allow_2d: bool = False) -> Any:
-    known = copies.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
+def _copy(value: Any, *, allow_2d: bool = False) -> Any:
     try:
-        copied = _arrays().as_vector(value, allow_2d=allow_2d)
+        return _arrays().as_vector(value, allow_2d=allow_2d)
     except Exception as exc:
         raise _Skip(str(exc)) from None
-    copies[id(value)] = (value, copied)
-    return copied
 
 
 def _short_list(value: Any) -> bool:
@@ -312,11 +373,8 @@ def _is_frame(value: object) -> bool:
 
 
 def _segment_columns(
-    truth: Any, features: Any, frames: list[Any], declared: Collection[str]
+    index: Any, features: Any, frames: list[Any], declared: Collection[str]
 ) -> dict[str, Any]:
-    index = getattr(truth, "index", None)
-    if index is None or not type(truth).__module__.startswith("pandas"):
-        return {}
     columns: dict[str, Any] = {}
     candidates = [features] if _is_frame(features) else []
     candidates += [frame for frame in frames if frame is not features]
@@ -353,11 +411,13 @@ def _metric_name(
     """The variable that holds the call's value; else the one its statement assigns; else
     the function's metric name, not assigned (the run gains it as a metric). And whether the
     cell assigned it."""
+    # The statement's own target first: another name may hold the same object
+    # (`best = max(train_auc, test_auc)`).
+    if call.site is not None and call.site.target is not None:
+        return call.site.target, True
     held = receivers.get(id(call.result))
     if held is not None:
         return held, True
-    if call.site is not None and call.site.target is not None:
-        return call.site.target, True
     base = call.spec.metric
     count = used.get(base, 0) + 1
     used[base] = count
@@ -368,23 +428,19 @@ def _metric_name(
 
 
 def _add_folds(
-    evidence: CollectedEvidence, call: ObservedCall, groups: dict[tuple[str, int | str], int]
+    evidence: CollectedEvidence,
+    call: ObservedCall,
+    groups: dict[tuple[str, int | str, str], int],
 ) -> None:
-    arguments = dict(zip(_parameter_names(call), call.args, strict=False))
-    arguments.update(call.kwargs)
-    estimator = arguments.get("estimator")
-    found = inspect_model(estimator) if estimator is not None else None
-    params: dict[str, Any] = {}
-    if found is not None:
-        params = {"model": found[0].rsplit(".", 1)[-1], **found[1]}
-    key: tuple[str, int | str] = (
-        call.spec.name,
-        call.site.line if call.site is not None else f"call {call.order}",
-    )
-    group = groups.setdefault(key, len(groups))
-    index = sum(1 for candidate in evidence.candidates if candidate.group == group)
-    scoring = arguments.get("scoring")
+    params = call.taken.get("params")
+    if params is None:
+        params = fold_params(call)
+    scoring = _call_arguments(call).get("scoring")
+    place: int | str = call.site.line if call.site is not None else f"call {call.order}"
     for scorer, scores in _fold_scores(call.result, scoring):
+        # One series per call site and scorer: a loop's calls are its candidates.
+        group = groups.setdefault((call.spec.name, place, scorer), len(groups))
+        index = sum(1 for candidate in evidence.candidates if candidate.group == group)
         evidence.candidates.append(
             Candidate(
                 source=call.spec.name,
@@ -396,6 +452,21 @@ def _add_folds(
                 mean_score=_mean(scores),
             )
         )
+
+
+def fold_params(call: ObservedCall) -> dict[str, Any]:
+    """The configuration a cross-validation call evaluated: its estimator's params."""
+    estimator = _call_arguments(call).get("estimator")
+    found = inspect_model(estimator) if estimator is not None else None
+    if found is None:
+        return {}
+    return {"model": found[0].rsplit(".", 1)[-1], **found[1]}
+
+
+def _call_arguments(call: ObservedCall) -> dict[str, Any]:
+    arguments = dict(zip(_parameter_names(call), call.args, strict=False))
+    arguments.update(call.kwargs)
+    return arguments
 
 
 def _fold_scores(result: Any, scoring: Any) -> list[tuple[str, list[float]]]:
@@ -447,13 +518,13 @@ def _add_cv_metrics(evidence: CollectedEvidence, receivers: Mapping[int, str]) -
 def _add_loop_candidates(
     evidence: CollectedEvidence,
     loops: Mapping[int | str, list[tuple[Evaluation, dict[str, Any]]]],
-    groups: dict[tuple[str, int | str], int],
+    groups: dict[tuple[str, int | str, str], int],
 ) -> None:
     """Several evaluations from one line of a loop: the configurations the loop tried."""
     for line, found in loops.items():
         if len(found) < 2 or len({repr(sorted(values.items())) for _e, values in found}) < 2:
             continue
-        group = groups.setdefault(("loop", line), len(groups))
+        group = groups.setdefault(("loop", line, ""), len(groups))
         for index, (evaluation, values) in enumerate(found):
             if evaluation.value is None:
                 continue
@@ -479,6 +550,16 @@ def _add_search(evidence: CollectedEvidence, search: Any, group: int) -> None:
     scorer_key = refit if isinstance(refit, str) else "score"
     scoring = getattr(search, "scoring", None)
     scorer = scorer_key if isinstance(refit, str) else _scorer_name(scoring)
+    if f"mean_test_{scorer_key}" not in results:
+        # Several scorers and a callable (or no) refit: the first scorer, by name.
+        names = sorted(
+            key.removeprefix("mean_test_") for key in results if key.startswith("mean_test_")
+        )
+        if not names:
+            return
+        scorer_key = scorer = names[0]
+    # Successive halving evaluates candidates again on more data: each round is a row.
+    rounds = [name for name in ("iter", "n_resources") if name in results]
     folds = sorted(
         (int(key.split("_", 1)[0].removeprefix("split")), key)
         for key in results
@@ -497,7 +578,10 @@ def _add_search(evidence: CollectedEvidence, search: Any, group: int) -> None:
                 source=type(search).__name__,
                 group=group,
                 index=index,
-                params={str(key): to_json_safe(value) for key, value in dict(params).items()},
+                params={
+                    **{str(key): to_json_safe(value) for key, value in dict(params).items()},
+                    **{name: to_json_safe(results[name][index]) for name in rounds},
+                },
                 scorer=scorer,
                 fold_scores=fold_scores,
                 chosen=best is not None and index == int(best),

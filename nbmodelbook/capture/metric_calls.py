@@ -143,6 +143,22 @@ class CallSite:
     threshold_op: str | None = None
     scores_name: str | None = None  # `proba` of `proba > 0.5`
     features_name: str | None = None  # `X_test` of `model.predict_proba(X_test)[:, 1]`
+    span: tuple[int, int, int, int] | None = None  # (line, end line, column, end column)
+
+
+@dataclass(frozen=True, slots=True)
+class CallSites:
+    """A cell's calls: by their exact place in the code (what a running call's instruction
+    reports on 3.11+), and by (line, callee) as a fallback."""
+
+    by_span: dict[tuple[int, int, int, int], CallSite] = field(default_factory=dict)
+    by_line: dict[tuple[int, str], list[CallSite]] = field(default_factory=dict)
+
+    def __getitem__(self, key: tuple[int, str]) -> list[CallSite]:
+        return self.by_line[key]
+
+    def __bool__(self) -> bool:
+        return bool(self.by_line)
 
 
 _PREDICTING: Final = frozenset(
@@ -156,15 +172,13 @@ _COMPARISONS: Final[dict[type[ast.cmpop], str]] = {
 }
 
 
-def call_sites(code: str) -> dict[tuple[int, str], list[CallSite]]:
-    """The cell's calls, by (line, callee's last name), each with what its code shows.
-
-    A call's line is the line its frame reports while it runs (where the call starts)."""
+def call_sites(code: str) -> CallSites:
+    """The cell's calls, each with what its code shows (see CallSites)."""
     tree = parse_quietly(code)
     if tree is None:
-        return {}
+        return CallSites()
     predicted_from = _predicted_from(tree)
-    sites: dict[tuple[int, str], list[CallSite]] = {}
+    sites = CallSites()
     targets = _call_targets(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -187,11 +201,20 @@ def call_sites(code: str) -> dict[tuple[int, str], list[CallSite]]:
             threshold_op=threshold_op,
             scores_name=scores_name,
             features_name=features,
+            span=_span(node),
         )
-        sites.setdefault((node.lineno, callee), []).append(site)
-    for found in sites.values():
-        found.sort(key=lambda site: site.line)
+        sites.by_line.setdefault((node.lineno, callee), []).append(site)
+        if site.span is not None:
+            sites.by_span[site.span] = site
+    for found in sites.by_line.values():
+        found.sort(key=lambda site: site.span or (site.line, 0, 0, 0))  # in reading order
     return sites
+
+
+def _span(node: ast.expr) -> tuple[int, int, int, int] | None:
+    if node.end_lineno is None or node.end_col_offset is None:
+        return None
+    return (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
 
 
 def _last_name(node: ast.expr) -> str | None:
@@ -285,7 +308,7 @@ def _target_name(target: ast.expr) -> str | None:
 
 @dataclass(slots=True)
 class ObservedCall:
-    """One call of an observed function during the cell: references only, copied later."""
+    """One call of an observed function during the cell."""
 
     spec: MetricSpec
     args: tuple[Any, ...]
@@ -296,6 +319,9 @@ class ObservedCall:
     scores: Any = None  # the scores a thresholded prediction came from (`proba` of `proba > t`)
     features: Any = None  # the frame the predictions came from, when the code shows it
     loop_values: dict[str, Any] = field(default_factory=dict)
+    # Filled at the call by the observer's `snapshot` (copies: later code may change arrays).
+    taken: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None  # why nothing was taken
 
 
 def _drop_own_frame(exc: BaseException, frame: FrameType) -> None:
@@ -305,24 +331,90 @@ def _drop_own_frame(exc: BaseException, frame: FrameType) -> None:
         exc.__traceback__ = tb.tb_next
 
 
-class CallObserver:
-    """Swaps observed functions in for one tracked cell, and collects their calls."""
+class _ModuleReference:
+    """Pickles as `importlib.import_module(name)`: nothing of nbmodelbook in the pickle."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import importlib
+
+        return (importlib.import_module, (self.name,))
+
+
+Observe = Callable[[MetricSpec, tuple[Any, ...], dict[str, Any], Any, FrameType], None]
+
+
+class ObservedFunction:
+    """The recording stand-in for an observed function: calls it with the same arguments and
+    returns its result; pickles (and copies) as the original itself, so a scorer or a partial
+    built on it in a tracked cell pickles, runs in worker processes and loads without
+    nbmodelbook."""
+
+    def __init__(
+        self, original: Callable[..., Any], spec: MetricSpec, observe: Observe, *, bound: bool
+    ) -> None:
+        functools.update_wrapper(self, original)
+        self._original = original
+        self._spec = spec
+        self._observe = observe
+        self._first = 1 if bound else 0  # a classmethod's own class is not an argument
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = self._original(*args, **kwargs)
+        except BaseException as exc:
+            _drop_own_frame(exc, sys._getframe())
+            raise
+        self._observe(self._spec, args[self._first :], kwargs, result, sys._getframe(1))
+        return result
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import operator
+
+        module = getattr(self._original, "__module__", None) or self._spec.module
+        name = getattr(self._original, "__qualname__", None) or self._spec.qualified
+        return (operator.attrgetter(name), (_ModuleReference(module),))
+
+    def __repr__(self) -> str:
+        return repr(self._original)
+
+
+Snapshot = Callable[[ObservedCall], None]
+
+
+class CallObserver:
+    """Swaps observed functions in for one tracked cell, and collects their calls.
+
+    `snapshot`, when given, is called with each observed call as it returns (to copy what it
+    received before later code can change it)."""
+
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
         self.calls: list[ObservedCall] = []
         self.active = False
         self.skipped = 0
+        self.snapshot = snapshot
+        self._depth = 0  # cells run from inside the observed cell
         self._thread = threading.get_ident()
         self._user_ns: MutableMapping[str, Any] = {}
+        self._code = ""
         self._loop_targets: tuple[str, ...] = ()
-        self._sites: dict[tuple[int, str], list[CallSite]] = {}
+        self._sites: CallSites | None = None  # parsed at the first observed call
         self._site_uses: dict[tuple[int, str], int] = {}
+        self._positions: dict[int, tuple[Any, list[Any]]] = {}
         self._aliases: dict[str, frozenset[str]] = {}  # spec -> the notebook's names for it
         # Built once per original and kept (with the original, so its id stays unique).
-        self._wrappers: dict[int, tuple[object, Callable[..., Any]]] = {}
+        self._wrappers: dict[int, tuple[object, ObservedFunction]] = {}
         self._originals: dict[int, object] = {}  # id(wrapper) -> original
-        self._swapped: list[tuple[object, str, object]] = []
-        self._ns_swapped: dict[str, object] = {}
+        self._swapped: list[tuple[object, str, object, object]] = []  # owner, name, was, now
+        self._ns_swapped: set[str] = set()
+        self._modules_before: frozenset[str] = frozenset()
+
+    @property
+    def installed(self) -> bool:
+        """Something is swapped in (also after an interruption half-way through `watch`)."""
+        return self.active or bool(self._swapped or self._ns_swapped)
 
     # --- the cell's start and end -----------------------------------------------------------
 
@@ -334,7 +426,8 @@ class CallObserver:
         loop_targets: Iterable[str] = (),
     ) -> bool:
         """Swap the observed functions in, if this cell can reach one; True when it did."""
-        if self.active:  # a cell run from inside a tracked cell: the outer one observes it
+        if self.active:  # a cell run from inside the observed cell: the outer one keeps all
+            self._depth += 1
             return True
         self.calls, self.skipped = [], 0
         self._thread = threading.get_ident()
@@ -350,6 +443,8 @@ class CallObserver:
             return False
         if _SKLEARN_IMPORT.search(code):
             _import_observed_modules()
+        self._user_ns = user_ns
+        self._modules_before = frozenset(sys.modules)
         originals = self._swap_modules()
         if not self._swapped:
             return False
@@ -361,38 +456,59 @@ class CallObserver:
             if found is None:
                 continue
             spec, wrapper = found
-            self._ns_swapped[name] = value
+            self._ns_swapped.add(name)
             user_ns[name] = wrapper
             aliases.setdefault(spec.qualified, set()).add(name)
         self._aliases = {key: frozenset(found) for key, found in aliases.items()}
-        self._user_ns = user_ns
+        self._code = code
         self._loop_targets = tuple(loop_targets)
-        self._sites = call_sites(code)
+        self._sites = None
         self._site_uses = {}
         self.active = True
         return True
 
     def stop(self, writes: Iterable[str] = ()) -> list[ObservedCall]:
-        """Put every original back; the calls observed."""
+        """Put every original back; the calls observed ([] for a cell run from inside the
+        observed one: they are the outer cell's)."""
+        if self._depth:
+            self._depth -= 1
+            return []
         self.active = False
-        for owner, attribute, original in reversed(self._swapped):
-            with contextlib.suppress(Exception):
-                setattr(owner, attribute, original)
+        for owner, attribute, original, replacement in reversed(self._swapped):
+            # Only what is still ours: a cell that set its own function keeps it.
+            current = owner.__dict__.get(attribute) if isinstance(owner, type) else None
+            if current is None:
+                current = getattr(owner, attribute, None)
+            if current is replacement:
+                with contextlib.suppress(Exception):
+                    setattr(owner, attribute, original)
         self._swapped.clear()
         user_ns = self._user_ns
-        for name, original in self._ns_swapped.items():
-            if id(user_ns.get(name)) in self._originals:
-                user_ns[name] = original
+        names = set(self._ns_swapped) | set(writes)
+        if "*" in self._code and "import" in self._code:
+            names = set(user_ns)  # `from sklearn.metrics import *`: the names are not listed
+        self._restore(user_ns, names)
         self._ns_swapped.clear()
-        # The cell may have bound a swapped function itself (`from sklearn.metrics import f`).
-        for name in writes:
-            value = user_ns.get(name)
-            original = self._originals.get(id(value)) if value is not None else None
-            if original is not None:
-                user_ns[name] = original
+        # Modules imported during the cell (`from sklearn.metrics import f` in their code)
+        # bound the stand-ins: they get the originals.
+        if len(sys.modules) != len(self._modules_before):
+            for name in sys.modules.keys() - self._modules_before:
+                module = sys.modules.get(name)
+                namespace = getattr(module, "__dict__", None)
+                if isinstance(namespace, dict):
+                    self._restore(namespace, list(namespace))
         self._user_ns = {}
+        self._code = ""
         calls, self.calls = self.calls, []
         return calls
+
+    def _restore(self, namespace: MutableMapping[str, Any], names: Iterable[str]) -> None:
+        originals = self._originals
+        for name in names:
+            value = namespace.get(name)
+            original = originals.get(id(value)) if value is not None else None
+            if original is not None:
+                namespace[name] = original
 
     # --- swapping -----------------------------------------------------------------------------
 
@@ -400,9 +516,9 @@ class CallObserver:
         known = {id(original) for original, _wrapper in self._wrappers.values()}
         return any(id(user_ns.get(name)) in known for name in names)
 
-    def _swap_modules(self) -> dict[int, tuple[MetricSpec, Callable[..., Any]]]:
+    def _swap_modules(self) -> dict[int, tuple[MetricSpec, ObservedFunction]]:
         """Swap the observed attributes of the imported modules; id(original) -> its wrapper."""
-        swapped: dict[int, tuple[MetricSpec, Callable[..., Any]]] = {}
+        swapped: dict[int, tuple[MetricSpec, ObservedFunction]] = {}
         for spec in _REGISTRY.values():
             module = sys.modules.get(spec.module)
             if not isinstance(module, ModuleType):
@@ -413,47 +529,37 @@ class CallObserver:
                 if not isinstance(owner, type):
                     continue
                 original = owner.__dict__.get(spec.name)
-                if not isinstance(original, classmethod):
+                if not isinstance(original, classmethod) or isinstance(
+                    original.__func__, ObservedFunction
+                ):
                     continue
-                function = original.__func__
-                wrapper = self._wrapper(function, spec, bound=True)
+                wrapper = self._wrapper(original.__func__, spec, bound=True)
                 replacement: object = classmethod(wrapper)
             else:
                 original = getattr(module, spec.name, None)
-                if not callable(original) or id(original) in self._originals:
+                if not callable(original) or isinstance(original, ObservedFunction):
                     continue
                 wrapper = self._wrapper(original, spec, bound=False)
                 replacement = wrapper
                 swapped[id(original)] = (spec, wrapper)
+            # Noted before it is done: an interruption in between still gets it undone.
+            self._swapped.append((owner, spec.name, original, replacement))
             try:
                 setattr(owner, spec.name, replacement)
             except Exception:  # pragma: no cover - a read-only attribute
-                continue
-            self._swapped.append((owner, spec.name, original))
+                self._swapped.pop()
         return swapped
 
     def _wrapper(
         self, original: Callable[..., Any], spec: MetricSpec, *, bound: bool
-    ) -> Callable[..., Any]:
+    ) -> ObservedFunction:
         known = self._wrappers.get(id(original))
         if known is not None:
             return known[1]
-        observe = self._observe
-        first = 1 if bound else 0  # a classmethod's own class is not one of the arguments
-
-        @functools.wraps(original)
-        def observed(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = original(*args, **kwargs)
-            except BaseException as exc:
-                _drop_own_frame(exc, sys._getframe())
-                raise
-            observe(spec, args[first:], kwargs, result, sys._getframe(1))
-            return result
-
-        self._wrappers[id(original)] = (original, observed)
-        self._originals[id(observed)] = original
-        return observed
+        wrapper = ObservedFunction(original, spec, self._observe, bound=bound)
+        self._wrappers[id(original)] = (original, wrapper)
+        self._originals[id(wrapper)] = original
+        return wrapper
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -478,7 +584,7 @@ class CallObserver:
             user_ns = self._user_ns
             site = None
             if caller.f_globals is user_ns and caller.f_code.co_name == "<module>":
-                site = self._site(spec, caller.f_lineno)
+                site = self._site(spec, caller)
             call = ObservedCall(spec, args, dict(kwargs), result, site, len(self.calls))
             if site is not None:
                 if site.scores_name is not None:
@@ -491,21 +597,47 @@ class CallObserver:
                     isinstance(value, str) and len(value) > 200
                 ):
                     call.loop_values[name] = value
+            if self.snapshot is not None:
+                self.snapshot(call)
             self.calls.append(call)
         except Exception:
             self.skipped += 1
 
-    def _site(self, spec: MetricSpec, line: int | None) -> CallSite | None:
+    def _site(self, spec: MetricSpec, caller: FrameType) -> CallSite | None:
+        if self._sites is None:
+            self._sites = call_sites(self._code)
+        span = self._span(caller)
+        if span is not None:
+            exact = self._sites.by_span.get(span)
+            if exact is not None:
+                return exact
+        line = caller.f_lineno
         if line is None:
             return None
         for name in (spec.name, *sorted(self._aliases.get(spec.qualified, ()))):
             key = (line, name)
-            found = self._sites.get(key)
+            found = self._sites.by_line.get(key)
             if found:
                 use = self._site_uses.get(key, 0)
                 self._site_uses[key] = use + 1
                 return found[use % len(found)]
         return None
+
+    def _span(self, caller: FrameType) -> tuple[int, int, int, int] | None:
+        """Where in the cell the running call is (the position of its CALL instruction)."""
+        code = caller.f_code
+        known = self._positions.get(id(code))
+        if known is None or known[0] is not code:
+            known = (code, list(code.co_positions()))
+            self._positions = {id(code): known}  # one cell's code at a time
+        positions = known[1]
+        index = caller.f_lasti // 2
+        if not 0 <= index < len(positions):
+            return None
+        line, end_line, column, end_column = positions[index]
+        if None in (line, end_line, column, end_column):
+            return None
+        return (line, end_line, column, end_column)
 
 
 def _global_names(functions: Iterable[object]) -> set[str]:

@@ -24,6 +24,7 @@ from nbmodelbook import redaction
 from nbmodelbook.capture import environment
 from nbmodelbook.capture.code_analysis import CellAnalysis, analyze_cell
 from nbmodelbook.capture.evidence import (
+    CallSnapshots,
     CollectedEvidence,
     collect_evidence,
     complete_evidence,
@@ -33,7 +34,6 @@ from nbmodelbook.capture.fingerprint import FingerprintCache
 from nbmodelbook.capture.iopub import publish_behind_streams
 from nbmodelbook.capture.lineage import CellHistory, ExecutedCell
 from nbmodelbook.capture.metric_calls import CallObserver, ObservedCall
-from nbmodelbook.capture.models import inspect_search
 from nbmodelbook.capture.namespace import (
     data_inputs,
     extract_metrics,
@@ -95,7 +95,8 @@ class Tracker:
         self.current: ActiveRun | None = None
         self.secrets = SecretNames()
         self.environments = EnvironmentCache()
-        self.calls = CallObserver()
+        self.snapshots = CallSnapshots()
+        self.calls = CallObserver(snapshot=self.snapshots)
         # `%modelbook segments COL...`: the columns every evaluation is also cut by.
         self.declared_segments: list[str] = []
         self._writer: StoreWriter | None = None
@@ -196,8 +197,12 @@ class Tracker:
         started_at = time.time()
         analysis = analyze_cell(code)
         fallback = f"cell-{cell_id[:8]}" if cell_id else f"cell-{execution_count or index}"
+        user_ns = self.shell.user_ns
+        # A cell calling notebook functions may read globals it never names: look at all.
+        opaque = not analysis.syntax_ok or _runs_opaque_code(analysis, code, user_ns)
+        since = self.secrets.since()
         secrets = self.secrets.values(
-            self.shell.user_ns, analysis.reads | analysis.writes, new_names=self.secrets.since()
+            user_ns, analysis.reads | analysis.writes, new_names=None if opaque else since
         )
         # Redacted here already: the run marker shows the name in the notebook.
         name = redaction.redact_text(
@@ -232,14 +237,21 @@ class Tracker:
         if self.settings.evidence:
             # Last: from here on nothing can fail before post_run_cell puts the originals back.
             try:
+                if not self.calls.active:
+                    self.snapshots.reset()
                 self.calls.watch(self.shell.user_ns, code, analysis.reads, analysis.loop_targets)
-            except Exception as exc:
+            except BaseException as exc:
                 self.calls.stop()
+                if not isinstance(exc, Exception):
+                    raise
                 self._warn_internal("observe the metric calls of", exc)
 
-    def _stop_observing(self) -> list[ObservedCall]:
+    def stop_observing(self) -> list[ObservedCall]:
         """Put the observed functions back (whatever else fails); the calls they saw."""
-        if not self.calls.active:
+        return self._stop_observing()
+
+    def _stop_observing(self) -> list[ObservedCall]:
+        if not self.calls.installed:
             return []
         active = self.current
         try:
@@ -350,7 +362,7 @@ class Tracker:
                 observed,
                 user_ns,
                 bound=analysis.writes,
-                searches=[name for name in models if inspect_search(user_ns.get(name))],
+                searches=[name for name in models if _has_search_results(user_ns.get(name))],
                 declared_segments=self.declared_segments,
                 frames=sorted(analysis.reads | analysis.writes),
                 inputs=record.inputs,
@@ -591,7 +603,13 @@ class SecretNames:
 
         `new_names`: the only names that can be new since the last call (after a cell, those it
         bound), which spares comparing the whole namespace with the names already seen."""
-        new = user_ns.keys() - self._seen if new_names is None else set(new_names) - self._seen
+        used = set(used)
+        if new_names is None:
+            new = user_ns.keys() - self._seen
+        else:
+            # And the names the cell uses: bound by anything (a silent execution, a
+            # callback, `locals()[...] = ...`), they must not go unclassified.
+            new = (set(new_names) | (used & user_ns.keys())) - self._seen
         self._followed = new_names is not None
         if new:
             self._seen |= new
@@ -648,6 +666,14 @@ class EnvironmentCache:
         redacted = redaction.redact_record(replace(record, environment={}), secrets)
         redacted.environment = self._environment
         return redacted
+
+
+def _has_search_results(value: object) -> bool:
+    """A fitted search (`cv_results_`), refitted or not."""
+    try:
+        return not isinstance(value, type) and isinstance(getattr(value, "cv_results_", None), dict)
+    except Exception:
+        return False
 
 
 def _merged(first: CollectedEvidence, second: CollectedEvidence) -> CollectedEvidence:

@@ -17,6 +17,7 @@ from nbmodelbook.capture.metric_calls import CallObserver, call_sites
 
 ORIGINAL_AUC = sklearn.metrics.roc_auc_score
 ORIGINAL_DISPLAY = sklearn.metrics.RocCurveDisplay.__dict__["from_predictions"]
+ORIGINAL_F1 = sklearn.metrics.f1_score
 
 
 def test_call_sites_show_targets_thresholds_and_features() -> None:
@@ -45,7 +46,7 @@ def test_call_sites_show_targets_thresholds_and_features() -> None:
 
 
 def test_unparsable_code_has_no_sites() -> None:
-    assert call_sites("def (:\n") == {}
+    assert not call_sites("def (:\n")
 
 
 def _namespace() -> dict[str, Any]:
@@ -138,3 +139,101 @@ def test_calls_from_other_threads_are_not_recorded() -> None:
     # Outside a tracked cell, a wrapper kept somewhere only passes the call through.
     assert wrapped([0, 1], [0.1, 0.9]) == 1.0
     assert observer.calls == []
+
+
+def test_the_stand_ins_pickle_as_the_originals() -> None:
+    import pickle
+
+    from sklearn.metrics import make_scorer
+
+    namespace = _namespace()
+    code = "f = metrics.f1_score\nscorer = make_scorer(metrics.f1_score)\n"
+    namespace["make_scorer"] = make_scorer
+    observer = CallObserver()
+    observer.watch(namespace, code, {"metrics", "make_scorer"})
+    try:
+        _run(code, namespace)
+        assert pickle.loads(pickle.dumps(namespace["f"])) is ORIGINAL_F1
+    finally:
+        observer.stop({"f", "scorer"})
+    # A scorer built on a stand-in in the cell outlives it: it still pickles, and loads as
+    # the original (nothing of nbmodelbook in the pickle).
+    data = pickle.dumps(namespace["scorer"])
+    assert b"nbmodelbook" not in data
+    assert pickle.loads(data)._score_func is ORIGINAL_F1
+
+
+def test_two_calls_on_one_line_keep_their_own_sites() -> None:
+    namespace = _namespace()
+    namespace["q"] = np.array([0.2, 0.9, 0.4, 0.8])
+    namespace["p"] = np.array([0.6, 0.7, 0.1, 0.9])
+    namespace["yy"] = np.array([0, 1, 0, 1])
+    namespace["f1_score"] = sklearn.metrics.f1_score
+    code = "a = round(f1_score(yy, q > 0.3), 4); b = f1_score(yy, p > 0.5)\n"
+    observer = CallObserver()
+    observer.watch(namespace, code, {"f1_score", "q", "p", "yy"})
+    _run(code, namespace)
+    calls = observer.stop({"a", "b"})
+    sites = [call.site for call in calls]
+    assert [(s.target, s.threshold, s.scores_name) for s in sites if s] == [
+        ("a", 0.3, "q"),
+        ("b", 0.5, "p"),
+    ]
+
+
+def test_only_what_is_still_ours_is_put_back() -> None:
+    namespace = _namespace()
+    namespace["accuracy_score"] = sklearn.metrics.accuracy_score
+    namespace["metric"] = sklearn.metrics.accuracy_score
+    code = (
+        "def mine(y_true, y_score):\n    return 0.5\n"
+        "metrics.roc_auc_score = mine\n"
+        "metric = metrics.f1_score\n"
+    )
+    observer = CallObserver()
+    observer.watch(namespace, code, {"metrics", "metric", "accuracy_score"})
+    try:
+        _run(code, namespace)
+        observer.stop({"mine", "metric"})
+        # The cell's own function stays; its rebinding of an alias too (as the original).
+        assert sklearn.metrics.roc_auc_score is namespace["mine"]
+        assert namespace["metric"] is sklearn.metrics.f1_score
+    finally:
+        sklearn.metrics.roc_auc_score = ORIGINAL_AUC
+
+
+def test_modules_imported_during_the_cell_get_the_originals(tmp_path: Any) -> None:
+    import importlib
+    import sys
+
+    (tmp_path / "scoring_helpers_mb.py").write_text(
+        "from sklearn.metrics import roc_auc_score, accuracy_score\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    namespace = _namespace()
+    code = "import scoring_helpers_mb\nfrom sklearn.metrics import *\n"
+    observer = CallObserver()
+    try:
+        observer.watch(namespace, code, {"metrics"})
+        _run(code, namespace)
+        observer.stop({"scoring_helpers_mb"})
+        helpers = importlib.import_module("scoring_helpers_mb")
+        assert helpers.roc_auc_score is ORIGINAL_AUC
+        assert namespace["accuracy_score"] is sklearn.metrics.accuracy_score
+        assert namespace["accuracy_score"].__class__.__name__ == "function"
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("scoring_helpers_mb", None)
+
+
+def test_a_cell_run_inside_the_observed_one_leaves_its_calls_to_it() -> None:
+    namespace = _namespace()
+    observer = CallObserver()
+    observer.watch(namespace, "roc_auc_score\n", {"roc_auc_score"})
+    assert observer.watch(namespace, "inner\n", set())  # nested: still observing
+    namespace["roc_auc_score"]([0, 1], [0.2, 0.8])
+    assert observer.stop() == []  # the inner cell's end
+    assert observer.active
+    namespace["roc_auc_score"]([0, 1], [0.8, 0.2])
+    assert [call.result for call in observer.stop()] == [1.0, 0.0]
+    assert sklearn.metrics.roc_auc_score is ORIGINAL_AUC

@@ -156,7 +156,19 @@ def test_searches_and_cross_validation_keep_every_fold(run_notebook: Runner) -> 
         ")\n"
         "search.fit(X_train, y_train)",
         "%%track cv\ncross_val_score(model, X_train, y_train, cv=5, scoring='accuracy').mean()",
+        "%%track two-scorers\nfrom sklearn.model_selection import cross_validate\n"
+        "both = cross_validate(model, X_train, y_train, cv=3, scoring=['accuracy', 'roc_auc'])",
+        # Worker processes get the metric pickled: it must pickle as the original.
+        "%%track workers\nfrom sklearn.metrics import make_scorer, f1_score\n"
+        "f1_folds = cross_val_score(model, X_train, y_train, cv=3, n_jobs=2,\n"
+        "                           scoring=make_scorer(f1_score))\n"
+        "scorer = make_scorer(f1_score)",
+        "import pickle\nprint(type(pickle.loads(pickle.dumps(scorer))._score_func).__name__)",
     )
+    assert "nbmodelbook" not in executed.stderr()
+    assert "PicklingError" not in executed.stderr()
+    printed = executed.code_cells()[-1]["outputs"][0]["text"]
+    assert printed == "function\n"
     runs = _runs(executed)
     record, _evaluations, candidates = runs["grid"]
     assert len(candidates) == 12
@@ -178,6 +190,17 @@ def test_searches_and_cross_validation_keep_every_fold(run_notebook: Runner) -> 
     assert candidates[0].scorer == "accuracy"
     assert candidates[0].params["model"] == "LogisticRegression"
     assert record.metrics["cv_accuracy"] == pytest.approx(np.mean(candidates[0].fold_scores))
+
+    record, _evaluations, candidates = runs["two-scorers"]
+    assert record.status.value == "ok"
+    assert sorted((c.scorer, len(c.fold_scores)) for c in candidates) == [
+        ("accuracy", 3),
+        ("roc_auc", 3),
+    ]
+    assert len({(c.group, c.index) for c in candidates}) == 2
+
+    record, _evaluations, candidates = runs["workers"]
+    assert record.status.value == "ok" and len(candidates[0].fold_scores) == 3
 
 
 def test_segments_declared_and_automatic(run_notebook: Runner) -> None:
