@@ -201,9 +201,10 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("html", "md"),
+        choices=("html", "md", "json"),
         default=None,
-        help="report format (default: from -o's extension: .html/.htm or .md/.markdown; else html)",
+        help="report format (default: from -o's extension: .html/.htm, .md/.markdown or .json;"
+        " else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
 

@@ -13,6 +13,7 @@ from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import FEATURES_KIND, RunRecord, code_hash
 from nbmodelbook.report.audit import AuditContext, NotebookCell, run_audit
 from nbmodelbook.report.compare import compare_runs, model_family
+from nbmodelbook.report.evidence import review_evidence
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -47,8 +48,12 @@ def build_review(
     problems: Sequence[AnnotationProblem] = (),
     *,
     store_location: str | None = None,
+    level: float = 0.95,
 ) -> Review:
-    """The review of `notebook`, given all its runs (and any other runs its annotations cite)."""
+    """The review of `notebook`, given all its runs (and any other runs its annotations cite).
+
+    The evidence figures come from the evaluations and candidates of the runs the decisions
+    cite (`report.load` reads only those); a run without them gets no figures and a reason."""
     ordered = sorted(runs.values(), key=lambda run: (run.started_at, run.run_id))
     unknown: list[tuple[Annotation, str]] = []
 
@@ -109,6 +114,15 @@ def build_review(
     effort = search_effort(ordered, chosen)
     decision = next((d for d in decisions if d.chosen_run_id == chosen_id), None)
     summary = _summary_of(decision, runs, effort, notes, findings)
+    figures = review_evidence(
+        runs,
+        chosen_id,
+        decision.alternative_run_ids if decision else [],
+        decision.headline_metric if decision else None,
+        all_runs=ordered,
+        cited=decision_run_ids(decisions),
+        level=level,
+    )
     return Review(
         title=notebook_title(notebook, notebook_name),
         notebook=notebook_name,
@@ -124,7 +138,18 @@ def build_review(
         annotation_problems=list(problems),
         chosen_run_id=chosen_id,
         store_location=store_location,
+        evidence=figures,
     )
+
+
+def decision_run_ids(decisions: Sequence[Decision]) -> list[str]:
+    """Every run a decision cites, chosen or alternative, once each in order."""
+    found: dict[str, None] = {}
+    for decision in decisions:
+        if decision.chosen_run_id:
+            found[decision.chosen_run_id] = None
+        found.update(dict.fromkeys(decision.alternative_run_ids))
+    return list(found)
 
 
 def named_metrics(annotation: Annotation) -> tuple[str, ...]:

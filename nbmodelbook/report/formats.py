@@ -165,6 +165,12 @@ def _render_markdown(review: Review, out_path: Path) -> list[Path]:
     return written
 
 
+def _render_json(review: Review, out_path: Path) -> list[Path]:
+    from nbmodelbook.report.render_json import review_json
+
+    return [write_file(Path(out_path), review_json(review).encode("utf-8"))]
+
+
 register_format(
     ReportFormat(
         "html",
@@ -181,5 +187,14 @@ register_format(
         "GitHub-flavoured Markdown, with its charts and figures in a `<name>_files` folder.",
         _render_markdown,
         extensions=(".md", ".markdown"),
+    )
+)
+register_format(
+    ReportFormat(
+        "json",
+        ".review.json",
+        'The review model as JSON ("schema": "nbmodelbook.review/1"): figures, comparisons, '
+        "findings.",
+        _render_json,
     )
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from nbmodelbook.notebook_file import read_notebook
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.build import build_review
-from nbmodelbook.report.model import Review
+from nbmodelbook.report.model import AnnotationKind, Review
 from nbmodelbook.report.resolve import resolve_ref
 from nbmodelbook.store.backends import store_exists, store_for_notebook
 
@@ -26,10 +26,17 @@ def terminal_progress(message: str) -> None:
 
 
 def load_runs(
-    notebook_path: Path, notebook: Mapping[str, Any], refs: list[str], store_url: str
+    notebook_path: Path,
+    notebook: Mapping[str, Any],
+    refs: list[str],
+    store_url: str,
+    *,
+    evidence_refs: Sequence[str] = (),
 ) -> tuple[dict[str, RunRecord], str | None]:
     """The notebook's runs plus any other run its annotations cite; (runs, store location).
 
+    The runs `evidence_refs` name (a decision's chosen run and alternatives) also get their
+    evidence (evaluations and candidates); no other run's evidence is read.
     A store that does not exist yet is not created: the notebook simply has no runs.
     """
     if not store_exists(store_url):
@@ -46,6 +53,9 @@ def load_runs(
                 found = store.resolve(ref, notebook=str(notebook_path.resolve()))
                 if found is not None and found not in runs:
                     runs.update(store.get_runs([found]))
+        cited = dict.fromkeys(filter(None, (resolve_ref(ref, runs) for ref in evidence_refs)))
+        for run_id in cited:
+            runs[run_id].evaluations, runs[run_id].candidates = store.evidence(run_id)
         return runs, store.location
     finally:
         store.close()
@@ -60,7 +70,15 @@ def load_review(
     annotations, problems = parse_annotations(notebook)
     refs = [ref for annotation in annotations for ref in annotation.refs]
     store_url = store_for_notebook(notebook_path, store)
-    runs, location = load_runs(notebook_path, notebook, refs, store_url)
+    decision_refs = [
+        ref
+        for annotation in annotations
+        if annotation.kind is AnnotationKind.DECISION
+        for ref in annotation.refs
+    ]
+    runs, location = load_runs(
+        notebook_path, notebook, refs, store_url, evidence_refs=decision_refs
+    )
     progress(f"building the review from {len(runs)} runs")
     return build_review(
         notebook, notebook_path.name, runs, annotations, problems, store_location=location

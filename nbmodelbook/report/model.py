@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.record import RunRecord
+
+if TYPE_CHECKING:
+    from nbmodelbook.report.evidence import ReviewEvidence
 
 
 class AnnotationKind(StrEnum):
@@ -204,6 +207,9 @@ class Review:
     annotation_problems: list[AnnotationProblem]
     chosen_run_id: str | None = None
     store_location: str | None = None
+    # The figures behind the decisions (intervals, paired comparisons, confusion counts,
+    # baseline, effort, folds), from the evidence of the runs the decisions cite.
+    evidence: ReviewEvidence | None = None
 
     def run_label(self, run_id: str) -> str:
         run = self.runs.get(run_id)

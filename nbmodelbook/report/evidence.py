@@ -1,0 +1,862 @@
+"""The figures behind a review's claims, from the evidence its runs recorded. Pure: no I/O.
+
+    figures = review_evidence(runs, chosen_id, [alternative_ids...], "auc", all_runs=ordered)
+
+For each cited run and each of its evaluations: the metric's estimate with the field's standard
+interval (DeLong for ROC AUC, Wilson for accuracy, recall, precision and zero-one loss on their
+counts, the bootstrap for anything else), the confusion counts in words for a binary
+classifier's predictions, and per-segment figures. Then the chosen run against each alternative
+on the decision's metric, only when both were evaluated on the same rows: the paired difference,
+its interval, p-value and method (DeLong paired for AUC, McNemar for accuracy, the paired
+bootstrap otherwise), Holm-adjusted across the alternatives, and a verdict. Also the trivial
+baseline of the chosen run's metric, the search effort (runs and the candidates inside them) and
+the fold scores of each cross-validated candidate.
+
+Deterministic: every resampling is seeded (`seed`, the same for every figure). Bounded: DeLong and
+Wilson are O(n log n) and O(n); the bootstrap is bounded by stats.bootstrap itself; segment
+figures use only the closed-form intervals (a bootstrap per segment level would multiply its cost).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from nbmodelbook.metric_names import lower_is_better
+from nbmodelbook.record import Candidate, Evaluation, RunRecord
+from nbmodelbook.report.compare import model_family
+from nbmodelbook.stats.auc import auc_estimate, paired_auc_test
+from nbmodelbook.stats.bootstrap import bootstrap_estimate, paired_bootstrap
+from nbmodelbook.stats.multiple import holm_adjust
+from nbmodelbook.stats.proportions import mcnemar_test, proportion_estimate
+from nbmodelbook.stats.results import Estimate, PairedComparison
+
+__all__ = [
+    "Baseline",
+    "Comparison",
+    "Confusion",
+    "EffortFigures",
+    "EvaluationFigures",
+    "FoldScores",
+    "ReviewEvidence",
+    "RunFigures",
+    "SegmentFigure",
+    "review_evidence",
+]
+
+SIGNIFICANTLY_BETTER = "significantly better"
+NOT_DISTINGUISHABLE = "not distinguishable"
+SIGNIFICANTLY_WORSE = "significantly worse"
+DIFFERENT_ROWS = "evaluated on different rows"
+NO_EVIDENCE = "no evaluations recorded (a run imported from MLflow, or recorded before evidence)"
+NOT_CITED = "not cited by a decision: its evidence is not read"
+
+# scikit-learn metric functions whose value is a proportion of counted rows (Wilson applies).
+_PROPORTIONS = frozenset({"accuracy_score", "recall_score", "precision_score", "zero_one_loss"})
+_AUC_FUNCTIONS = frozenset({"roc_auc_score"})
+_REGRESSION = frozenset(
+    {
+        "r2_score",
+        "mean_squared_error",
+        "root_mean_squared_error",
+        "mean_absolute_error",
+        "median_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_log_error",
+        "root_mean_squared_log_error",
+        "explained_variance_score",
+        "max_error",
+        "mean_pinball_loss",
+        "mean_poisson_deviance",
+        "mean_gamma_deviance",
+        "mean_tweedie_deviance",
+        "d2_absolute_error_score",
+    }
+)
+# Options capture keeps that are not arguments of the metric function.
+_NOT_ARGUMENTS = frozenset({"threshold", "threshold_op"})
+_MAX_CLASSES = 20  # a y_true with more distinct values than this is not a label column
+_MAX_SEGMENT_LEVELS = 50
+
+
+# --- the figures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Confusion:
+    """A binary classifier's predictions at its threshold, counted and said in words."""
+
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    positive_label: str  # the positive class as written in y_true, else "positive"
+    negative_label: str
+    sentence: str  # "misses 1 of 53 malignant cases; 1 false alarm in 90 benign ones"
+
+    @property
+    def sensitivity(self) -> float | None:
+        positives = self.tp + self.fn
+        return self.tp / positives if positives else None
+
+    @property
+    def specificity(self) -> float | None:
+        negatives = self.tn + self.fp
+        return self.tn / negatives if negatives else None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentFigure:
+    """The metric on the rows of one level of a segmenting column."""
+
+    segment: str
+    level: str
+    n: int
+    estimate: Estimate | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FoldScores:
+    """One cross-validated configuration of a run: its score on each held-out fold."""
+
+    source: str
+    group: int
+    index: int
+    params: dict[str, Any]
+    scorer: str
+    scores: tuple[float, ...]
+    mean: float | None
+    std: float | None
+    chosen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationFigures:
+    """One evaluation of a run: its estimate (with interval, or the reason there is none)."""
+
+    metric: str
+    function: str
+    estimate: Estimate | None  # None: no number to estimate (a curve), `reason` says so
+    n: int  # rows kept (a sample when n < n_total)
+    n_total: int
+    rows_fingerprint: str | None
+    confusion: Confusion | None = None
+    segments: tuple[SegmentFigure, ...] = ()
+    folds: tuple[float, ...] = ()  # the same scorer's fold scores of the configuration evaluated
+    reason: str | None = None
+
+    @property
+    def value(self) -> float | None:
+        return self.estimate.value if self.estimate is not None else None
+
+
+@dataclass(slots=True)
+class RunFigures:
+    run_id: str
+    evaluations: list[EvaluationFigures] = field(default_factory=list)
+    folds: list[FoldScores] = field(default_factory=list)
+    reason: str | None = None  # why there are no figures
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The chosen run against one alternative on `metric`: `result.difference` is chosen - other."""
+
+    run_id: str
+    other_run_id: str
+    metric: str
+    result: PairedComparison | None
+    adjusted_p_value: float | None = None  # Holm, across the alternatives
+    verdict: str | None = None
+    reason: str | None = None  # why there is no comparison (or no verdict)
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What a model that ignores its inputs scores on the chosen run's rows."""
+
+    metric: str
+    value: float
+    strategy: str  # "prior", "majority class", "mean"
+    model_value: float | None
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class EffortFigures:
+    runs: int
+    candidates: int  # configurations tried inside the cited runs (searches, CV, loops)
+    configurations: int  # distinct (model family, params) over runs and candidates
+    model_families: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ReviewEvidence:
+    level: float
+    seed: int
+    chosen_run_id: str | None
+    metric: str | None
+    runs: dict[str, RunFigures]
+    comparisons: list[Comparison]
+    baseline: Baseline | None
+    effort: EffortFigures
+    reason: str | None = None  # why the chosen run has no figures
+
+    def chosen_estimate(self) -> EvaluationFigures | None:
+        if self.chosen_run_id is None or self.metric is None:
+            return None
+        figures = self.runs.get(self.chosen_run_id)
+        if figures is None:
+            return None
+        found: EvaluationFigures | None = _for_metric(figures.evaluations, self.metric)
+        return found
+
+
+# --- building them -------------------------------------------------------------------------------
+
+
+def review_evidence(
+    runs: Mapping[str, RunRecord],
+    chosen_run_id: str | None,
+    alternative_run_ids: Sequence[str],
+    metric: str | None,
+    *,
+    all_runs: Sequence[RunRecord] | None = None,
+    cited: Sequence[str] = (),
+    level: float = 0.95,
+    seed: int = 0,
+) -> ReviewEvidence:
+    """The evidence figures of a review. `runs` hold the cited runs with their evaluations and
+    candidates; `all_runs` every run of the notebook (for the search effort; default: `runs`);
+    `cited` further runs to give figures for (a rejection's)."""
+    wanted = [r for r in (chosen_run_id, *alternative_run_ids, *cited) if r and r in runs]
+    figures: dict[str, RunFigures] = {}
+    for run_id in dict.fromkeys(wanted):
+        figures[run_id] = run_figures(runs[run_id], level=level, seed=seed)
+    chosen = runs.get(chosen_run_id or "")
+    comparisons: list[Comparison] = []
+    baseline = None
+    reason = None
+    if chosen is not None and metric is not None:
+        others = [runs[r] for r in dict.fromkeys(alternative_run_ids) if r in runs]
+        comparisons = compare_with_alternatives(chosen, others, metric, level=level, seed=seed)
+        baseline = baseline_of(chosen, metric)
+        if not chosen.evaluations:
+            reason = NO_EVIDENCE
+    effort = effort_of(list(all_runs) if all_runs is not None else list(runs.values()), runs)
+    return ReviewEvidence(
+        level=level,
+        seed=seed,
+        chosen_run_id=chosen.run_id if chosen else None,
+        metric=metric,
+        runs=figures,
+        comparisons=comparisons,
+        baseline=baseline,
+        effort=effort,
+        reason=reason,
+    )
+
+
+def run_figures(run: RunRecord, *, level: float = 0.95, seed: int = 0) -> RunFigures:
+    if not run.evaluations and not run.candidates:
+        return RunFigures(run.run_id, reason=NO_EVIDENCE)
+    folds = [_fold_scores(candidate) for candidate in run.candidates]
+    evaluations = [
+        _evaluation_figures(evaluation, folds, level=level, seed=seed)
+        for evaluation in run.evaluations
+    ]
+    return RunFigures(run.run_id, evaluations, folds)
+
+
+def _fold_scores(candidate: Candidate) -> FoldScores:
+    scores = tuple(float(score) for score in candidate.fold_scores)
+    finite = [score for score in scores if math.isfinite(score)]
+    mean = candidate.mean_score
+    if mean is None and finite:
+        mean = float(np.mean(finite))
+    std = float(np.std(finite)) if len(finite) >= 2 else None
+    return FoldScores(
+        source=candidate.source,
+        group=candidate.group,
+        index=candidate.index,
+        params=dict(candidate.params),
+        scorer=candidate.scorer,
+        scores=scores,
+        mean=None if mean is None else float(mean),
+        std=std,
+        chosen=candidate.chosen,
+    )
+
+
+def _evaluation_figures(
+    evaluation: Evaluation, folds: Sequence[FoldScores], *, level: float, seed: int
+) -> EvaluationFigures:
+    estimate, reason = estimate_of(evaluation, level=level, seed=seed)
+    return EvaluationFigures(
+        metric=evaluation.metric,
+        function=evaluation.function,
+        estimate=estimate,
+        n=evaluation.n,
+        n_total=max(evaluation.n_total, evaluation.n),
+        rows_fingerprint=evaluation.rows_fingerprint,
+        confusion=confusion_of(evaluation),
+        segments=tuple(_segment_figures(evaluation, level)),
+        folds=_matching_folds(evaluation, folds),
+        reason=reason if reason is not None else (estimate.reason if estimate else None),
+    )
+
+
+def _matching_folds(evaluation: Evaluation, folds: Sequence[FoldScores]) -> tuple[float, ...]:
+    """The fold scores, by the evaluation's scorer, of the configuration the run kept: the
+    search's refit choice, else a cross-validation's only configuration."""
+    scorer = _scorer_name(evaluation.function)
+    same = [fold for fold in folds if fold.scorer == scorer]
+    kept = [fold for fold in same if fold.chosen] or (same if len(same) == 1 else [])
+    return kept[0].scores if kept else ()
+
+
+def _scorer_name(function: str) -> str:
+    """scikit-learn's scorer name for a metric function: roc_auc_score -> "roc_auc", a loss or
+    an error -> "neg_log_loss" (scorers are greater-is-better)."""
+    if function.endswith("_score"):
+        return function[: -len("_score")]
+    if function.endswith(("_error", "_loss", "_deviance")):
+        return f"neg_{function}"
+    return function
+
+
+# --- one metric's estimate -----------------------------------------------------------------------
+
+
+def estimate_of(
+    evaluation: Evaluation, *, level: float = 0.95, seed: int = 0
+) -> tuple[Estimate | None, str | None]:
+    """The evaluation's metric with its interval by the right method; (None, reason) when the
+    evaluation holds no single number."""
+    if evaluation.value is None:
+        return None, "a curve or a table, not a single number"
+    value = float(evaluation.value)
+    y_true = np.asarray(evaluation.y_true)
+    n = len(y_true)
+    if n == 0:
+        return Estimate(value, 0, None, "no rows kept"), None
+    try:
+        if _is_auc(evaluation):
+            found = auc_estimate(
+                y_true,
+                np.asarray(evaluation.y_score),
+                level=level,
+                pos_label=evaluation.options.get("pos_label"),
+                sample_weight=evaluation.sample_weight,
+            )
+            if found.interval is not None or evaluation.sample_weight is None:
+                return _recorded(found, value, evaluation), None
+        elif (counts := _proportion_counts(evaluation)) is not None:
+            successes, trials = counts
+            found = proportion_estimate(successes, trials, level=level)
+            return _recorded(found, value, evaluation), None
+        return _bootstrapped(evaluation, value, level, seed), None
+    except (ValueError, TypeError, ArithmeticError) as error:
+        return Estimate(value, n, None, f"no interval: {error}"), None
+
+
+def _recorded(found: Estimate, value: float, evaluation: Evaluation) -> Estimate:
+    """The recomputed estimate; when the kept rows are a sample, the value the call returned on
+    all rows, with the sample's interval."""
+    if evaluation.sampled and math.isfinite(value):
+        return Estimate(value, found.n, found.interval, found.reason)
+    return found
+
+
+def _is_auc(evaluation: Evaluation) -> bool:
+    if evaluation.y_score is None or np.ndim(evaluation.y_score) != 1:
+        return False
+    if evaluation.function in _AUC_FUNCTIONS:
+        average = evaluation.options.get("max_fpr")
+        return average is None
+    return evaluation.function == "log_predictions" and "auc" in evaluation.metric.lower()
+
+
+def _positive_of(evaluation: Evaluation) -> tuple[npt.NDArray[np.bool_], Any, Any] | None:
+    """Each row's truth as positive or not, the positive label and the negative one, for a
+    binary y_true (None otherwise)."""
+    y_true = np.asarray(evaluation.y_true)
+    if y_true.ndim != 1:
+        return None
+    try:
+        classes = np.unique(y_true)
+    except TypeError:
+        return None
+    if len(classes) > 2 or (y_true.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0)):
+        return None
+    pos_label = evaluation.options.get("pos_label")
+    if pos_label is None:
+        if y_true.dtype.kind in "biu" or (y_true.dtype.kind == "f"):
+            pos_label = 1 if len(classes) == 0 or np.any(classes == 1) else classes[-1]
+        elif len(classes):
+            pos_label = classes[-1]
+        else:
+            return None
+    if len(classes) == 2 and not bool(np.any(classes == pos_label)):
+        return None
+    negatives = [label for label in classes.tolist() if label != pos_label]
+    negative = negatives[0] if negatives else None
+    return np.asarray(y_true == pos_label, dtype=np.bool_), pos_label, negative
+
+
+def _predicted_positive(evaluation: Evaluation, pos_label: Any) -> npt.NDArray[np.bool_] | None:
+    if evaluation.y_pred is not None:
+        y_pred = np.asarray(evaluation.y_pred)
+        if y_pred.ndim != 1 or len(y_pred) != evaluation.n:
+            return None
+        if y_pred.dtype.kind == "b":
+            return np.asarray(y_pred, dtype=np.bool_)
+        try:
+            return np.asarray(y_pred == pos_label, dtype=np.bool_)
+        except (TypeError, ValueError):
+            return None
+    threshold = evaluation.options.get("threshold")
+    if evaluation.y_score is None or threshold is None or np.ndim(evaluation.y_score) != 1:
+        return None
+    scores = np.asarray(evaluation.y_score, dtype=np.float64)
+    operation = evaluation.options.get("threshold_op") or ">"
+    compare: dict[str, Callable[[Any, Any], Any]] = {
+        ">": np.greater,
+        ">=": np.greater_equal,
+        "<": np.less,
+        "<=": np.less_equal,
+    }
+    if operation not in compare:
+        return None
+    return np.asarray(compare[operation](scores, float(threshold)), dtype=np.bool_)
+
+
+def _binary_default_average(evaluation: Evaluation) -> bool:
+    return bool(evaluation.options.get("average", "binary") == "binary")
+
+
+def _proportion_counts(evaluation: Evaluation) -> tuple[int, int] | None:
+    """(successes, trials) of a proportion metric computed on unweighted rows, else None."""
+    if evaluation.function not in _PROPORTIONS or evaluation.sample_weight is not None:
+        return None
+    if evaluation.options.get("normalize", True) is False or evaluation.y_pred is None:
+        return None
+    y_true, y_pred = np.asarray(evaluation.y_true), np.asarray(evaluation.y_pred)
+    if y_true.ndim != 1 or y_pred.shape != y_true.shape:
+        return None
+    if evaluation.function in ("accuracy_score", "zero_one_loss"):
+        correct = int(np.count_nonzero(_same_labels(y_true, y_pred)))
+        n = len(y_true)
+        return (correct, n) if evaluation.function == "accuracy_score" else (n - correct, n)
+    if not _binary_default_average(evaluation):
+        return None
+    positive = _positive_of(evaluation)
+    if positive is None:
+        return None
+    truth, pos_label, _ = positive
+    predicted = _predicted_positive(evaluation, pos_label)
+    if predicted is None:
+        return None
+    tp = int(np.count_nonzero(truth & predicted))
+    if evaluation.function == "recall_score":
+        return tp, int(np.count_nonzero(truth))
+    return tp, int(np.count_nonzero(predicted))
+
+
+def _same_labels(y_true: npt.NDArray[Any], y_pred: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    if y_pred.dtype.kind == "b" and y_true.dtype.kind != "b":
+        return np.asarray(y_true == y_pred.astype(y_true.dtype), dtype=np.bool_)
+    return np.asarray(y_true == y_pred, dtype=np.bool_)
+
+
+def _sklearn_metric(evaluation: Evaluation) -> tuple[Callable[..., float] | None, str | None]:
+    """The scikit-learn function that computed the evaluation, with its recorded options."""
+    if evaluation.function == "log_predictions":
+        return None, "computed outside scikit-learn (log_predictions): no metric to resample"
+    if "." in evaluation.function:
+        return None, "a curve or a table, not a single number"
+    try:
+        import sklearn.metrics
+    except ImportError:  # pragma: no cover - the evidence came from scikit-learn
+        return None, "scikit-learn is not installed here: no bootstrap interval"
+    function = getattr(sklearn.metrics, evaluation.function, None)
+    if not callable(function):
+        return None, f"{evaluation.function} is not a scikit-learn metric here"
+    options = _metric_options(function, evaluation.options)
+    if not options:
+        return function, None
+    return functools.partial(function, **options), None
+
+
+def _metric_options(function: Callable[..., Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return {}
+    kept = {}
+    for key, value in options.items():
+        if key in _NOT_ARGUMENTS or key not in parameters or key == "sample_weight":
+            continue
+        if parameters[key].default is not inspect.Parameter.empty:
+            default = parameters[key].default
+            try:
+                if default == value:
+                    continue
+            except (TypeError, ValueError):
+                pass
+        kept[key] = value
+    return kept
+
+
+def _predictions(evaluation: Evaluation) -> Any:
+    uses_scores = evaluation.function in (
+        "roc_auc_score",
+        "average_precision_score",
+        "log_loss",
+        "brier_score_loss",
+        "top_k_accuracy_score",
+        "det_curve",
+    )
+    if uses_scores and evaluation.y_score is not None:
+        return evaluation.y_score
+    return evaluation.y_pred if evaluation.y_pred is not None else evaluation.y_score
+
+
+def _bootstrapped(evaluation: Evaluation, value: float, level: float, seed: int) -> Estimate:
+    metric, reason = _sklearn_metric(evaluation)
+    predictions = _predictions(evaluation)
+    if metric is None or predictions is None:
+        return Estimate(value, evaluation.n, None, reason or "no predictions kept")
+    found = bootstrap_estimate(
+        metric,
+        np.asarray(evaluation.y_true),
+        np.asarray(predictions),
+        sample_weight=evaluation.sample_weight,
+        level=level,
+        seed=seed,
+    )
+    return _recorded(found, value, evaluation)
+
+
+# --- confusion counts in words --------------------------------------------------------------------
+
+
+def confusion_of(evaluation: Evaluation) -> Confusion | None:
+    """The confusion counts of a binary classifier's predictions at a threshold (predicted
+    labels, or scores with the threshold capture saw), unweighted; None otherwise."""
+    positive = _positive_of(evaluation)
+    if positive is None:
+        return None
+    truth, pos_label, negative = positive
+    predicted = _predicted_positive(evaluation, pos_label)
+    if predicted is None or len(predicted) != len(truth):
+        return None
+    tp = int(np.count_nonzero(truth & predicted))
+    fp = int(np.count_nonzero(~truth & predicted))
+    fn = int(np.count_nonzero(truth & ~predicted))
+    tn = len(truth) - tp - fp - fn
+    textual = np.asarray(evaluation.y_true).dtype.kind in "OUS"
+    positive_name = str(pos_label) if textual else "positive"
+    negative_name = str(negative) if textual and negative is not None else "negative"
+    alarms = "false alarm" if fp == 1 else "false alarms"
+    sentence = (
+        f"misses {fn} of {tp + fn} {positive_name} cases; {fp} {alarms} in {tn + fp} "
+        f"{negative_name} ones"
+    )
+    if evaluation.sampled:
+        sentence += f" (a sample of {len(truth):,} of {evaluation.n_total:,} rows)"
+    return Confusion(tp, fp, tn, fn, positive_name, negative_name, sentence)
+
+
+# --- segments ------------------------------------------------------------------------------------
+
+
+def _segment_figures(evaluation: Evaluation, level: float) -> list[SegmentFigure]:
+    """The metric on each level of each segment, with the closed-form intervals (DeLong,
+    Wilson); other metrics get no per-segment figure here."""
+    if evaluation.value is None or not evaluation.segments:
+        return []
+    analytic = _is_auc(evaluation) or _proportion_counts(evaluation) is not None
+    found: list[SegmentFigure] = []
+    for name, labels in sorted(evaluation.segments.items()):
+        codes = np.asarray(labels.codes)
+        if codes.shape != (evaluation.n,) or len(labels.levels) > _MAX_SEGMENT_LEVELS:
+            continue
+        for code, level_name in enumerate(labels.levels):
+            rows = codes == code
+            count = int(np.count_nonzero(rows))
+            if not analytic:
+                found.append(
+                    SegmentFigure(
+                        name,
+                        level_name,
+                        count,
+                        None,
+                        "segment figures need DeLong or Wilson; this metric has none",
+                    )
+                )
+                continue
+            if count == 0:
+                found.append(SegmentFigure(name, level_name, 0, None, "no rows"))
+                continue
+            part = _subset(evaluation, rows)
+            estimate, reason = estimate_of(part, level=level)
+            found.append(SegmentFigure(name, level_name, count, estimate, reason))
+    return found
+
+
+def _subset(evaluation: Evaluation, rows: npt.NDArray[np.bool_]) -> Evaluation:
+    def take(values: Any) -> Any:
+        return None if values is None else np.asarray(values)[rows]
+
+    return Evaluation(
+        function=evaluation.function,
+        metric=evaluation.metric,
+        value=math.nan,
+        y_true=take(evaluation.y_true),
+        y_score=take(evaluation.y_score),
+        y_pred=take(evaluation.y_pred),
+        sample_weight=take(evaluation.sample_weight),
+        options=dict(evaluation.options),
+        n_total=int(np.count_nonzero(rows)),
+    )
+
+
+# --- paired comparisons --------------------------------------------------------------------------
+
+
+def _for_metric(evaluations: Sequence[Any], metric: str) -> Any:
+    """The last evaluation backing `metric` (a loop keeps its last value in the variable)."""
+    found = [evaluation for evaluation in evaluations if evaluation.metric == metric]
+    return found[-1] if found else None
+
+
+def compare_with_alternatives(
+    chosen: RunRecord,
+    alternatives: Sequence[RunRecord],
+    metric: str,
+    *,
+    level: float = 0.95,
+    seed: int = 0,
+) -> list[Comparison]:
+    """The chosen run against each alternative on `metric`, Holm-adjusted, with verdicts."""
+    mine = _for_metric(chosen.evaluations, metric)
+    raw: list[Comparison] = []
+    for other in alternatives:
+        theirs = _for_metric(other.evaluations, metric)
+        if mine is None or theirs is None:
+            missing = chosen if mine is None else other
+            reason = f"{missing.name} kept no predictions for {metric}"
+            raw.append(Comparison(chosen.run_id, other.run_id, metric, None, reason=reason))
+            continue
+        if not _same_rows(mine, theirs):
+            raw.append(Comparison(chosen.run_id, other.run_id, metric, None, reason=DIFFERENT_ROWS))
+            continue
+        try:
+            result = paired_comparison(mine, theirs, level=level, seed=seed)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            raw.append(Comparison(chosen.run_id, other.run_id, metric, None, reason=str(error)))
+            continue
+        raw.append(Comparison(chosen.run_id, other.run_id, metric, result))
+    p_values = [
+        c.result.p_value if c.result is not None and c.result.p_value is not None else math.nan
+        for c in raw
+    ]
+    adjusted = holm_adjust(p_values)
+    alpha = 1 - level
+    decided = []
+    for comparison, p in zip(raw, adjusted, strict=True):
+        if comparison.result is None:
+            decided.append(comparison)
+            continue
+        if math.isnan(p):
+            decided.append(
+                Comparison(
+                    comparison.run_id,
+                    comparison.other_run_id,
+                    metric,
+                    comparison.result,
+                    reason="no p-value could be computed",
+                )
+            )
+            continue
+        decided.append(
+            Comparison(
+                comparison.run_id,
+                comparison.other_run_id,
+                metric,
+                comparison.result,
+                adjusted_p_value=p,
+                verdict=_verdict(comparison.result.difference, p, alpha, lower_is_better(metric)),
+            )
+        )
+    return decided
+
+
+def _verdict(difference: float, adjusted_p: float, alpha: float, lower_better: bool) -> str:
+    if adjusted_p >= alpha or difference == 0 or math.isnan(difference):
+        return NOT_DISTINGUISHABLE
+    better = difference < 0 if lower_better else difference > 0
+    return SIGNIFICANTLY_BETTER if better else SIGNIFICANTLY_WORSE
+
+
+def _same_rows(a: Evaluation, b: Evaluation) -> bool:
+    if a.rows_fingerprint is None or a.rows_fingerprint != b.rows_fingerprint:
+        return False
+    if a.n != b.n or a.n_total != b.n_total:
+        return False
+    return bool(np.array_equal(np.asarray(a.y_true), np.asarray(b.y_true)))
+
+
+def paired_comparison(
+    a: Evaluation, b: Evaluation, *, level: float = 0.95, seed: int = 0
+) -> PairedComparison:
+    """metric(a) - metric(b) on the same rows: DeLong paired for AUC, McNemar for accuracy, the
+    paired bootstrap otherwise."""
+    y_true = np.asarray(a.y_true)
+    if _is_auc(a) and _is_auc(b) and a.sample_weight is None:
+        return paired_auc_test(
+            y_true,
+            np.asarray(a.y_score),
+            np.asarray(b.y_score),
+            level=level,
+            pos_label=a.options.get("pos_label"),
+        )
+    if (
+        a.function == b.function == "accuracy_score"
+        and a.sample_weight is None
+        and a.y_pred is not None
+        and b.y_pred is not None
+        and a.options.get("normalize", True) is not False
+    ):
+        return mcnemar_test(
+            _same_labels(y_true, np.asarray(a.y_pred)),
+            _same_labels(y_true, np.asarray(b.y_pred)),
+            level=level,
+        )
+    metric, reason = _sklearn_metric(a)
+    pred_a, pred_b = _predictions(a), _predictions(b)
+    if metric is None or pred_a is None or pred_b is None or a.function != b.function:
+        raise ValueError(reason or "the two runs' metrics were computed differently")
+    return paired_bootstrap(
+        metric,
+        y_true,
+        np.asarray(pred_a),
+        np.asarray(pred_b),
+        sample_weight=a.sample_weight,
+        level=level,
+        seed=seed,
+    )
+
+
+# --- the trivial baseline ------------------------------------------------------------------------
+
+
+def baseline_of(run: RunRecord, metric: str) -> Baseline | None:
+    """The run's metric for a model that ignores its inputs: the class prior as scores, the
+    majority class as labels (classification), the mean of y_true (regression)."""
+    evaluation = _for_metric(run.evaluations, metric)
+    if evaluation is None or evaluation.value is None:
+        return None
+    y_true = np.asarray(evaluation.y_true)
+    if y_true.ndim != 1 or len(y_true) == 0:
+        return None
+    function, _ = _sklearn_metric(evaluation)
+    if function is None and not _is_auc(evaluation):
+        return None
+    n = len(y_true)
+    if evaluation.function in _REGRESSION:
+        if y_true.dtype.kind not in "biuf":
+            return None
+        predictions: Any = np.full(n, float(np.mean(y_true)))
+        strategy = "mean"
+    else:
+        try:
+            classes, counts = np.unique(y_true, return_counts=True)
+        except TypeError:
+            return None
+        if len(classes) > _MAX_CLASSES:
+            return None
+        scores = _predictions(evaluation) is evaluation.y_score and evaluation.y_score is not None
+        if scores:
+            shares = counts / n
+            score_shape = np.ndim(evaluation.y_score)
+            if score_shape == 2:
+                predictions = np.tile(shares, (n, 1))
+            else:
+                positive = _positive_of(evaluation)
+                if positive is None:
+                    return None
+                prior = float(np.mean(positive[0]))
+                predictions = np.full(n, prior)
+            strategy = "prior"
+        else:
+            majority = classes[int(np.argmax(counts))]
+            y_pred = evaluation.y_pred
+            if y_pred is not None and np.asarray(y_pred).dtype.kind == "b":
+                majority = bool(majority == _positive_label(evaluation))
+            predictions = np.full(
+                n, majority, dtype=np.asarray(y_pred).dtype if y_pred is not None else y_true.dtype
+            )
+            strategy = "majority class"
+    try:
+        if function is None:
+            value = auc_estimate(y_true, predictions).value
+        else:
+            value = float(function(y_true, predictions))
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+    model = float(evaluation.value)
+    sentence = (
+        f"A model that ignores its inputs ({strategy}) scores {metric} = {value:.4g} on the same "
+        f"rows; the chosen model scores {model:.4g}."
+    )
+    return Baseline(metric, value, strategy, model, sentence)
+
+
+def _positive_label(evaluation: Evaluation) -> Any:
+    positive = _positive_of(evaluation)
+    return positive[1] if positive is not None else 1
+
+
+# --- search effort -------------------------------------------------------------------------------
+
+
+def effort_of(all_runs: Sequence[RunRecord], cited: Mapping[str, RunRecord]) -> EffortFigures:
+    """Runs, the candidates inside the cited runs, distinct configurations (model family and
+    params, a candidate's params over its run's) and model families."""
+    configurations: set[str] = set()
+    families: dict[str, int] = {}
+    candidates = 0
+    for run in all_runs:
+        family = model_family(run)
+        if family:
+            short = family.rsplit(".", 1)[-1]
+            families[short] = families.get(short, 0) + 1
+        tried = cited[run.run_id].candidates if run.run_id in cited else run.candidates
+        candidates += len(tried)
+        if tried:
+            for candidate in tried:
+                configurations.add(_configuration(family, {**run.params, **candidate.params}))
+        else:
+            configurations.add(_configuration(family, run.params))
+    ordered = sorted(families.items(), key=lambda item: (-item[1], item[0]))
+    return EffortFigures(
+        runs=len(all_runs),
+        candidates=candidates,
+        configurations=len(configurations),
+        model_families=tuple(name for name, _ in ordered),
+    )
+
+
+def _configuration(family: str | None, params: Mapping[str, Any]) -> str:
+    return json.dumps([family, params], sort_keys=True, default=repr)
