@@ -308,7 +308,8 @@ def _probabilities(y_true: npt.NDArray[Any], y_prob: npt.NDArray[Any]) -> FloatA
     if y_prob.dtype.kind not in "fiub" or y_prob.ndim not in (1, 2):
         raise ValueError("probabilities expected")
     probabilities = np.asarray(y_prob, dtype=np.float64)
-    if not np.isfinite(probabilities).all() or probabilities.min() < 0 or probabilities.max() > 1:
+    # NaN fails both comparisons, infinities one: a single pass each
+    if not (probabilities.min() >= 0 and probabilities.max() <= 1):
         raise ValueError("probabilities must lie in [0, 1]")
     return probabilities
 
@@ -922,7 +923,7 @@ class _Binned:
         self, weighted: FloatArray, weights: FloatArray | None, cells: IntArray | None
     ) -> _JackknifeRows:
         equal = np.flatnonzero(~self.spread & (self.sizes > 0))
-        if not len(equal):
+        if self.sizes[equal].sum() < 0.5 * len(weighted):  # too few rows to save copying them
             return _JackknifeRows(weighted, weights, cells, None)
         differing = np.flatnonzero(self.spread[self.bins])
         width = weighted.shape[1]
@@ -1030,19 +1031,15 @@ def _binned_totals(
     occupied = np.where(sizes > 0, sizes, 1.0)  # a rank bin can be empty: it adds nothing
     means = np.stack([np.bincount(bins, v, bin_count) / occupied for v in values], axis=1)
     deviations = [v - means[bins, k] for k, v in enumerate(values)]
-    # A bin of equal values needs no noise (its mean's rounding aside): most bins of a
-    # discrete metric, so the covariances are only computed where some bin spreads.
-    tolerance = 1e-9 * (np.abs(means).max(axis=1) + 1e-300)
-    spread_rows = np.zeros(n, dtype=bool)
-    for deviation in deviations:
-        spread_rows |= np.abs(deviation) > tolerance[bins]
-    spread = np.bincount(bins, spread_rows, bin_count) > 0
     covariance = np.zeros((bin_count, width, width))
-    if spread.any():
-        for i in range(width):
-            for j in range(i, width):
-                products = np.bincount(bins, deviations[i] * deviations[j], bin_count)
-                covariance[:, i, j] = covariance[:, j, i] = products / occupied
+    for i in range(width):
+        for j in range(i, width):
+            products = np.bincount(bins, deviations[i] * deviations[j], bin_count)
+            covariance[:, i, j] = covariance[:, j, i] = products / occupied
+    # A bin of equal rows has no spread: its variances are zero but for the rounding of its
+    # mean (~1e-32 relative), far under this tolerance; it is drawn exactly, without noise.
+    tolerance = (1e-9 * np.abs(means)) ** 2  # per bin and column
+    spread = np.asarray((np.diagonal(covariance, axis1=1, axis2=2) > tolerance).any(axis=1))
     # Rows per bin: multinomial within each stratum, as row resampling distributes them.
     drawn = np.zeros((resamples, bin_count))
     strata_of_bins = np.asarray(bin_stratum)
@@ -1168,13 +1165,11 @@ def _acceleration(left_out: FloatArray, multiplicity: FloatArray | None = None) 
         return None
     mean = left_out.mean() if multiplicity is None else np.dot(multiplicity, left_out) / count
     influence = mean - left_out
-    squared = influence * influence
-    if multiplicity is not None:
-        squared = squared * multiplicity
-    spread = float(np.sum(squared))
+    counted = influence if multiplicity is None else influence * multiplicity
+    spread = float(np.dot(counted, influence))
     if spread <= 0:
         return None
-    return float(np.sum(squared * influence) / (6 * spread**1.5))
+    return float(np.dot(counted, influence * influence) / (6 * spread**1.5))
 
 
 # --- metrics called per resample -----------------------------------------------------------------
