@@ -34,6 +34,7 @@ from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import Candidate, Evaluation, RunRecord
 from nbmodelbook.report.compare import model_family
 from nbmodelbook.stats.auc import auc_estimate, paired_auc_test
+from nbmodelbook.stats.auc_shared import SharedRowsAUC
 from nbmodelbook.stats.bootstrap import bootstrap_estimate, paired_bootstrap
 from nbmodelbook.stats.multiple import holm_adjust
 from nbmodelbook.stats.proportions import mcnemar_test, proportion_estimate
@@ -221,6 +222,26 @@ class ReviewEvidence:
         return found
 
 
+class _DeLong:
+    """DeLong's figures per set of rows, each model's placements computed once per review."""
+
+    def __init__(self) -> None:
+        self._shared: dict[tuple[str, str], SharedRowsAUC] = {}
+
+    def for_rows(self, evaluation: Evaluation) -> SharedRowsAUC | None:
+        if evaluation.rows_fingerprint is None or evaluation.sample_weight is not None:
+            return None
+        pos_label = evaluation.options.get("pos_label")
+        key = (evaluation.rows_fingerprint, repr(pos_label))
+        shared = self._shared.get(key)
+        y_true = np.asarray(evaluation.y_true)
+        if shared is None:
+            shared = self._shared[key] = SharedRowsAUC(y_true, pos_label=pos_label)
+        elif not shared.same_rows(y_true):
+            return None
+        return shared
+
+
 # --- building them -------------------------------------------------------------------------------
 
 
@@ -239,16 +260,19 @@ def review_evidence(
     candidates; `all_runs` every run of the notebook (for the search effort; default: `runs`);
     `cited` further runs to give figures for (a rejection's)."""
     wanted = [r for r in (chosen_run_id, *alternative_run_ids, *cited) if r and r in runs]
+    delong = _DeLong()
     figures: dict[str, RunFigures] = {}
     for run_id in dict.fromkeys(wanted):
-        figures[run_id] = run_figures(runs[run_id], level=level, seed=seed)
+        figures[run_id] = run_figures(runs[run_id], level=level, seed=seed, delong=delong)
     chosen = runs.get(chosen_run_id or "")
     comparisons: list[Comparison] = []
     baseline = None
     reason = None
     if chosen is not None and metric is not None:
         others = [runs[r] for r in dict.fromkeys(alternative_run_ids) if r in runs]
-        comparisons = compare_with_alternatives(chosen, others, metric, level=level, seed=seed)
+        comparisons = compare_with_alternatives(
+            chosen, others, metric, level=level, seed=seed, delong=delong
+        )
         baseline = baseline_of(chosen, metric)
         if not chosen.evaluations:
             reason = NO_EVIDENCE
@@ -266,12 +290,14 @@ def review_evidence(
     )
 
 
-def run_figures(run: RunRecord, *, level: float = 0.95, seed: int = 0) -> RunFigures:
+def run_figures(
+    run: RunRecord, *, level: float = 0.95, seed: int = 0, delong: _DeLong | None = None
+) -> RunFigures:
     if not run.evaluations and not run.candidates:
         return RunFigures(run.run_id, reason=NO_EVIDENCE)
     folds = [_fold_scores(candidate) for candidate in run.candidates]
     evaluations = [
-        _evaluation_figures(evaluation, folds, level=level, seed=seed)
+        _evaluation_figures(evaluation, folds, level=level, seed=seed, delong=delong)
         for evaluation in run.evaluations
     ]
     return RunFigures(run.run_id, evaluations, folds)
@@ -298,9 +324,14 @@ def _fold_scores(candidate: Candidate) -> FoldScores:
 
 
 def _evaluation_figures(
-    evaluation: Evaluation, folds: Sequence[FoldScores], *, level: float, seed: int
+    evaluation: Evaluation,
+    folds: Sequence[FoldScores],
+    *,
+    level: float,
+    seed: int,
+    delong: _DeLong | None = None,
 ) -> EvaluationFigures:
-    estimate, reason = estimate_of(evaluation, level=level, seed=seed)
+    estimate, reason = estimate_of(evaluation, level=level, seed=seed, delong=delong)
     return EvaluationFigures(
         metric=evaluation.metric,
         function=evaluation.function,
@@ -338,7 +369,7 @@ def _scorer_name(function: str) -> str:
 
 
 def estimate_of(
-    evaluation: Evaluation, *, level: float = 0.95, seed: int = 0
+    evaluation: Evaluation, *, level: float = 0.95, seed: int = 0, delong: _DeLong | None = None
 ) -> tuple[Estimate | None, str | None]:
     """The evaluation's metric with its interval by the right method; (None, reason) when the
     evaluation holds no single number."""
@@ -350,6 +381,10 @@ def estimate_of(
     if n == 0:
         return Estimate(value, 0, None, "no rows kept"), None
     try:
+        shared = delong.for_rows(evaluation) if delong and _is_auc(evaluation) else None
+        if shared is not None:
+            found = shared.estimate(np.asarray(evaluation.y_score), level=level)
+            return _recorded(found, value, evaluation), None
         if _is_auc(evaluation):
             found = auc_estimate(
                 y_true,
@@ -392,9 +427,8 @@ def _positive_of(evaluation: Evaluation) -> tuple[npt.NDArray[np.bool_], Any, An
     y_true = np.asarray(evaluation.y_true)
     if y_true.ndim != 1:
         return None
-    try:
-        classes = np.unique(y_true)
-    except TypeError:
+    classes = _classes(y_true)
+    if classes is None:
         return None
     if len(classes) > 2 or (y_true.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0)):
         return None
@@ -411,6 +445,12 @@ def _positive_of(evaluation: Evaluation) -> tuple[npt.NDArray[np.bool_], Any, An
     negatives = [label for label in classes.tolist() if label != pos_label]
     negative = negatives[0] if negatives else None
     return np.asarray(y_true == pos_label, dtype=np.bool_), pos_label, negative
+
+
+def _classes(y_true: npt.NDArray[Any]) -> npt.NDArray[Any] | None:
+    """The distinct values of a label column, sorted."""
+    found = _class_counts(y_true)
+    return found[0] if found is not None else None
 
 
 def _predicted_positive(evaluation: Evaluation, pos_label: Any) -> npt.NDArray[np.bool_] | None:
@@ -553,6 +593,8 @@ def _bootstrapped(evaluation: Evaluation, value: float, level: float, seed: int)
 def confusion_of(evaluation: Evaluation) -> Confusion | None:
     """The confusion counts of a binary classifier's predictions at a threshold (predicted
     labels, or scores with the threshold capture saw), unweighted; None otherwise."""
+    if evaluation.y_pred is None and evaluation.options.get("threshold") is None:
+        return None
     positive = _positive_of(evaluation)
     if positive is None:
         return None
@@ -647,6 +689,7 @@ def compare_with_alternatives(
     *,
     level: float = 0.95,
     seed: int = 0,
+    delong: _DeLong | None = None,
 ) -> list[Comparison]:
     """The chosen run against each alternative on `metric`, Holm-adjusted, with verdicts."""
     mine = _for_metric(chosen.evaluations, metric)
@@ -662,7 +705,7 @@ def compare_with_alternatives(
             raw.append(Comparison(chosen.run_id, other.run_id, metric, None, reason=DIFFERENT_ROWS))
             continue
         try:
-            result = paired_comparison(mine, theirs, level=level, seed=seed)
+            result = paired_comparison(mine, theirs, level=level, seed=seed, delong=delong)
         except (ValueError, TypeError, ArithmeticError) as error:
             raw.append(Comparison(chosen.run_id, other.run_id, metric, None, reason=str(error)))
             continue
@@ -718,12 +761,20 @@ def _same_rows(a: Evaluation, b: Evaluation) -> bool:
 
 
 def paired_comparison(
-    a: Evaluation, b: Evaluation, *, level: float = 0.95, seed: int = 0
+    a: Evaluation,
+    b: Evaluation,
+    *,
+    level: float = 0.95,
+    seed: int = 0,
+    delong: _DeLong | None = None,
 ) -> PairedComparison:
     """metric(a) - metric(b) on the same rows: DeLong paired for AUC, McNemar for accuracy, the
     paired bootstrap otherwise."""
     y_true = np.asarray(a.y_true)
     if _is_auc(a) and _is_auc(b) and a.sample_weight is None:
+        shared = delong.for_rows(a) if delong is not None else None
+        if shared is not None and shared.same_rows(y_true):
+            return shared.paired(np.asarray(a.y_score), np.asarray(b.y_score), level=level)
         return paired_auc_test(
             y_true,
             np.asarray(a.y_score),
@@ -780,10 +831,10 @@ def baseline_of(run: RunRecord, metric: str) -> Baseline | None:
         predictions: Any = np.full(n, float(np.mean(y_true)))
         strategy = "mean"
     else:
-        try:
-            classes, counts = np.unique(y_true, return_counts=True)
-        except TypeError:
+        found = _class_counts(y_true)
+        if found is None:
             return None
+        classes, counts = found
         if len(classes) > _MAX_CLASSES:
             return None
         scores = _predictions(evaluation) is evaluation.y_score and evaluation.y_score is not None
@@ -809,7 +860,9 @@ def baseline_of(run: RunRecord, metric: str) -> Baseline | None:
             )
             strategy = "majority class"
     try:
-        if function is None:
+        if _is_auc(evaluation) and strategy == "prior":
+            value = 0.5 if len(classes) == 2 else math.nan  # a constant score ties every pair
+        elif function is None:
             value = auc_estimate(y_true, predictions).value
         else:
             value = float(function(y_true, predictions))
@@ -821,6 +874,24 @@ def baseline_of(run: RunRecord, metric: str) -> Baseline | None:
         f"rows; the chosen model scores {model:.4g}."
     )
     return Baseline(metric, value, strategy, model, sentence)
+
+
+def _class_counts(y_true: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]] | None:
+    """The distinct values of a label column, sorted, with their counts (O(n), no sort, for
+    whole numbers in a small range)."""
+    if y_true.dtype.kind in "biu" and len(y_true):
+        low, high = int(y_true.min()), int(y_true.max())
+        if high - low <= _MAX_CLASSES:
+            counts = np.bincount(y_true.astype(np.int64) - low)
+            present = np.flatnonzero(counts)
+            values = present + low
+            kind = bool if y_true.dtype.kind == "b" else y_true.dtype
+            return values.astype(kind), counts[present]
+    try:
+        classes, counts = np.unique(y_true, return_counts=True)
+    except TypeError:
+        return None
+    return classes, counts
 
 
 def _positive_label(evaluation: Evaluation) -> Any:
