@@ -435,8 +435,9 @@ def bootstrap_estimate(
     verified = _verified_totals_metric(metric, problem, [problem.arrays])
     if verified is not None:
         totals, (columns,) = verified
+        statistic = _MEAN_OF_ONE_COLUMN if totals.from_totals is _mean else None
         replicates = _totals_replicates(
-            _per_cell(totals.from_totals),
+            statistic or _per_cell(totals.from_totals),
             columns,
             totals.row_key(columns),
             None,
@@ -503,7 +504,7 @@ def _paired_totals(
     the mean of the per-row differences: one column (accuracy's then takes three values). Else
     both models' columns, a column the two share (R²'s y_true terms) kept once."""
     if totals.from_totals is _mean:
-        return _per_cell(_mean), columns_a - columns_b, columns_a[:, 0] - columns_b[:, 0]
+        return _MEAN_OF_ONE_COLUMN, columns_a - columns_b, columns_a[:, 0] - columns_b[:, 0]
     if totals.from_totals is _r2 and bool(np.any(columns_a[:, 1] != 0)):
         # R²(a) - R²(b) = (SSE(b) - SSE(a)) / SST: the squared errors' difference and y_true's
         # terms, three columns instead of four (y_true is not constant, so SST > 0)
@@ -850,11 +851,24 @@ class _Replicates:
 # --- metrics from totals -------------------------------------------------------------------------
 
 
+def _mean_acceleration(values: FloatArray, weights: FloatArray | None) -> float | None:
+    """The leave-one-out jackknife of a (weighted) mean in closed form: leaving row i out moves
+    the mean by w_i (v_i - mean) / (W - w_i), so no statistic is evaluated per row."""
+    if weights is None:  # the left-out means are mean + (mean - v_i) / (n - 1)
+        return _acceleration(-values)
+    total = weights.sum()
+    mean = np.dot(weights, values) / total
+    return _acceleration(weights * (mean - values) / (total - weights))
+
+
 def _per_cell(from_totals: Statistic) -> Statistic:
     def statistic(totals: FloatArray, weight: FloatArray) -> FloatArray:
         return from_totals(totals[..., 0, :], weight[..., 0])
 
     return statistic
+
+
+_MEAN_OF_ONE_COLUMN = _per_cell(_mean)  # known by identity: its jackknife has a closed form
 
 
 def _totals_replicates(
@@ -875,6 +889,7 @@ def _totals_replicates(
     value = float(statistic(full_totals, full_weight))
     rng = seeds.stream(_RESAMPLING)
     jackknife = _JackknifeRows(weighted, weights, cells, None)
+    mean_of_one_column = statistic is _MEAN_OF_ONE_COLUMN and columns.shape[1] == 1
     if n * resamples <= _ROW_DRAWS:
         rows = _resample_rows(strata, n, resamples, rng)
         totals, weight = _row_totals(weighted, weights, cells, cell_count, rows)
@@ -882,10 +897,14 @@ def _totals_replicates(
     else:
         binned = _binned_totals(weighted, weights, key, cells, cell_count, strata, resamples, rng)
         totals, weight, design = binned.totals, binned.weight, binned.design
-        jackknife = binned.jackknife_rows(weighted, weights, cells)
+        if not mean_of_one_column:
+            jackknife = binned.jackknife_rows(weighted, weights, cells)
     with np.errstate(all="ignore"):
         drawn = np.asarray(statistic(totals, weight), dtype=np.float64)
-        acceleration = _totals_acceleration(statistic, jackknife, full_totals, full_weight)
+        if mean_of_one_column:
+            acceleration = _mean_acceleration(columns[:, 0], weights)
+        else:
+            acceleration = _totals_acceleration(statistic, jackknife, full_totals, full_weight)
     scored = drawn[np.isfinite(drawn)]
     return _Replicates(
         value,
@@ -1100,6 +1119,7 @@ def _value_bins(key: FloatArray) -> tuple[IntArray, int]:
     size = len(sample)
     middle = np.linspace(_TAIL, 1 - _TAIL, _MIDDLE_BINS + 1)[1:-1]
     edges = [float(sample[round(size * share)]) for share in middle]
+    middle_low = middle_high = math.nan  # the edges of the middle 90%
     # rows in each tail bin, from the widest in to the single extreme row
     counts, count = [], math.floor(_TAIL * rows)
     while count > 1:
@@ -1112,6 +1132,8 @@ def _value_bins(key: FloatArray) -> tuple[IntArray, int]:
         if step == 1 or taken >= _SAMPLED_TAIL_ROWS:
             edges += [float(sample[taken]), float(sample[size - taken])]
             deepest_sampled = taken
+            if math.isnan(middle_low):
+                middle_low, middle_high = float(sample[taken]), float(sample[size - taken])
         else:
             deep_counts.append(count)
     if deep_counts:
@@ -1126,8 +1148,24 @@ def _value_bins(key: FloatArray) -> tuple[IntArray, int]:
     boundaries = np.unique(np.asarray(edges, dtype=np.float64))
     # A bin holds the rows from one edge (inclusive) up to the next. Every edge is some row's
     # value, so only the bin below the first edge can be empty.
-    position = np.searchsorted(boundaries, key, side="right")
-    return position, len(boundaries) + 1
+    return _bin_positions(key, boundaries, middle_low, middle_high), len(boundaries) + 1
+
+
+def _bin_positions(
+    key: FloatArray, boundaries: FloatArray, middle_low: float, middle_high: float
+) -> IntArray:
+    """searchsorted(boundaries, key, "right"), the middle 90% of the rows placed by comparing
+    them with the few edges between `middle_low` and `middle_high` (a binary search per row
+    mispredicts its branches), the tails by binary search."""
+    if not middle_low < middle_high or len(key) < _EDGE_SAMPLE:
+        return np.searchsorted(boundaries, key, side="right")
+    inner = boundaries[(boundaries > middle_low) & (boundaries < middle_high)]
+    position = np.full(len(key), np.searchsorted(boundaries, middle_low, side="right"))
+    for edge in inner:
+        position += key >= edge
+    tails = np.flatnonzero((key < middle_low) | (key >= middle_high))
+    position[tails] = np.searchsorted(boundaries, key[tails], side="right")
+    return position
 
 
 def _totals_acceleration(
