@@ -86,6 +86,8 @@ _REGRESSION = frozenset(
 _NOT_ARGUMENTS = frozenset({"threshold", "threshold_op"})
 _MAX_CLASSES = 20  # a y_true with more distinct values than this is not a label column
 _MAX_SEGMENT_LEVELS = 50
+# What unusable kept predictions raise (ragged, mismatched, mixed types, NaN scores...).
+_UNUSABLE = (ValueError, TypeError, ArithmeticError, IndexError)
 
 
 # --- the figures ---------------------------------------------------------------------------------
@@ -273,7 +275,10 @@ def review_evidence(
         comparisons = compare_with_alternatives(
             chosen, others, metric, level=level, seed=seed, delong=delong
         )
-        baseline = baseline_of(chosen, metric)
+        try:
+            baseline = baseline_of(chosen, metric)
+        except _UNUSABLE:
+            baseline = None
         if not chosen.evaluations:
             reason = NO_EVIDENCE
     effort = effort_of(list(all_runs) if all_runs is not None else list(runs.values()), runs)
@@ -330,6 +335,29 @@ def _evaluation_figures(
     level: float,
     seed: int,
     delong: _DeLong | None = None,
+) -> EvaluationFigures:
+    try:
+        return _figures_of(evaluation, folds, level=level, seed=seed, delong=delong)
+    except _UNUSABLE as error:  # evidence a report cannot use is said, never a failed report
+        value = evaluation.value
+        return EvaluationFigures(
+            metric=evaluation.metric,
+            function=evaluation.function,
+            estimate=None if value is None else Estimate(float(value), evaluation.n, None),
+            n=evaluation.n,
+            n_total=max(evaluation.n_total, evaluation.n),
+            rows_fingerprint=evaluation.rows_fingerprint,
+            reason=f"the kept predictions cannot be used: {error}",
+        )
+
+
+def _figures_of(
+    evaluation: Evaluation,
+    folds: Sequence[FoldScores],
+    *,
+    level: float,
+    seed: int,
+    delong: _DeLong | None,
 ) -> EvaluationFigures:
     estimate, reason = estimate_of(evaluation, level=level, seed=seed, delong=delong)
     return EvaluationFigures(
@@ -400,7 +428,7 @@ def estimate_of(
             found = proportion_estimate(successes, trials, level=level)
             return _recorded(found, value, evaluation), None
         return _bootstrapped(evaluation, value, level, seed), None
-    except (ValueError, TypeError, ArithmeticError) as error:
+    except _UNUSABLE as error:
         return Estimate(value, n, None, f"no interval: {error}"), None
 
 
@@ -706,7 +734,7 @@ def compare_with_alternatives(
             continue
         try:
             result = paired_comparison(mine, theirs, level=level, seed=seed, delong=delong)
-        except (ValueError, TypeError, ArithmeticError) as error:
+        except _UNUSABLE as error:
             raw.append(Comparison(chosen.run_id, other.run_id, metric, None, reason=str(error)))
             continue
         raw.append(Comparison(chosen.run_id, other.run_id, metric, result))
@@ -866,7 +894,7 @@ def baseline_of(run: RunRecord, metric: str) -> Baseline | None:
             value = auc_estimate(y_true, predictions).value
         else:
             value = float(function(y_true, predictions))
-    except (ValueError, TypeError, ArithmeticError):
+    except _UNUSABLE:
         return None
     model = float(evaluation.value)
     sentence = (

@@ -377,6 +377,56 @@ def test_a_run_without_evidence_gets_a_reason_and_nothing_else(store: RunStore) 
     assert chosen_without.reason == NO_EVIDENCE and chosen_without.baseline is None
 
 
+def test_unusable_predictions_give_reasons_not_a_failed_review(store: RunStore) -> None:
+    rows = len(Y_TEST)
+    three = np.arange(rows) % 3
+    odd = [
+        Evaluation(
+            "roc_auc_score",
+            "auc",
+            0.9,
+            Y_TEST,
+            y_score=np.full(rows, np.nan),
+            n_total=rows,
+            rows_fingerprint="fp",
+        ),
+        Evaluation(
+            "accuracy_score",
+            "accuracy",
+            0.5,
+            three,
+            y_pred=(three + 1) % 3,
+            n_total=rows,
+            rows_fingerprint="fp3",
+        ),
+        Evaluation(
+            "roc_auc_score", "auc_multi", 0.8, three, y_score=np.ones((rows, 3)) / 3, n_total=rows
+        ),
+        Evaluation("f1_score", "f1", 0.7, Y_TEST, y_pred=Y_TEST[:10], n_total=rows),
+        Evaluation(
+            "RocCurveDisplay.from_predictions", "roc", None, Y_TEST, y_score=np.linspace(0, 1, rows)
+        ),
+    ]
+    run = run_of("odd", STRONG, odd, notebook="/nb/m.ipynb", offset=0)
+    other = run_of("other", STUMP, [auc_evaluation(STUMP)], notebook="/nb/m.ipynb", offset=1)
+    other.evaluations[0].rows_fingerprint = "fp"
+    runs = stored(store, run, other)
+    figures = review_evidence(runs, run.run_id, [other.run_id], "auc")
+    by_metric = {e.metric: e for e in figures.runs[run.run_id].evaluations}
+    assert set(by_metric) == {"auc", "accuracy", "auc_multi", "f1", "roc"}
+    for found in by_metric.values():
+        has_interval = found.estimate is not None and found.estimate.interval is not None
+        assert has_interval or found.reason, found
+    assert by_metric["accuracy"].confusion is None  # three classes: no binary confusion
+    assert by_metric["accuracy"].estimate is not None
+    assert by_metric["accuracy"].estimate.interval is not None  # Wilson on the correct rows
+    assert by_metric["roc"].estimate is None
+    [comparison] = figures.comparisons
+    assert comparison.result is None and comparison.verdict is None
+    assert "NaN" in (comparison.reason or "")
+    assert "NaN" in (by_metric["auc"].reason or "")
+
+
 # --- the review, loaded from a notebook and a store, and its JSON ------------------------------
 
 
