@@ -897,11 +897,10 @@ def _totals_replicates(
     else:
         binned = _binned_totals(weighted, weights, key, cells, cell_count, strata, resamples, rng)
         totals, weight, design = binned.totals, binned.weight, binned.design
-        if not mean_of_one_column:
-            jackknife = binned.jackknife_rows(weighted, weights, cells)
+        jackknife = binned.jackknife_rows(weighted, weights, cells)
     with np.errstate(all="ignore"):
         drawn = np.asarray(statistic(totals, weight), dtype=np.float64)
-        if mean_of_one_column:
+        if mean_of_one_column and jackknife.multiplicity is None:  # not bins of equal rows
             acceleration = _mean_acceleration(columns[:, 0], weights)
         else:
             acceleration = _totals_acceleration(statistic, jackknife, full_totals, full_weight)
@@ -1030,10 +1029,12 @@ def _binned_totals(
     bins = np.empty(n, dtype=np.intp)
     bin_stratum: list[int] = []
     bin_cell: list[int] = []
+    all_distinct = True  # every bin holds rows of one key value
     for part, rows in enumerate(parts):
         if not len(rows):
             continue
-        local, count = _value_bins(key if len(parts) == 1 else key[rows])
+        local, count, distinct = _value_bins(key if len(parts) == 1 else key[rows])
+        all_distinct = all_distinct and distinct
         if len(parts) == 1:
             bins = local
         else:
@@ -1049,12 +1050,15 @@ def _binned_totals(
     sizes = np.bincount(bins, minlength=bin_count).astype(np.float64)
     occupied = np.where(sizes > 0, sizes, 1.0)  # a rank bin can be empty: it adds nothing
     means = np.stack([np.bincount(bins, v, bin_count) / occupied for v in values], axis=1)
-    deviations = [v - means[bins, k] for k, v in enumerate(values)]
     covariance = np.zeros((bin_count, width, width))
-    for i in range(width):
-        for j in range(i, width):
-            products = np.bincount(bins, deviations[i] * deviations[j], bin_count)
-            covariance[:, i, j] = covariance[:, j, i] = products / occupied
+    # Bins of one key value, the key being the only column: equal rows, nothing to spread.
+    key_is_the_column = all_distinct and width == 1 and np.array_equal(key, values[0])
+    if not key_is_the_column:
+        deviations = [v - means[bins, k] for k, v in enumerate(values)]
+        for i in range(width):
+            for j in range(i, width):
+                products = np.bincount(bins, deviations[i] * deviations[j], bin_count)
+                covariance[:, i, j] = covariance[:, j, i] = products / occupied
     # A bin of equal rows has no spread: its variances are zero but for the rounding of its
     # mean (~1e-32 relative), far under this tolerance; it is drawn exactly, without noise.
     tolerance = (1e-9 * np.abs(means)) ** 2  # per bin and column
@@ -1102,12 +1106,13 @@ def _binned_totals(
     return _Binned(totals, weight, design, bins, sizes, means, spread, bin_cells)
 
 
-def _value_bins(key: FloatArray) -> tuple[IntArray, int]:
-    """Each row's bin within one stratum: its value when the stratum has few distinct values
-    (or few rows), else a rank bin. Rank bins are 4 equal-count bins over the middle 90% and,
-    in each tail, bins of 5%, 5/4%, 5/16%, ... of the rows down to the single extreme row, so the
-    extreme rows, which carry the skewness, are drawn exactly. Edges come from a strided
-    sample of the keys where it resolves them, and from the extreme rows themselves beyond."""
+def _value_bins(key: FloatArray) -> tuple[IntArray, int, bool]:
+    """Each row's bin within one stratum, the number of bins, and whether each bin is one key
+    value. The bins are the key's values when the stratum has few distinct values (or few
+    rows), else rank bins: 4 equal-count bins over the middle 90% and, in each tail, bins of
+    5%, 5/4%, 5/16%, ... of the rows down to the single extreme row, so the extreme rows,
+    which carry the skewness, are drawn exactly. Edges come from a strided sample of the keys
+    where it resolves them, and from the extreme rows themselves beyond."""
     rows = len(key)
     step = max(1, rows // _EDGE_SAMPLE)
     sample = np.sort(key[::step])
@@ -1115,7 +1120,7 @@ def _value_bins(key: FloatArray) -> tuple[IntArray, int]:
     if len(distinct) <= (_SMALL_CELL if rows <= _SMALL_CELL else _EXACT_DISTINCT):
         position = np.minimum(np.searchsorted(distinct, key), len(distinct) - 1)
         if bool((distinct[position] == key).all()):
-            return position, len(distinct)
+            return position, len(distinct), True
     size = len(sample)
     middle = np.linspace(_TAIL, 1 - _TAIL, _MIDDLE_BINS + 1)[1:-1]
     edges = [float(sample[round(size * share)]) for share in middle]
@@ -1148,7 +1153,7 @@ def _value_bins(key: FloatArray) -> tuple[IntArray, int]:
     boundaries = np.unique(np.asarray(edges, dtype=np.float64))
     # A bin holds the rows from one edge (inclusive) up to the next. Every edge is some row's
     # value, so only the bin below the first edge can be empty.
-    return _bin_positions(key, boundaries, middle_low, middle_high), len(boundaries) + 1
+    return _bin_positions(key, boundaries, middle_low, middle_high), len(boundaries) + 1, False
 
 
 def _bin_positions(
