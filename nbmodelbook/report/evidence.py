@@ -444,8 +444,7 @@ def _is_auc(evaluation: Evaluation) -> bool:
     if evaluation.y_score is None or np.ndim(evaluation.y_score) != 1:
         return False
     if evaluation.function in _AUC_FUNCTIONS:
-        average = evaluation.options.get("max_fpr")
-        return average is None
+        return evaluation.options.get("max_fpr") is None  # a partial AUC is not DeLong's
     return evaluation.function == "log_predictions" and "auc" in evaluation.metric.lower()
 
 
