@@ -67,6 +67,7 @@ BENCHES = (
     Bench("browse", "bench_browse.py", quick_args=("--runs", "5000", "--calls", "3")),
     Bench("lab_api", "bench_lab_api.py", quick_args=("--quick",)),
     Bench("evidence_overhead", "bench_evidence_overhead.py", quick_args=("--quick",)),
+    Bench("review_evidence", "bench_review_evidence.py", quick_args=("--quick",)),
     Bench(
         "evidence_store",
         "bench_evidence_store.py",
