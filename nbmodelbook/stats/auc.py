@@ -95,14 +95,18 @@ def auc_estimate(
         )
         return Estimate(placements.auc, n_rows, None, reason)
 
+    return Estimate(placements.auc, n_rows, delong_interval(placements, level))
+
+
+def delong_interval(placements: _Placements, level: float) -> Interval:
+    """The normal interval of one AUC from its placements (regular data), clipped to [0, 1]."""
     half_width = _critical_value(level) * math.sqrt(placements.variance())
-    interval = Interval(
+    return Interval(
         low=max(0.0, placements.auc - half_width),
         high=min(1.0, placements.auc + half_width),
         level=level,
         method="DeLong",
     )
-    return Estimate(placements.auc, n_rows, interval)
 
 
 def paired_auc_test(
@@ -138,6 +142,16 @@ def paired_auc_test(
     if n_positive < 2 or n_negative < 2:
         return PairedComparison(difference, None, None, method, n_rows)
 
+    return delong_paired(placements_a, placements_b, n_rows, level)
+
+
+def delong_paired(
+    placements_a: _Placements, placements_b: _Placements, n_rows: int, level: float
+) -> PairedComparison:
+    """DeLong's paired test from two models' placements on the same rows (at least two rows
+    of each class)."""
+    method = "DeLong paired"
+    difference = placements_a.auc - placements_b.auc
     positive_diffs = placements_a.positive - placements_b.positive
     negative_diffs = placements_a.negative - placements_b.negative
     if np.ptp(positive_diffs) == 0 and np.ptp(negative_diffs) == 0:
@@ -145,8 +159,8 @@ def paired_auc_test(
         p_value = 1.0 if difference == 0 else None
         return PairedComparison(difference, None, p_value, method, n_rows)
 
-    variance = _sample_variance(positive_diffs) / n_positive
-    variance += _sample_variance(negative_diffs) / n_negative
+    variance = _sample_variance(positive_diffs) / len(positive_diffs)
+    variance += _sample_variance(negative_diffs) / len(negative_diffs)
     standard_error = math.sqrt(variance)
     z = difference / standard_error
     p_value = min(1.0, 2.0 * float(ndtr(-abs(z))))

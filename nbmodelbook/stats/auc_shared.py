@@ -13,25 +13,23 @@ alternatives then sorts k + 1 score arrays instead of 3k + 1.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
 
 from nbmodelbook.stats.auc import (
     _check_level,
-    _critical_value,
     _Placements,
     _placements,
     _positive_rows,
-    _sample_variance,
     _scores,
     auc_estimate,
+    delong_interval,
+    delong_paired,
     paired_auc_test,
 )
-from nbmodelbook.stats.results import Estimate, Interval, PairedComparison
+from nbmodelbook.stats.results import Estimate, PairedComparison
 
 __all__ = ["SharedRowsAUC"]
 
@@ -77,14 +75,7 @@ class SharedRowsAUC:
         values, placements = self._placements_of(score)
         if np.ptp(np.asarray(values)) == 0 or placements.without_spread():
             return auc_estimate(self._y_true, score, level=level, pos_label=self._pos_label)
-        half_width = _critical_value(level) * math.sqrt(placements.variance())
-        interval = Interval(
-            low=max(0.0, placements.auc - half_width),
-            high=min(1.0, placements.auc + half_width),
-            level=level,
-            method="DeLong",
-        )
-        return Estimate(placements.auc, len(self._positive), interval)
+        return Estimate(placements.auc, len(self._positive), delong_interval(placements, level))
 
     def paired(
         self, score_a: npt.ArrayLike, score_b: npt.ArrayLike, *, level: float = 0.95
@@ -97,24 +88,10 @@ class SharedRowsAUC:
             )
         _, placements_a = self._placements_of(score_a)
         _, placements_b = self._placements_of(score_b)
-        difference = placements_a.auc - placements_b.auc
         positive_diffs = placements_a.positive - placements_b.positive
         negative_diffs = placements_a.negative - placements_b.negative
         if np.ptp(positive_diffs) == 0 and np.ptp(negative_diffs) == 0:
             return paired_auc_test(
                 self._y_true, score_a, score_b, level=level, pos_label=self._pos_label
             )
-        method = "DeLong paired"
-        variance = _sample_variance(positive_diffs) / self._n_positive
-        variance += _sample_variance(negative_diffs) / self._n_negative
-        standard_error = math.sqrt(variance)
-        z = difference / standard_error
-        p_value = min(1.0, 2.0 * float(ndtr(-abs(z))))
-        half_width = _critical_value(level) * standard_error
-        interval = Interval(
-            low=max(-1.0, difference - half_width),
-            high=min(1.0, difference + half_width),
-            level=level,
-            method=method,
-        )
-        return PairedComparison(difference, interval, p_value, method, len(self._positive))
+        return delong_paired(placements_a, placements_b, len(self._positive), level)
