@@ -142,6 +142,18 @@ def test_verbose_prints_one_summary_line(
     assert "run 'scored'" in err and "1 evaluations" in err
 
 
+def saved_output(shell: InteractiveShell, run_name: str) -> str:
+    """The text the run of that name kept of its first output, once saved."""
+    tracker = tracker_of(shell)
+    tracker.flush()
+    store = tracker.writer.store
+    assert store is not None
+    [row] = [r for r in store.run_summaries() if r["name"] == run_name]
+    saved = store.get_run(row["run_id"])
+    assert saved is not None
+    return saved.outputs[0].data
+
+
 def test_secrets_bound_between_tracked_cells_are_still_found(shell: InteractiveShell) -> None:
     tracker = tracker_of(shell)
     run(shell, "%%track first\nx = 1")
@@ -150,37 +162,19 @@ def test_secrets_bound_between_tracked_cells_are_still_found(shell: InteractiveS
     # ...but an untracked cell's (and anything else that ran) are found by comparing again.
     run(shell, "db_password = 'hunter2-correct-horse'")
     run(shell, "%%track second\nprint('connecting with', db_password)")
-    tracker.flush()
-    store = tracker.writer.store
-    assert store is not None
-    [row] = [r for r in store.run_summaries() if r["name"] == "second"]
-    saved = store.get_run(row["run_id"])
-    assert saved is not None
-    assert "hunter2-correct-horse" not in saved.outputs[0].data
-    assert "[REDACTED]" in saved.outputs[0].data
+    kept = saved_output(shell, "second")
+    assert "hunter2-correct-horse" not in kept and "[REDACTED]" in kept
 
 
 def test_a_secret_a_tracked_cell_binds_is_found_by_the_next_one(shell: InteractiveShell) -> None:
-    tracker = tracker_of(shell)
     run(shell, "%%track first\napi_token = 'tok-' + 'abcdefgh1234'")
     run(shell, "%%track second\nprint(api_token)")
-    tracker.flush()
-    store = tracker.writer.store
-    assert store is not None
-    [row] = [r for r in store.run_summaries() if r["name"] == "second"]
-    saved = store.get_run(row["run_id"])
-    assert saved is not None and "abcdefgh1234" not in saved.outputs[0].data
+    assert "abcdefgh1234" not in saved_output(shell, "second")
 
 
 def test_a_secret_bound_silently_is_found_when_a_cell_uses_it(shell: InteractiveShell) -> None:
-    tracker = tracker_of(shell)
     run(shell, "%%track first\nx = 1")
     # Frontends' silent executions (and widget callbacks) fire no cell events.
     shell.run_cell("service_token = 'tok-' + 'zyxwvut98765'", silent=True)
     run(shell, "%%track second\nprint(service_token)")
-    tracker.flush()
-    store = tracker.writer.store
-    assert store is not None
-    [row] = [r for r in store.run_summaries() if r["name"] == "second"]
-    saved = store.get_run(row["run_id"])
-    assert saved is not None and "zyxwvut98765" not in saved.outputs[0].data
+    assert "zyxwvut98765" not in saved_output(shell, "second")
