@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from types import FrameType, ModuleType
+from types import FrameType, MethodType, ModuleType
 from typing import Any, Final, Literal
 
 from nbmodelbook.capture.quiet_parse import parse_quietly
@@ -369,6 +369,10 @@ class ObservedFunction:
             raise
         self._observe(self._spec, args[self._first :], kwargs, result, sys._getframe(1))
         return result
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        # Bound like the function it stands for, when kept as a class attribute.
+        return self if instance is None else MethodType(self, instance)
 
     def __reduce__(self) -> tuple[Any, ...]:
         import operator

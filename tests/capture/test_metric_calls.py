@@ -237,3 +237,24 @@ def test_a_cell_run_inside_the_observed_one_leaves_its_calls_to_it() -> None:
     namespace["roc_auc_score"]([0, 1], [0.8, 0.2])
     assert [call.result for call in observer.stop()] == [1.0, 0.0]
     assert sklearn.metrics.roc_auc_score is ORIGINAL_AUC
+
+
+def test_a_stand_in_kept_on_a_class_binds_like_the_function() -> None:
+    namespace = _namespace()
+    code = (
+        "class Scorer:\n"
+        "    score = metrics.accuracy_score\n"
+        "    plain = staticmethod(metrics.accuracy_score)\n"
+        "bound = Scorer().score\n"
+        "value = Scorer().plain([0, 1], [0, 1])\n"
+        "display = metrics.RocCurveDisplay.from_predictions\n"
+    )
+    observer = CallObserver()
+    observer.watch(namespace, code, {"metrics"})
+    try:
+        _run(code, namespace)
+    finally:
+        observer.stop({"Scorer", "bound", "value", "display"})
+    assert namespace["bound"].__self__.__class__.__name__ == "Scorer"
+    assert namespace["value"] == 1.0
+    assert namespace["display"].__self__ is sklearn.metrics.RocCurveDisplay
