@@ -435,7 +435,7 @@ def _add_folds(
     params = call.taken.get("params")
     if params is None:
         params = fold_params(call)
-    scoring = _call_arguments(call).get("scoring")
+    scoring = _arguments(call).get("scoring")
     place: int | str = call.site.line if call.site is not None else f"call {call.order}"
     for scorer, scores in _fold_scores(call.result, scoring):
         # One series per call site and scorer: a loop's calls are its candidates.
@@ -456,17 +456,11 @@ def _add_folds(
 
 def fold_params(call: ObservedCall) -> dict[str, Any]:
     """The configuration a cross-validation call evaluated: its estimator's params."""
-    estimator = _call_arguments(call).get("estimator")
+    estimator = _arguments(call).get("estimator")
     found = inspect_model(estimator) if estimator is not None else None
     if found is None:
         return {}
     return {"model": found[0].rsplit(".", 1)[-1], **found[1]}
-
-
-def _call_arguments(call: ObservedCall) -> dict[str, Any]:
-    arguments = dict(zip(_parameter_names(call), call.args, strict=False))
-    arguments.update(call.kwargs)
-    return arguments
 
 
 def _fold_scores(result: Any, scoring: Any) -> list[tuple[str, list[float]]]:
