@@ -115,7 +115,7 @@ def _clip(text: str) -> str:
 
 
 def cell_text(row: Mapping[str, Any], key: str) -> str:
-    from nbmodelbook.report.render_html import format_duration, format_number, format_value
+    from nbmodelbook.report.view import format_duration, format_number, format_value
 
     if key.startswith(METRIC_PREFIX):
         value = row["metrics"].get(key[len(METRIC_PREFIX) :])

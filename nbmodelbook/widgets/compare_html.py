@@ -63,7 +63,7 @@ def _status_text(run: RunRecord) -> str:
 
 
 def header_html(comparison: Comparison) -> str:
-    from nbmodelbook.report.render_html import format_duration
+    from nbmodelbook.report.view import format_duration
     from nbmodelbook.widgets.columns import format_time
 
     items = []
@@ -95,7 +95,7 @@ def _header_row(first: str, labels: Sequence[str]) -> str:
 
 
 def params_html(comparison: Comparison, only_differences: bool) -> str:
-    from nbmodelbook.report.render_html import param_cells
+    from nbmodelbook.report.view import param_cells
 
     rows: list[ParamRow] = comparison.params(only_differences)
     if not comparison.evidence.params:
@@ -136,7 +136,7 @@ def _delta(value: float | None, reference: float | None) -> str:
 
 
 def metrics_html(comparison: Comparison) -> str:
-    from nbmodelbook.report.render_html import format_number
+    from nbmodelbook.report.view import format_number
 
     metrics: list[MetricRow] = comparison.metrics
     if not metrics:

@@ -21,7 +21,7 @@ from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamR
 from nbmodelbook.widgets.code_diff import CodeDiff, diff_code
 
 if TYPE_CHECKING:
-    from nbmodelbook.report.render_html import Figure
+    from nbmodelbook.report.view import Figure
     from nbmodelbook.store.store import RunStore
 
 FIGURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
@@ -78,7 +78,7 @@ def _figures(runs: Sequence[RunRecord]) -> tuple[list[list[Figure]], int]:
     """Each run's figures, up to a total size the notebook can carry (each is embedded in
     the widget): an output is decoded only while there is room for it. Returns them and how
     many were left out."""
-    from nbmodelbook.report.render_html import VEGALITE_MIME, figure_of
+    from nbmodelbook.report.view import VEGALITE_MIME, figure_of
 
     kept: list[list[Figure]] = []
     used = left_out = 0

@@ -36,8 +36,9 @@ from nbmodelbook.report.model import (
     Severity,
     Summary,
 )
-from nbmodelbook.report.render_html import CSP, SECTIONS, render_html
+from nbmodelbook.report.render_html import CSP, render_html
 from nbmodelbook.report.render_markdown import md_body, md_code, md_text, render_markdown
+from nbmodelbook.report.view import SECTIONS
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -957,7 +958,7 @@ def test_sweep_charts_when_one_parameter_varies() -> None:
 
 def test_a_markdown_output_full_of_markup_is_shown_as_text() -> None:
     """Rendering 2 MB of brackets as Markdown took about a minute: past the bound it is text."""
-    from nbmodelbook.report.render_html import MAX_OUTPUT_MARKUP, figure_of
+    from nbmodelbook.report.view import MAX_OUTPUT_MARKUP, figure_of
 
     heavy = CapturedOutput("text/markdown", "[" * (MAX_OUTPUT_MARKUP + 1), MAX_OUTPUT_MARKUP + 1)
     figure = figure_of(heavy)

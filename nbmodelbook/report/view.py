@@ -1,0 +1,877 @@
+"""The format-neutral view of a review: what each section shows, numbers already rounded, labels
+and anchors decided. Built from a `Review` (no I/O), rendered by one template per format
+(`templates/review.html.j2`, `templates/review.md.j2`); a renderer only escapes and lays out.
+
+Strings in the view are still untrusted text: annotation bodies stay Markdown (`Body`), charts stay
+SVG (`ChartImage`), captured outputs stay `Figure`s; each format makes them safe its own way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nbmodelbook.metric_names import lower_is_better
+from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
+from nbmodelbook.report.build import NOTE_KINDS
+from nbmodelbook.report.compare import model_family, params_sentence
+from nbmodelbook.report.model import (
+    Annotation,
+    AnnotationKind,
+    Evidence,
+    Finding,
+    MetricRow,
+    ParamRow,
+    Review,
+    Severity,
+)
+
+__all__ = [
+    "SECTIONS",
+    "Body",
+    "ChartImage",
+    "Figure",
+    "ReviewContext",
+    "RunRef",
+    "build_view",
+    "environment_view",
+    "format_duration",
+    "format_number",
+    "format_time",
+    "format_value",
+    "kind_heading",
+]
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Summary"),
+    ("decisions", "Decisions"),
+    ("rejected", "Rejected alternatives"),
+    ("history", "Experiment history"),
+    ("methodology", "Methodology"),
+    ("performance", "Performance of the chosen model"),
+    ("risks", "Risks, limitations and assumptions"),
+    ("audit", "Integrity audit"),
+    ("appendix", "Appendix: environment and run log"),
+)
+
+SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+STATUS_TEXT = {
+    RunStatus.OK: "ok",
+    RunStatus.ERROR: "FAILED",
+    RunStatus.INTERRUPTED: "INTERRUPTED",
+    RunStatus.CRASHED: "CRASHED",
+    RunStatus.RUNNING: "unfinished",
+}
+MAX_VALUE_CHARS = 300
+# The Markdown parser spends ~25 µs on a character that may open markup: a captured output of
+# 2 MB of brackets would hold the report for a minute; past this it is shown as its text.
+MAX_OUTPUT_MARKUP = 20_000
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
+
+
+# ---------------------------------------------------------------------------
+# Formatting (shared with the Markdown renderer)
+
+
+def format_number(value: float | int | None) -> str:
+    """Metric values: up to six significant digits, scientific only for extreme magnitudes."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    number = float(value)
+    if math.isnan(number) or math.isinf(number):
+        return str(number)
+    if number != 0 and (abs(number) >= 1e7 or abs(number) < 1e-4):
+        return f"{number:.4g}"
+    return f"{number:.6g}"
+
+
+def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_value(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """A parameter value as short plain text (JSON for containers, `repr` for stand-ins)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool | int | float):
+        return format_number(value)
+    if isinstance(value, str):
+        return _clip(value, limit)
+    if isinstance(value, Mapping) and isinstance(value.get("repr"), str) and "type" in value:
+        return _clip(str(value["repr"]), limit)
+    try:
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = str(value)
+    return _clip(text, limit)
+
+
+def format_time(epoch: float | None) -> str:
+    """Epoch seconds as UTC ISO-8601 (no reader time zone in the report)."""
+    if epoch is None or not math.isfinite(epoch):
+        return "—"
+    try:
+        return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return "—"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    if seconds < 1:
+        return "<1 s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def status_of(run: RunRecord) -> RunStatus | None:
+    try:
+        return RunStatus(run.status)
+    except ValueError:
+        return None
+
+
+def status_text(run: RunRecord) -> str:
+    status = status_of(run)
+    return STATUS_TEXT[status] if status is not None else format_value(str(run.status), 40)
+
+
+def is_failed(run: RunRecord) -> bool:
+    return status_failed(run.status)
+
+
+def metric_lower_is_better(name: str, known: Mapping[str, bool]) -> bool:
+    if name in known:
+        return known[name]
+    return lower_is_better(name)
+
+
+# ---------------------------------------------------------------------------
+# The context both renderers share
+
+
+@dataclass(frozen=True, slots=True)
+class RunRef:
+    run_id: str
+    label: str
+    anchor: str | None  # None: not a run of this review
+
+
+@dataclass(frozen=True, slots=True)
+class ChartImage:
+    name: str  # deterministic file stem, e.g. "chart-decision-1"
+    svg: str
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One captured output of the chosen run, made safe for display."""
+
+    kind: str  # "image" | "html" | "text" | "markdown" | "omitted"
+    mime: str
+    image_mime: str | None = None  # for kind "image": image/png | image/jpeg | image/svg+xml
+    image_bytes: bytes | None = None
+    html: str | None = None  # sanitized, for "html" and "markdown"
+    text: str | None = None  # for "text" and "omitted" (a stand-in or the reason)
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """An annotation's Markdown, with where its `run:REF` tokens link (REF -> anchor)."""
+
+    markdown: str
+    links: Mapping[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.markdown.strip())
+
+    @classmethod
+    def of(cls, ctx: ReviewContext, annotation: Annotation) -> Body:
+        return cls(annotation.body, ctx.run_links(annotation.refs))
+
+
+class ReviewContext:
+    """Run anchors, labels, reference resolution, metric directions and charts of one Review."""
+
+    def __init__(self, review: Review) -> None:
+        self.review = review
+        self.runs = review.runs
+        seen = set()
+        order: list[str] = []
+        for run_id in review.history:
+            if run_id in self.runs and run_id not in seen:
+                seen.add(run_id)
+                order.append(run_id)
+        rest = sorted(
+            (run for run_id, run in self.runs.items() if run_id not in seen),
+            key=lambda run: (_finite(run.started_at), run.run_id),
+        )
+        order.extend(run.run_id for run in rest)
+        self.order = order
+        self.anchors = self._anchors(order)
+        self.chosen_id = review.chosen_run_id or review.summary.chosen_run_id
+        self.chosen = self.runs.get(self.chosen_id) if self.chosen_id else None
+        directions: dict[str, bool] = {}
+        for evidence in self._all_evidence():
+            for row in evidence.metrics:
+                directions.setdefault(row.name, row.lower_is_better)
+        self.directions = directions
+        self.headline = review.summary.headline_metric
+
+    # -- runs ---------------------------------------------------------------
+
+    def _anchors(self, order: Sequence[str]) -> dict[str, str]:
+        anchors: dict[str, str] = {}
+        used: set[str] = set()
+        for run_id in order:
+            short = _ANCHOR_UNSAFE.sub("_", self.runs[run_id].short_id) or "run"
+            anchor = f"run-{short}"
+            if anchor in used:  # two runs started in the same millisecond
+                anchor = f"run-{_ANCHOR_UNSAFE.sub('_', run_id)}"
+                suffix = 2
+                while anchor in used:
+                    anchor, suffix = f"run-{_ANCHOR_UNSAFE.sub('_', run_id)}-{suffix}", suffix + 1
+            used.add(anchor)
+            anchors[run_id] = anchor
+        return anchors
+
+    def ref(self, run_id: str) -> RunRef:
+        return RunRef(run_id, self.review.run_label(run_id), self.anchors.get(run_id))
+
+    def names(self, run_ids: Sequence[str]) -> list[str]:
+        """Run names for a sentence, with the short id where several of `run_ids` share one."""
+        names = [self.runs[run_id].name if run_id in self.runs else run_id for run_id in run_ids]
+        repeated = {name for name in names if names.count(name) > 1}
+        return [
+            self.review.run_label(run_id) if name in repeated else name
+            for run_id, name in zip(run_ids, names, strict=True)
+        ]
+
+    def params_sentence(self, evidence: Evidence) -> str:
+        return params_sentence(evidence, self.names(evidence.run_ids))
+
+    def resolve(self, token: str) -> str | None:
+        """A `run:REF` token's run, by the builder's own rule (`report.resolve.resolve_ref`), so a
+        link in the text always points at the run the evidence tables show."""
+        from nbmodelbook.report.resolve import resolve_ref
+
+        return resolve_ref(token, self.runs)
+
+    def run_links(self, refs: Iterable[str]) -> dict[str, str]:
+        """REF -> anchor for the `run:REF` tokens that match a run."""
+        links: dict[str, str] = {}
+        for token in refs:
+            run_id = self.resolve(token)
+            if run_id is not None:
+                links[token] = self.anchors[run_id]
+        return links
+
+    def cited(self, annotation: Annotation) -> tuple[list[RunRef], list[str]]:
+        found: list[RunRef] = []
+        missing: list[str] = []
+        for token in annotation.refs:
+            run_id = self.resolve(token)
+            if run_id is None:
+                missing.append(token)
+            elif all(ref.run_id != run_id for ref in found):
+                found.append(self.ref(run_id))
+        return found, missing
+
+    def _all_evidence(self) -> list[Evidence]:
+        return [d.evidence for d in self.review.decisions] + [
+            r.evidence for r in self.review.rejections
+        ]
+
+    def lower_is_better(self, metric: str) -> bool:
+        return metric_lower_is_better(metric, self.directions)
+
+    def direction(self, metric: str) -> str:
+        return "lower is better" if self.lower_is_better(metric) else "higher is better"
+
+    def headline_value(self, run: RunRecord) -> str:
+        if not self.headline:
+            return "—"
+        value = run.metrics.get(self.headline)
+        return format_number(value) if isinstance(value, int | float) else "—"
+
+    # -- findings ------------------------------------------------------------
+
+    def findings(self) -> list[Finding]:
+        rank = {severity: position for position, severity in enumerate(SEVERITY_ORDER)}
+        return sorted(self.review.findings, key=lambda f: rank.get(f.severity, len(rank)))
+
+    def finding_counts(self) -> list[tuple[Severity, int]]:
+        counts = Counter(finding.severity for finding in self.review.findings)
+        return [(severity, counts[severity]) for severity in SEVERITY_ORDER if counts[severity]]
+
+    def notes_by_kind(self) -> list[tuple[AnnotationKind, list[Annotation]]]:
+        grouped: dict[AnnotationKind, list[Annotation]] = {}
+        for note in self.review.notes:
+            grouped.setdefault(note.kind, []).append(note)
+        known = [(kind, grouped.pop(kind)) for kind in NOTE_KINDS if kind in grouped]
+        return known + sorted(grouped.items(), key=lambda item: str(item[0]))
+
+    # -- charts --------------------------------------------------------------
+
+    def evidence_chart(self, evidence: Evidence, name: str, title: str) -> ChartImage | None:
+        """Metric bars of an evidence block (headline metric first, at most six metrics)."""
+        from nbmodelbook.report import charts
+
+        # Stable sort: the headline metric first, the others in their order.
+        ordered = sorted(evidence.metrics, key=lambda row: row.name != self.headline)
+        labels = [self.review.run_label(run_id) for run_id in evidence.run_ids]
+        rows = charts.metric_bar_rows(ordered, labels)
+        if not rows:
+            return None
+
+        svg = _draw(lambda: charts.to_svg(charts.metric_bars(rows)))
+        if svg is None:
+            return None
+        metrics = ", ".join(dict.fromkeys(str(row["metric"]) for row in rows))
+        return ChartImage(name, svg, f"Bar chart of {metrics} for the runs compared in {title}")
+
+    def sweep_chart(
+        self, run_ids: Sequence[str], name: str, metric: str | None
+    ) -> ChartImage | None:
+        """`metric` against the one parameter that varies across `run_ids` (3+ runs), if any."""
+        if not metric:
+            return None
+        runs = [
+            self.runs[run_id]
+            for run_id in run_ids
+            if run_id in self.runs
+            and isinstance(self.runs[run_id].metrics.get(metric), int | float)
+        ]
+        param = single_varying_param(runs)
+        if param is None:
+            return None
+        values = [run.params.get(param) for run in runs]
+        if len({_key(value) for value in values}) < 3:
+            return None
+        numeric = all(
+            isinstance(value, int | float) and not isinstance(value, bool) for value in values
+        )
+        from nbmodelbook.report import charts
+
+        rows = [
+            {
+                "run": self.review.run_label(run.run_id),
+                "param_value": value if numeric else format_value(value, 40),
+                "value": float(run.metrics[metric]),
+                "chosen": run.run_id == self.chosen_id,
+            }
+            for run, value in zip(runs, values, strict=True)
+        ]
+        svg = _draw(lambda: charts.to_svg(charts.param_vs_metric(rows, param, metric)))
+        if svg is None:
+            return None
+        return ChartImage(name, svg, f"{metric} against {param} for {len(runs)} runs")
+
+    def history_chart(self) -> ChartImage | None:
+        metric = self.headline
+        if not metric or not self.order:
+            return None
+        families = {run_id: model_family(self.runs[run_id]) for run_id in self.order}
+        by_family = any(families.values())
+        rows: list[dict[str, Any]] = []
+        for run_id in self.order:
+            run = self.runs[run_id]
+            value = run.metrics.get(metric)
+            started = format_time(run.started_at)
+            if started == "—":
+                continue
+            group = (families[run_id] or "(no model found)") if by_family else run.name
+            rows.append(
+                {
+                    "run": self.review.run_label(run_id),
+                    "group": group,
+                    "started": started,
+                    "value": float(value) if isinstance(value, int | float) else math.nan,
+                    "failed": is_failed(run),
+                    "chosen": run_id == self.chosen_id,
+                }
+            )
+        if not any(not math.isnan(row["value"]) for row in rows):
+            return None
+        from nbmodelbook.report import charts
+
+        title = "Model family" if by_family else "Run name"
+        svg = _draw(lambda: charts.to_svg(charts.history_chart(rows, metric, title)))
+        if svg is None:
+            return None
+        return ChartImage(
+            "chart-history", svg, f"{metric} of every run over time, failed runs marked"
+        )
+
+    def history_sweep_chart(self) -> ChartImage | None:
+        """The chosen cell's own runs, when they differ in exactly one parameter."""
+        chosen = self.chosen
+        if chosen is None:
+            return None
+        siblings = [
+            run_id
+            for run_id in self.order
+            if status_of(self.runs[run_id]) is RunStatus.OK
+            and (
+                (chosen.cell_id is not None and self.runs[run_id].cell_id == chosen.cell_id)
+                or self.runs[run_id].name == chosen.name
+            )
+        ]
+        return self.sweep_chart(siblings, "chart-history-sweep", self.headline)
+
+    # -- captured outputs --------------------------------------------------------
+
+    def figures(self) -> list[Figure]:
+        if self.chosen is None:
+            return []
+        return [figure_of(output) for output in self.chosen.outputs]
+
+
+def pad(values: Sequence[Any], width: int) -> list[Any]:
+    """`values` cut or filled with None to exactly one per compared run."""
+    return [values[index] if index < len(values) else None for index in range(width)]
+
+
+def param_cells(row: ParamRow, width: int) -> list[str]:
+    """A param's value in each of `width` compared runs, as text; "(not set)" where a run has
+    no such param (a run that recorded None shows it)."""
+    return [
+        format_value(value) if row.is_set(position) else "(not set)"
+        for position, value in enumerate(pad(row.values, width))
+    ]
+
+
+def _finite(value: float | None) -> float:
+    return value if isinstance(value, int | float) and math.isfinite(value) else math.inf
+
+
+def _key(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def single_varying_param(runs: Sequence[RunRecord]) -> str | None:
+    """The only parameter whose value differs across `runs` (3 or more), else None."""
+    if len(runs) < 3:
+        return None
+    names = list(dict.fromkeys(name for run in runs for name in run.params))
+    varying = [name for name in names if len({_key(run.params.get(name)) for run in runs}) > 1]
+    return varying[0] if len(varying) == 1 else None
+
+
+def _draw(build: Callable[[], str]) -> str | None:
+    """Run a chart build-and-convert; a chart that cannot be drawn is left out, not fatal."""
+    try:
+        svg = build()
+    except Exception:
+        return None
+    return svg if isinstance(svg, str) else None
+
+
+def figure_of(output: CapturedOutput) -> Figure:
+    """Make one captured output of a run safe to show (or say why it is not shown)."""
+    from nbmodelbook.report import sanitize
+
+    mime = output.mime
+    if output.truncated and mime != "text/x-stdout":
+        return Figure(
+            "omitted",
+            mime,
+            text=_clip(output.data, 2000),
+            note=f"Output too large to keep ({output.size:,} bytes of {mime}); "
+            "its text form is shown instead.",
+        )
+    if mime in ("image/png", "image/jpeg"):
+        raw = sanitize.image_bytes(mime, output.data)
+        if raw is None:
+            return Figure("omitted", mime, note=f"A {mime} output that is not a valid image.")
+        return Figure("image", mime, image_mime=mime, image_bytes=raw)
+    if mime == "image/svg+xml":
+        svg = sanitize.svg_bytes(output.data)
+        if svg is None:
+            return Figure("omitted", mime, note="An SVG output that is not a valid SVG image.")
+        return Figure("image", mime, image_mime="image/svg+xml", image_bytes=svg)
+    if VEGALITE_MIME.match(mime):
+        from nbmodelbook.report import charts
+
+        drawn = charts.untrusted_vegalite_to_svg(output.data)
+        svg = sanitize.svg_bytes(drawn) if drawn is not None else None
+        if svg is None:
+            return Figure(
+                "omitted",
+                mime,
+                note="A Vega-Lite chart that could not be drawn offline "
+                "(invalid, too large, or it loads data from elsewhere).",
+            )
+        return Figure("image", mime, image_mime="image/svg+xml", image_bytes=svg)
+    if mime == "text/html":
+        return Figure("html", mime, html=sanitize.html_output_to_safe_html(output.data))
+    if mime == "text/markdown":
+        from nbmodelbook.report.annotations import markup_count  # loads the Markdown parser
+
+        if markup_count(output.data) > MAX_OUTPUT_MARKUP:
+            return Figure(
+                "text",
+                mime,
+                text=output.data,
+                note="Markdown output shown as its text: it holds too much markup to render "
+                f"(more than {MAX_OUTPUT_MARKUP:,} brackets, stars and the like).",
+            )
+        return Figure(
+            "markdown", mime, html=sanitize.markdown_to_safe_html(output.data, heading_offset=3)
+        )
+    note = None
+    if output.truncated:
+        note = f"Printed output was cut: the last {len(output.data):,} of {output.size:,} "
+        note += "characters are kept."
+    return Figure("text", mime, text=output.data, note=note)
+
+
+def _evidence_view(
+    ctx: ReviewContext, evidence: Evidence, name: str, title: str, chosen_id: str | None
+) -> dict[str, Any]:
+    runs = [ctx.ref(run_id) for run_id in evidence.run_ids]
+    all_params = [
+        {"name": row.name, "values": param_cells(row, len(runs)), "differs": row.differs}
+        for row in evidence.params
+    ]
+    compared = {row.name for row in evidence.compared_params}
+    differing = [row for row in all_params if row["name"] in compared]
+    metrics = [_metric_view(ctx, row, len(runs)) for row in evidence.metrics]
+    return {
+        "runs": runs,
+        "chosen_id": chosen_id,
+        "params": all_params,
+        "params_sentence": ctx.params_sentence(evidence),
+        "differing": differing,
+        # The full table, when the one of differences leaves params out.
+        "all_hidden": len(differing) < len(all_params),
+        "metrics": metrics,
+        "data": [difference.sentence for difference in evidence.data],
+        "missing": list(evidence.missing_refs),
+        "chart": (ctx.evidence_chart(evidence, f"chart-{name}", title)),
+        "sweep": (ctx.sweep_chart(evidence.run_ids, f"chart-{name}-sweep", ctx.headline)),
+    }
+
+
+def _metric_view(ctx: ReviewContext, row: MetricRow, width: int) -> dict[str, Any]:
+    cells = []
+    for position in range(width):
+        value = row.values[position] if position < len(row.values) else None
+        cells.append({"text": format_number(value), "best": position in row.best})
+    return {
+        "name": row.name,
+        "direction": "lower is better" if row.lower_is_better else "higher is better",
+        "headline": row.name == ctx.headline,
+        "cells": cells,
+    }
+
+
+def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
+    summary = ctx.review.summary
+    headline = summary.headline_metric
+    rows: list[dict[str, Any]] = []
+    if summary.chosen_run_id is not None:
+        rows.append(
+            {"run": ctx.ref(summary.chosen_run_id), "value": summary.headline_value, "chosen": True}
+        )
+    for run_id, value in summary.alternatives:
+        rows.append({"run": ctx.ref(run_id), "value": value, "chosen": False})
+    finite = [row["value"] for row in rows if isinstance(row["value"], int | float)]
+    best = None
+    if headline and finite:
+        best = min(finite) if ctx.lower_is_better(headline) else max(finite)
+    for row in rows:
+        row["text"] = format_number(row["value"])
+        row["best"] = best is not None and row["value"] == best
+    effort = ctx.review.effort
+    return {
+        "chosen": ctx.ref(summary.chosen_run_id) if summary.chosen_run_id else None,
+        "chosen_name": summary.chosen_name,
+        "headline": headline,
+        "direction": ctx.direction(headline) if headline else None,
+        "headline_text": format_number(summary.headline_value),
+        "rows": rows,
+        "sentences": list(summary.sentences),
+        "effort": effort.sentence if effort is not None else None,
+        "open_risks": summary.open_risks,
+        "finding_counts": [(str(sev), count) for sev, count in ctx.finding_counts()],
+        "total_findings": len(ctx.review.findings),
+        "decisions": len(ctx.review.decisions),
+        "rejections": len(ctx.review.rejections),
+    }
+
+
+def _params_compact(run: RunRecord) -> str:
+    return "; ".join(f"{key}={format_value(run.params[key], 80)}" for key in sorted(run.params))
+
+
+def _metrics_compact(run: RunRecord) -> str:
+    return "; ".join(f"{key}={format_number(run.metrics[key])}" for key in sorted(run.metrics))
+
+
+def _history_rows(ctx: ReviewContext) -> list[dict[str, Any]]:
+    rows = []
+    for position, run_id in enumerate(ctx.order, start=1):
+        run = ctx.runs[run_id]
+        rows.append(
+            {
+                "n": position,
+                "ref": ctx.ref(run_id),
+                "name": run.name,
+                "short_id": run.short_id,
+                "anchor": ctx.anchors[run_id],
+                "status": status_text(run),
+                "failed": is_failed(run),
+                "unfinished": status_of(run) is RunStatus.RUNNING,
+                "started": format_time(run.started_at),
+                "duration": format_duration(run.duration),
+                "headline": ctx.headline_value(run),
+                "chosen": run_id == ctx.chosen_id,
+            }
+        )
+    return rows
+
+
+def _run_log_rows(ctx: ReviewContext, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for row in history:
+        run = ctx.runs[row["ref"].run_id]
+        error = None
+        if run.error is not None:
+            error = _clip(f"{run.error.type}: {run.error.message}", 500)
+        rows.append(
+            {
+                **row,
+                "run_id": run.run_id,
+                "params": _params_compact(run),
+                "metrics": _metrics_compact(run),
+                "tags": ", ".join(run.tags),
+                "note": run.note or "",
+                "error": error,
+            }
+        )
+    return rows
+
+
+def _inputs_view(inputs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
+    rows = []
+    for name in sorted(inputs):
+        fp = inputs[name]
+        shape = fp.get("shape")
+        columns = fp.get("columns")
+        digest = fp.get("hash")
+        rows.append(
+            {
+                "name": name,
+                "kind": format_value(fp.get("kind"), 40),
+                "shape": " × ".join(f"{int(d):,}" for d in shape)
+                if isinstance(shape, list) and all(isinstance(d, int) for d in shape)
+                else "—",
+                "columns": str(len(columns)) if isinstance(columns, list) else "—",
+                "hash": str(digest)[:16] if isinstance(digest, str) and digest else "not computed",
+                "error": format_value(fp.get("error"), 200) if fp.get("error") else "",
+            }
+        )
+    return rows
+
+
+def environment_view(run: RunRecord | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    env = run.environment or {}
+    python = env.get("python") if isinstance(env.get("python"), Mapping) else {}
+    packages = env.get("packages") if isinstance(env.get("packages"), Mapping) else {}
+    git = env.get("git") if isinstance(env.get("git"), Mapping) else None
+    assert isinstance(python, Mapping) and isinstance(packages, Mapping)
+    dirty = None
+    if git is not None:
+        flag = git.get("dirty")
+        dirty = "unknown" if flag is None else ("yes" if flag else "no")
+    return {
+        "python": [
+            (label, format_value(python.get(key), 200))
+            for key, label in (
+                ("version", "Python"),
+                ("implementation", "Implementation"),
+                ("platform", "Platform"),
+            )
+            if python.get(key)
+        ],
+        "packages": [(str(name), format_value(packages[name], 80)) for name in sorted(packages)],
+        "git": None
+        if git is None
+        else {
+            "commit": format_value(git.get("commit"), 80),
+            "branch": format_value(git.get("branch"), 200),
+            "dirty": dirty,
+            "remote": format_value(git.get("remote"), 300),
+        },
+        "errors": [format_value(error, 300) for error in env.get("errors", []) or []],
+    }
+
+
+def _figure_view(figure: Figure, position: int) -> dict[str, Any]:
+    return {
+        "figure": figure,
+        "kind": figure.kind,
+        "mime": figure.mime,
+        "note": figure.note,
+        "position": position,
+        "name": f"figure-{position}",
+        "alt": f"Figure {position} of the chosen run ({figure.mime})",
+    }
+
+
+def build_view(review: Review) -> dict[str, Any]:
+    """Everything a report shows, as plain values (strings are still untrusted)."""
+    ctx = ReviewContext(review)
+    history = _history_rows(ctx)
+    decisions = [
+        {
+            "number": number,
+            "title": decision.annotation.title or f"Decision {number}",
+            "cell": decision.annotation.cell_index + 1,
+            "chosen": ctx.ref(decision.chosen_run_id) if decision.chosen_run_id else None,
+            "alternatives": [ctx.ref(run_id) for run_id in decision.alternative_run_ids],
+            "headline": decision.headline_metric,
+            "body": Body.of(ctx, decision.annotation),
+            "evidence": _evidence_view(
+                ctx,
+                decision.evidence,
+                f"decision-{number}",
+                f"decision {number}",
+                decision.chosen_run_id,
+            ),
+        }
+        for number, decision in enumerate(review.decisions, start=1)
+    ]
+    rejections = [
+        {
+            "number": number,
+            "title": rejection.annotation.title or f"Rejected alternative {number}",
+            "has_title": bool(rejection.annotation.title.strip()),
+            "cell": rejection.annotation.cell_index + 1,
+            "body": Body.of(ctx, rejection.annotation),
+            "evidence": _evidence_view(
+                ctx, rejection.evidence, f"rejection-{number}", f"rejection {number}", None
+            ),
+        }
+        for number, rejection in enumerate(review.rejections, start=1)
+    ]
+    notes = []
+    for kind, kind_notes in ctx.notes_by_kind():
+        items = []
+        for note in kind_notes:
+            cited, missing = ctx.cited(note)
+            items.append(
+                {
+                    "title": note.title or kind.label,
+                    "cell": note.cell_index + 1,
+                    "body": Body.of(ctx, note),
+                    "cited": cited,
+                    "missing": missing,
+                }
+            )
+        notes.append({"kind": str(kind), "label": kind_heading(kind), "items": items})
+    findings = [
+        {
+            "severity": str(finding.severity),
+            "code": finding.code,
+            "title": finding.title,
+            "detail": finding.detail,
+            "runs": [ctx.ref(run_id) for run_id in finding.run_ids],
+            "cell": finding.cell_index + 1 if finding.cell_index is not None else None,
+        }
+        for finding in ctx.findings()
+    ]
+    problems = [
+        {"cell": problem.cell_index + 1, "message": problem.message}
+        for problem in review.annotation_problems
+    ]
+    methodology = review.methodology
+    chosen = ctx.chosen
+    performance = None
+    if chosen is not None:
+        performance = {
+            "run": ctx.ref(chosen.run_id),
+            "metrics": [
+                {
+                    "name": name,
+                    "value": format_number(chosen.metrics[name]),
+                    "direction": ctx.direction(name),
+                }
+                for name in sorted(chosen.metrics)
+            ],
+            "figures": [
+                _figure_view(figure, position)
+                for position, figure in enumerate(ctx.figures(), start=1)
+            ],
+        }
+    failed = sum(1 for row in history if row["failed"])
+    return {
+        "title": review.title,
+        "notebook": review.notebook,
+        "store": review.store_location,
+        "sections": [
+            {"anchor": anchor, "number": number, "heading": heading}
+            for number, (anchor, heading) in enumerate(SECTIONS, start=1)
+        ],
+        "summary": _summary_view(ctx),
+        "decisions": decisions,
+        "rejections": rejections,
+        "history": history,
+        "history_failed": failed,
+        "headline": ctx.headline,
+        "effort": review.effort.sentence if review.effort is not None else None,
+        "history_chart": (ctx.history_chart()),
+        "sweep_chart": (ctx.history_sweep_chart()),
+        "methodology": None
+        if methodology is None
+        else {
+            "inputs": _inputs_view(methodology.inputs),
+            "code": methodology.reproducible_code,
+            "lineage_cells": methodology.lineage_cells,
+        },
+        "chosen": ctx.ref(chosen.run_id) if chosen is not None else None,
+        "performance": performance,
+        "notes": notes,
+        "open_risks": review.summary.open_risks,
+        "findings": findings,
+        "finding_counts": [(str(sev), count) for sev, count in ctx.finding_counts()],
+        "problems": problems,
+        "environment": environment_view(chosen),
+        "run_log": _run_log_rows(ctx, history),
+    }
+
+
+def kind_heading(kind: AnnotationKind) -> str:
+    return {
+        AnnotationKind.RISK: "Risks",
+        AnnotationKind.LIMITATION: "Limitations",
+        AnnotationKind.ASSUMPTION: "Assumptions",
+        AnnotationKind.DATA: "Data notes",
+        AnnotationKind.METHOD: "Method notes",
+        AnnotationKind.CONTEXT: "Context",
+    }.get(kind, kind.label)
