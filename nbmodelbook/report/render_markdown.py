@@ -30,6 +30,7 @@ __all__ = ["md_code", "md_text", "render_markdown"]
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]{}|~$!#])")
 # What would start a list item, a thematic break or a setext underline at the start of a line.
 _LINE_START = re.compile(r"^(\d{0,9})([.)]|(?<![0-9])[-+])(?=\s|$)|^()([-=])(?=[-=\s]*$)")
+_BARE_URL = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*:|\bwww)([/.])")
 _IMAGE_EXT = {"image/png": "png", "image/jpeg": "jpg"}
 
 
@@ -38,6 +39,10 @@ def md_text(text: object) -> str:
     value = " ".join(str(text).split())
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _INLINE_SPECIAL.sub(r"\\\1", value)
+    # Renderers that link bare URLs (GFM's autolinks, mistune's url plugin) take the escapes
+    # after one into the URL, and the brackets they escaped come alive: an entity for the
+    # slash or dot reads the same and starts no link.
+    value = _BARE_URL.sub(lambda m: m.group(1) + ("&#47;" if m.group(2) == "/" else "&#46;"), value)
     return _LINE_START.sub(lambda m: (m.group(1) or "") + "\\" + (m.group(2) or m.group(4)), value)
 
 

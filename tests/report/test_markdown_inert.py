@@ -169,6 +169,9 @@ ATTACKS = {
     "escaped link bracket": "[x\\](javascript:alert(1))",
     # An escaped image marker: `\\![` became `\\\\![`, a live remote image.
     "escaped image marker": "\\![pixel](http://evil.example/p.png)",
+    # A bare URL before an escaped bracket: a renderer that links bare URLs (mistune) took the
+    # escapes into the URL and closed the run's link with `](javascript:...)`.
+    "bare URL before a bracket": "[p]: http://evil.example/p.png[x\\](javascript:alert(1))",
 }
 
 
