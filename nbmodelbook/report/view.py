@@ -21,9 +21,18 @@ from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.compare import model_family, params_sentence
+from nbmodelbook.report.evidence_view import (
+    comparison_view,
+    interval_for,
+    metric_with_interval,
+    missing_intervals,
+    performance_view,
+    summary_view,
+)
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
+    Decision,
     Evidence,
     Finding,
     MetricRow,
@@ -558,7 +567,7 @@ def _evidence_view(
     ]
     compared = {row.name for row in evidence.compared_params}
     differing = [row for row in all_params if row["name"] in compared]
-    metrics = [_metric_view(ctx, row, len(runs)) for row in evidence.metrics]
+    metrics = [_metric_view(ctx, row, evidence.run_ids) for row in evidence.metrics]
     return {
         "runs": runs,
         "chosen_id": chosen_id,
@@ -575,11 +584,14 @@ def _evidence_view(
     }
 
 
-def _metric_view(ctx: ReviewContext, row: MetricRow, width: int) -> dict[str, Any]:
+def _metric_view(ctx: ReviewContext, row: MetricRow, run_ids: Sequence[str]) -> dict[str, Any]:
     cells = []
-    for position in range(width):
+    for position, run_id in enumerate(run_ids):
         value = row.values[position] if position < len(row.values) else None
-        cells.append({"text": format_number(value), "best": position in row.best})
+        interval = interval_for(ctx.review.evidence, run_id, row.name)
+        cells.append(
+            {"text": format_number(value), "best": position in row.best, "interval": interval}
+        )
     return {
         "name": row.name,
         "direction": "lower is better" if row.lower_is_better else "higher is better",
@@ -605,6 +617,11 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
     for row in rows:
         row["text"] = format_number(row["value"])
         row["best"] = best is not None and row["value"] == best
+        row["estimate"] = (
+            metric_with_interval(ctx.review.evidence, row["run"].run_id, headline)
+            if headline
+            else None
+        )
     effort = ctx.review.effort
     return {
         "chosen": ctx.ref(summary.chosen_run_id) if summary.chosen_run_id else None,
@@ -616,11 +633,61 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
         "sentences": list(summary.sentences),
         "effort": effort.sentence if effort is not None else None,
         "open_risks": summary.open_risks,
+        # By name: a reader of page 1 learns what the risks are, not how many there are.
+        "risks": [
+            {
+                "kind": note.kind.label,
+                "title": note.title or note.kind.label,
+                "cell": note.cell_index + 1,
+            }
+            for note in ctx.review.notes
+            if note.kind in (AnnotationKind.RISK, AnnotationKind.LIMITATION)
+        ],
+        "serious": [
+            {"severity": str(finding.severity), "title": finding.title, "code": finding.code}
+            for finding in ctx.findings()
+            if finding.severity in (Severity.HIGH, Severity.MEDIUM)
+        ],
         "finding_counts": [(str(sev), count) for sev, count in ctx.finding_counts()],
         "total_findings": len(ctx.review.findings),
         "decisions": len(ctx.review.decisions),
         "rejections": len(ctx.review.rejections),
     }
+
+
+def _labels(ctx: ReviewContext) -> dict[str, str]:
+    return {run_id: ctx.review.run_label(run_id) for run_id in ctx.order}
+
+
+def _decision_comparisons(ctx: ReviewContext, decision: Decision) -> list[dict[str, Any]]:
+    """The paired comparisons behind a decision: its chosen run against each alternative."""
+    evidence = ctx.review.evidence
+    if evidence is None or decision.chosen_run_id is None:
+        return []
+    wanted = set(decision.alternative_run_ids)
+    found = [
+        comparison
+        for comparison in evidence.comparisons
+        if comparison.run_id == decision.chosen_run_id and comparison.other_run_id in wanted
+    ]
+    rows = []
+    for comparison in found:
+        row = comparison_view(comparison, ctx.review.run_label(comparison.other_run_id), len(found))
+        row["ref"] = ctx.ref(comparison.other_run_id)
+        rows.append(row)
+    return rows
+
+
+def _decision_missing_intervals(ctx: ReviewContext, decision: Decision) -> list[str]:
+    metric = decision.headline_metric
+    if metric is None or ctx.review.evidence is None:
+        return []
+    names = {
+        run_id: [metric]
+        for run_id in decision.evidence.run_ids
+        if run_id in ctx.runs and isinstance(ctx.runs[run_id].metrics.get(metric), int | float)
+    }
+    return missing_intervals(ctx.review.evidence, _labels(ctx), names)
 
 
 def _params_compact(run: RunRecord) -> str:
@@ -764,6 +831,8 @@ def build_view(review: Review) -> dict[str, Any]:
                 f"decision {number}",
                 decision.chosen_run_id,
             ),
+            "comparisons": _decision_comparisons(ctx, decision),
+            "no_interval": _decision_missing_intervals(ctx, decision),
         }
         for number, decision in enumerate(review.decisions, start=1)
     ]
@@ -816,6 +885,7 @@ def build_view(review: Review) -> dict[str, Any]:
     if chosen is not None:
         performance = {
             "run": ctx.ref(chosen.run_id),
+            "evidence": performance_view(review.evidence),
             "metrics": [
                 {
                     "name": name,
@@ -839,6 +909,7 @@ def build_view(review: Review) -> dict[str, Any]:
             for number, (anchor, heading) in enumerate(SECTIONS, start=1)
         ],
         "summary": _summary_view(ctx),
+        "evidence_summary": summary_view(review.evidence, _labels(ctx)),
         "decisions": decisions,
         "rejections": rejections,
         "history": history,

@@ -1,0 +1,218 @@
+"""The evidence as the report shows it: rounding to what the interval supports, verdicts in
+words on page 1, the comparisons of each decision, the Performance evidence section, and the
+same labels, numbers and finding codes in HTML, Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from nbmodelbook.cli import main
+from nbmodelbook.record import RunRecord
+from nbmodelbook.report.evidence_view import (
+    decimals_for,
+    format_difference,
+    format_estimate,
+    format_interval,
+    format_p,
+)
+from nbmodelbook.report.load import load_review
+from nbmodelbook.report.render_html import render_html
+from nbmodelbook.report.render_markdown import render_markdown
+from nbmodelbook.stats.results import Interval
+from nbmodelbook.store.store import RunStore
+from tests.report.test_review_evidence import standard_runs, write_notebook
+
+
+def ci(low: float, high: float, method: str = "DeLong") -> Interval:
+    return Interval(low, high, 0.95, method)
+
+
+@pytest.mark.parametrize(
+    ("interval", "value", "decimals"),
+    [
+        (ci(0.9933, 0.9999), None, 3),  # half-width 0.0033
+        (ci(0.95, 0.99), None, 2),  # half-width 0.02
+        (ci(0.90, 1.10), None, 1),  # half-width 0.1
+        (ci(10.0, 30.0), None, 0),  # half-width 10
+        (ci(0.5, 0.5), None, 4),  # no width: as precise as the report goes
+        (ci(0.999999, 0.9999991), None, 4),  # never six digits
+        (None, 0.99771, 3),
+        (None, 123.456, 0),
+        (None, 0.0181, 4),
+    ],
+)
+def test_decimals_follow_the_interval(
+    interval: Interval | None, value: float | None, decimals: int
+) -> None:
+    assert decimals_for(interval, value) == decimals
+
+
+def test_estimates_differences_and_p_values_in_words() -> None:
+    assert format_estimate(0.99771, ci(0.9933, 0.99999)) == "0.998 (95% CI 0.993–1.000)"
+    assert (
+        format_estimate(0.99771, ci(0.9933, 0.99999), method=True)
+        == "0.998 (95% CI 0.993–1.000, DeLong)"
+    )
+    assert format_estimate(0.99771, None) == "0.998"
+    assert format_estimate(None, None) == "—"
+    assert format_difference(0.0025, ci(-0.0029, 0.0079)) == "+0.003 (95% CI −0.003 to +0.008)"
+    assert format_difference(-0.0001, ci(-0.0002, 0.00001)).startswith("−0.0001 ")
+    assert format_interval(ci(-0.2, 0.1)) == "−0.2 to 0.1"
+    assert format_interval(None) == "—"
+    assert format_p(0.3612) == "p = 0.36"
+    assert format_p(0.0123) == "p = 0.012"
+    assert format_p(0.00001) == "p < 0.001"
+    assert format_p(None) == "—"
+
+
+# --- reports of real stores -------------------------------------------------------------------
+
+
+def _review_files(tmp_path: Path, decision: str) -> tuple[Path, Path, list[RunRecord]]:
+    notebook = tmp_path / "model.ipynb"
+    records = standard_runs(str(notebook.resolve()))
+    store_path = tmp_path / "runs.sqlite"
+    store = RunStore.open(str(store_path))
+    for record in records:
+        store.finish_run(record)
+    store.close()
+    write_notebook(notebook, records, decision)
+    return notebook, store_path, records
+
+
+BEATS_STUMP = (
+    "> [!DECISION] Logistic regression\n"
+    "> We chose run:logreg over run:stump and run:bayes. metric:auc"
+)
+BEATS_ALMOST = (
+    "> [!DECISION] Logistic regression\n> We chose run:logreg over run:logreg-c05. metric:auc"
+)
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def text_of_html(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def text_of_markdown(markdown: str) -> str:
+    return text_of_html(MarkdownIt("commonmark").enable("table").render(markdown))
+
+
+def _sections(text: str, start: str, end: str) -> str:
+    """The text between two section headings (their last mention: the contents list comes
+    first)."""
+    return text[text.rindex(start) : text.rindex(end)]
+
+
+def test_page_one_says_in_words_whether_the_lead_is_real(tmp_path: Path) -> None:
+    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    review = load_review(notebook, str(store_path), progress=lambda _m: None)
+    html = text_of_html(render_html(review))
+    page_one = _sections(html, "1. Summary", "2. Decisions")
+    assert re.search(r"scores 0\.\d+ \(95% CI 0\.\d+–[01]\.\d+, DeLong\)", page_one)
+    assert "lead over stump" in page_one and "is real" in page_one
+    assert "A model that ignores its inputs (prior) scores auc = 0.5" in page_one
+    assert re.search(r"At the threshold used, it misses \d+ of \d+ positive cases", page_one)
+    # The risk by name, not a count.
+    assert "Risk: Breast cancer data only." in page_one
+    decisions = _sections(html, "2. Decisions", "3. Rejected alternatives")
+    assert "Is the lead real?" in decisions and "significantly better" in decisions
+    assert "Holm" in decisions
+
+
+def test_a_lead_within_the_noise_is_called_so(tmp_path: Path) -> None:
+    notebook, store_path, _ = _review_files(tmp_path, BEATS_ALMOST)
+    review = load_review(notebook, str(store_path), progress=lambda _m: None)
+    markdown, _ = render_markdown(review, None)
+    page_one = _sections(text_of_markdown(markdown), "1. Summary", "2. Decisions")
+    assert "is not distinguishable from chance" in page_one
+    assert "after Holm" not in page_one  # one alternative: nothing to adjust for
+    assert "significantly" not in page_one
+
+
+def test_performance_evidence_of_the_chosen_run(tmp_path: Path) -> None:
+    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    review = load_review(notebook, str(store_path), progress=lambda _m: None)
+    for text in (
+        text_of_html(render_html(review)),
+        text_of_markdown(render_markdown(review, None)[0]),
+    ):
+        section = _sections(text, "6. Performance", "7. Risks")
+        assert "Evidence behind the figures" in section
+        assert re.search(r"auc roc_auc_score 0\.\d+ 0\.\d+–[01]\.\d+ DeLong 143", section)
+        assert re.search(r"accuracy accuracy_score 0\.\d+ 0\.\d+–[01]\.\d+ Wilson 143", section)
+        assert "Errors at the threshold used" in section
+        assert re.search(r"Actually positive \d+ \d+ Actually negative \d+ \d+", section)
+        assert "Against a model that ignores its inputs" in section
+
+
+def test_a_cited_run_without_evidence_says_why_it_has_no_interval(tmp_path: Path) -> None:
+    notebook, store_path, records = _review_files(tmp_path, BEATS_STUMP)
+    store = RunStore.open(str(store_path))
+    stump = records[2]
+    store.remove_runs([stump.run_id])
+    stump.evaluations = []
+    store.finish_run(stump)
+    store.close()
+    review = load_review(notebook, str(store_path), progress=lambda _m: None)
+    decisions = _sections(text_of_html(render_html(review)), "2. Decisions", "3. Rejected")
+    assert re.search(r"stump \(\w+\): no interval for auc: no evaluations recorded", decisions)
+    page_one = _sections(text_of_html(render_html(review)), "1. Summary", "2. Decisions")
+    assert "cannot be compared with stump" in page_one
+
+
+_NUMBER = re.compile(r"[−+-]?\d+\.\d+")
+
+
+def test_html_markdown_and_json_carry_the_same_labels_numbers_and_findings(
+    tmp_path: Path,
+) -> None:
+    notebook, store_path, _ = _review_files(
+        tmp_path,
+        BEATS_STUMP + "\n\n> [!DECISION] Also\n> run:logreg over run:missing-run. metric:auc",
+    )
+    outputs = {}
+    for suffix in ("html", "md", "json"):
+        out = tmp_path / f"review.{suffix}"
+        assert main(["report", str(notebook), "--store", str(store_path), "-o", str(out)]) == 0
+        outputs[suffix] = out.read_text(encoding="utf-8")
+    payload = json.loads(outputs["json"])
+    html = text_of_html(outputs["html"])
+    markdown = text_of_markdown(outputs["md"])
+    codes = {finding["code"] for finding in payload["findings"]}
+    assert codes, "the dangling reference is a finding"
+    for text in (html, markdown):
+        for run in payload["runs"]:
+            assert run["name"] in text and run["run_id"][:12] in text
+        for code in codes:
+            assert code in text
+    # The same figures, rounded the same way, in every section the two formats share.
+    label = re.compile(r"[\w.-]+ \([0-9a-f]{12}\)")
+    assert sorted(label.findall(html)) == sorted(label.findall(markdown))
+    for start, end in (("1. Summary", "2. Decisions"), ("6. Performance", "7. Risks")):
+        assert sorted(_NUMBER.findall(_sections(html, start, end))) == sorted(
+            _NUMBER.findall(_sections(markdown, start, end))
+        )
+    chosen = payload["chosen"]
+    low, high = chosen["interval"]["low"], chosen["interval"]["high"]
+    digits = decimals_for(Interval(low, high, 0.95, "DeLong"))
+    shown = f"{chosen['value']:.{digits}f} (95% CI {low:.{digits}f}–{high:.{digits}f}"
+    assert shown in html and shown in markdown
+    for comparison in payload["comparisons"]:
+        assert f"p = {comparison['p_value']:.2g}" in html or "p < 0.001" in html
