@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbmodelbook.widgets.comparison import Comparison
+from nbmodelbook.report.comparison import Comparison
 
 if TYPE_CHECKING:
     import altair as alt

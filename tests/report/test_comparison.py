@@ -1,4 +1,5 @@
-"""What `compare()` shows, built from records: params, metrics, code, data, figures, labels."""
+"""The comparison model `compare()` and the server show, built from records: params, metrics,
+code, data, figures, labels."""
 
 from __future__ import annotations
 
@@ -8,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
-import nbmodelbook
 from nbmodelbook.record import CapturedOutput, RunRecord
-from nbmodelbook.store.store import RunStore
-from nbmodelbook.widgets.compare_view import CompareView
-from nbmodelbook.widgets.comparison import (
+from nbmodelbook.report.comparison import (
     MAX_FIGURES_PER_RUN,
     UnknownRunError,
     build_comparison,
     resolve_refs,
     run_labels,
 )
+from nbmodelbook.store.store import RunStore
 from tests.widgets._runs import T0, frame_input, png_output, record
 
 
@@ -322,43 +321,3 @@ def test_unknown_refs_are_all_named_with_close_matches(named_store: RunStore) ->
 def test_a_short_id_prefix_is_not_a_ref(named_store: RunStore) -> None:
     with pytest.raises(UnknownRunError, match="unknown run\\."):
         resolve_refs(named_store, [record(0, "forest-300").run_id[:5]])
-
-
-# --- the public function ------------------------------------------------------------------
-
-
-def test_compare_by_name_outside_a_kernel(tmp_path: Path) -> None:
-    path = str(tmp_path / "runs.sqlite")
-    store = RunStore.open(path)
-    for run in forests():
-        store.finish_run(run)
-    view = nbmodelbook.compare("rf-100", "rf-300", store=path)
-    assert isinstance(view, CompareView)
-    assert view.comparison.labels == ["rf-100", "rf-300"]
-    assert [row.name for row in view.comparison.params()] == ["n_estimators"]
-    with pytest.raises(ValueError, match="two or more runs"):
-        nbmodelbook.compare("rf-100", store=path)
-    with pytest.raises(ValueError, match="name only one run"):
-        nbmodelbook.compare("rf-100", "rf-100", store=path)
-    with pytest.raises(UnknownRunError, match="did you mean 'rf-300'"):
-        nbmodelbook.compare("rf-100", "rf-3000", store=path)
-
-
-def test_figures_beyond_the_size_budget_are_left_out_and_counted(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from nbmodelbook.widgets import comparison as comparison_module
-    from nbmodelbook.widgets.compare_html import figures_html
-
-    one = len(
-        build_comparison([record(0, "a", outputs=[png_output()]), record(1, "b")])
-        .figures[0][0]
-        .image_bytes
-        or b""
-    )
-    monkeypatch.setattr(comparison_module, "MAX_FIGURE_BYTES", one * 3)
-    runs = [record(index, f"r{index}", outputs=[png_output(), png_output()]) for index in range(3)]
-    comparison = build_comparison(runs)
-    assert [len(figures) for figures in comparison.figures] == [2, 1, 0]
-    assert comparison.figures_left_out == 3
-    assert "3 more figure(s) not shown" in figures_html(comparison)

@@ -1,7 +1,7 @@
 """What `compare()` shows, built from run records alone: params, metrics, code, data, figures.
 
-Pure: records in, a `Comparison` out; the widget only lays it out. The first run is the
-reference every other run's code and data are compared with.
+Pure: records in, a `Comparison` out; the widget and the server only lay it out. The first run
+is the reference every other run's code and data are compared with.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from nbmodelbook.errors import UnknownRunError
 from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.code_diff import CodeDiff, diff_code
 from nbmodelbook.report.compare import compare_runs, params_sentence
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
-from nbmodelbook.widgets.code_diff import CodeDiff, diff_code
 
 if TYPE_CHECKING:
     from nbmodelbook.report.render_html import Figure
