@@ -7,10 +7,8 @@ is the reference every other run's code and data are compared with.
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nbmodelbook.errors import UnknownRunError
@@ -18,6 +16,7 @@ from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.code_diff import CodeDiff, diff_code
 from nbmodelbook.report.compare import compare_runs, params_sentence
+from nbmodelbook.report.labels import run_labels
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
 
 if TYPE_CHECKING:
@@ -56,22 +55,6 @@ class Comparison:
     def metrics(self) -> list[MetricRow]:
         """The headline metric first, then the others by name."""
         return sorted(self.evidence.metrics, key=lambda row: row.name != self.headline)
-
-
-def run_labels(runs: Sequence[RunRecord]) -> list[str]:
-    """Names, told apart by start time (then by id) when several runs share one."""
-    names = Counter(run.name for run in runs)
-    labels = [
-        f"{run.name} ({datetime.fromtimestamp(run.started_at).strftime('%H:%M:%S')})"
-        if names[run.name] > 1
-        else run.name
-        for run in runs
-    ]
-    timed = Counter(labels)
-    return [
-        f"{run.name} ({run.run_id[:12]}…{run.run_id[-4:]})" if timed[label] > 1 else label
-        for run, label in zip(runs, labels, strict=True)
-    ]
 
 
 def _figures(runs: Sequence[RunRecord]) -> tuple[list[list[Figure]], int]:

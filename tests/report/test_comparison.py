@@ -4,7 +4,6 @@ code, data, figures, labels."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,10 @@ from nbmodelbook.report.comparison import (
     UnknownRunError,
     build_comparison,
     resolve_refs,
-    run_labels,
 )
+from nbmodelbook.report.labels import run_labels
 from nbmodelbook.store.store import RunStore
-from tests.widgets._runs import T0, frame_input, png_output, record
+from tests.widgets._runs import frame_input, png_output, record
 
 
 def forests() -> list[RunRecord]:
@@ -204,40 +203,20 @@ def test_figures_per_run_are_bounded() -> None:
 # --- labels -------------------------------------------------------------------------------
 
 
-def clock(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
-
-
 def test_unique_names_are_the_labels() -> None:
-    assert run_labels(forests()) == ["rf-100", "rf-300", "rf-300-entropy"]
-
-
-def test_duplicate_names_are_told_apart_by_start_time() -> None:
-    runs = [record(0, "rf"), record(5, "rf"), record(7, "gbm")]
-    labels = run_labels(runs)
-    assert labels == [f"rf ({clock(T0)})", f"rf ({clock(T0 + 300)})", "gbm"]
-    assert len(set(labels)) == 3
-
-
-def test_duplicate_names_in_the_same_second_are_told_apart_by_id() -> None:
-    first = record(0, "rf", started_at=T0)
-    second = record(1, "rf", started_at=T0 + 0.2)
-    later = record(2, "rf", started_at=T0 + 60)
-    labels = run_labels([first, second, later])
-    assert labels[0] == f"rf ({first.run_id[:12]}…{first.run_id[-4:]})"
-    assert labels[1] == f"rf ({second.run_id[:12]}…{second.run_id[-4:]})"
-    assert labels[2] == f"rf ({clock(T0 + 60)})"
-    assert len(set(labels)) == 3
+    assert build_comparison(forests()).labels == ["rf-100", "rf-300", "rf-300-entropy"]
 
 
 def test_labels_name_the_runs_in_data_sentences() -> None:
     first = record(0, "rf", inputs={"X": frame_input(["a", "b"], 10, "1")})
     second = record(9, "rf", inputs={"X": frame_input(["a"], 10, "2")})
     comparison = build_comparison([first, second])
-    assert comparison.labels == [f"rf ({clock(T0)})", f"rf ({clock(T0 + 540)})"]
+    assert comparison.labels == run_labels([first, second])
+    one, other = f"rf ({first.short_id})", f"rf ({second.short_id})"
+    assert comparison.labels == [one, other]
     sentence = comparison.data[0].sentence
-    assert sentence.startswith(f"rf ({clock(T0)}) and rf ({clock(T0 + 540)}) were trained")
-    assert sentence.endswith(f"column `b` missing in rf ({clock(T0 + 540)}).")
+    assert sentence.startswith(f"{one} and {other} were trained")
+    assert sentence.endswith(f"column `b` missing in {other}.")
 
 
 # --- the one param that varies --------------------------------------------------------------
