@@ -18,6 +18,7 @@ from nbmodelbook.report.code_diff import CodeDiff, diff_code
 from nbmodelbook.report.compare import compare_runs, params_sentence
 from nbmodelbook.report.labels import run_labels
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
+from nbmodelbook.report.sweep import sweep_parameter
 
 if TYPE_CHECKING:
     from nbmodelbook.report.render_html import Figure
@@ -41,6 +42,8 @@ class Comparison:
     figures_left_out: int = 0  # beyond the size a widget should carry
     headline: str | None = None
     varying_param: str | None = None  # the only param that differs, when exactly one does
+    # The param the headline metric is charted against (`report.sweep.sweep_parameter`).
+    sweep_param: str | None = None
 
     def params(self, only_differences: bool = True) -> list[ParamRow]:
         rows = self.evidence.params
@@ -102,6 +105,7 @@ def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
     reference = runs[0]
     differing = [row.name for row in evidence.params if row.differs]
     figures, left_out = _figures(runs)
+    headline = _headline(runs)
     return Comparison(
         runs=list(runs),
         labels=labels,
@@ -110,8 +114,9 @@ def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
         data=compare_runs(renamed).data,
         figures=figures,
         figures_left_out=left_out,
-        headline=_headline(runs),
+        headline=headline,
         varying_param=differing[0] if len(differing) == 1 else None,
+        sweep_param=sweep_parameter(runs, headline),
     )
 
 
