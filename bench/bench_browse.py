@@ -93,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if store.count() != args.runs:
         raise BenchFailure(f"{path} holds {store.count()} runs, not {args.runs}: use --fresh")
 
+    from nbmodelbook.report.comparison import build_comparison
     from nbmodelbook.widgets.browser import RunBrowser
     from nbmodelbook.widgets.charts import comparison_charts
     from nbmodelbook.widgets.compare_view import CompareView
-    from nbmodelbook.widgets.comparison import build_comparison
 
     calls = args.calls
     rows: list[tuple[object, ...]] = []

@@ -170,8 +170,8 @@ def browse(
 def compare(
     refs: Sequence[str], *, store: str | None = None, notebook: str | None = None
 ) -> CompareView:
+    from nbmodelbook.report.comparison import build_comparison, resolve_refs
     from nbmodelbook.widgets.compare_view import CompareView
-    from nbmodelbook.widgets.comparison import build_comparison, resolve_refs
 
     if len(refs) == 1 and isinstance(refs[0], list | tuple):
         refs = list(refs[0])  # compare(["a", "b"]) means compare("a", "b")
@@ -193,7 +193,7 @@ def evaluations(
     ref: str, *, store: str | None = None, notebook: str | None = None
 ) -> dict[str, pd.DataFrame]:
     """The evidence behind one run's metrics as DataFrames (see `nbmodelbook.evaluations`)."""
-    from nbmodelbook.widgets.comparison import resolve_refs
+    from nbmodelbook.report.comparison import resolve_refs
 
     if not isinstance(ref, str) or not ref.strip():
         raise ValueError(

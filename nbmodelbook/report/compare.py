@@ -61,17 +61,24 @@ def comparable_params(run: RunRecord) -> dict[str, Any]:
     return renamed
 
 
-def compare_runs(runs: Sequence[RunRecord], missing_refs: Sequence[str] = ()) -> Evidence:
-    """Params (with which differ), metrics (with the best marked) and data differences."""
-    evidence = Evidence(run_ids=[run.run_id for run in runs], missing_refs=list(missing_refs))
+def compared_params(runs: Sequence[RunRecord]) -> list[ParamRow]:
+    """Every param of `runs` by name (models lined up by `comparable_params`), each with its
+    value in every run and whether it differs between them."""
     params = [comparable_params(run) for run in runs]
-    param_names = sorted({name for run_params in params for name in run_params})
-    for name in param_names:
+    rows = []
+    for name in sorted({name for run_params in params for name in run_params}):
         values = tuple(run_params.get(name) for run_params in params)
         set_in = tuple(name in run_params for run_params in params)
         # Set by one run and not by another is a difference, even when the one recorded None.
         differs = not _same(values) or len(set(set_in)) > 1
-        evidence.params.append(ParamRow(name, values, differs, set_in))
+        rows.append(ParamRow(name, values, differs, set_in))
+    return rows
+
+
+def compare_runs(runs: Sequence[RunRecord], missing_refs: Sequence[str] = ()) -> Evidence:
+    """Params (with which differ), metrics (with the best marked) and data differences."""
+    evidence = Evidence(run_ids=[run.run_id for run in runs], missing_refs=list(missing_refs))
+    evidence.params = compared_params(runs)
     metric_names = sorted({name for run in runs for name in run.metrics})
     for name in metric_names:
         metric_values = tuple(run.metrics.get(name) for run in runs)

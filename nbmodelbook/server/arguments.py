@@ -91,7 +91,7 @@ def parse_run_id(value: str) -> str:
 
 def parse_run_ids(value: str | None) -> list[str]:
     """Comma-separated run ids to compare: 2 to MAX_COMPARED_RUNS distinct ones, in order."""
-    from nbmodelbook.widgets.comparison import MAX_COMPARED_RUNS
+    from nbmodelbook.report.comparison import MAX_COMPARED_RUNS
 
     text = required("ids", value)
     if len(text) > MAX_IDS_CHARS:

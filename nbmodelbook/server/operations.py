@@ -264,7 +264,7 @@ def run_payload(context: ApiContext, api_path: str, ref: str) -> dict[str, Any]:
 
 def comparison_payload(context: ApiContext, api_path: str, refs: Sequence[str]) -> dict[str, Any]:
     """Two or more runs compared, as `compare()` compares them (the first is the reference)."""
-    from nbmodelbook.widgets.comparison import build_comparison
+    from nbmodelbook.report.comparison import build_comparison
 
     records = _records(context, context.notebook(api_path), api_path, refs)
     run_ids = list(dict.fromkeys(record.run_id for record in records))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nbmodelbook.record import RunRecord, json_safe, status_failed
 
 if TYPE_CHECKING:
-    from nbmodelbook.widgets.comparison import Comparison
+    from nbmodelbook.report.comparison import Comparison
 
 __all__ = [
     "MAX_SUMMARY_PARAMS",

@@ -369,8 +369,8 @@ class RunBrowser(widgets.VBox):  # type: ignore[misc]
 
     @_shows_errors
     def _show_comparison(self) -> None:
+        from nbmodelbook.report.comparison import MAX_COMPARED_RUNS, build_comparison
         from nbmodelbook.widgets.compare_view import CompareView
-        from nbmodelbook.widgets.comparison import MAX_COMPARED_RUNS, build_comparison
 
         selected = list(self.table.selected)
         self.clear_selection.disabled = not selected

@@ -8,11 +8,10 @@ the frontend's export menu off (it links to an online editor).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbmodelbook.widgets.comparison import Comparison
+from nbmodelbook.report.comparison import Comparison
 
 if TYPE_CHECKING:
     import altair as alt
@@ -42,39 +41,21 @@ class ChartDisplay:
         return data, metadata
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def param_rows(comparison: Comparison, param: str, metric: str) -> list[dict[str, Any]]:
-    from nbmodelbook.report.compare import comparable_params
-
-    rows = []
-    for label, run in zip(comparison.labels, comparison.runs, strict=True):
-        value = run.metrics.get(metric)
-        params = comparable_params(run)
-        if param in params and _finite(value):
-            rows.append({"run": label, "param_value": params[param], "value": value})
-    return rows
-
-
 def comparison_charts(comparison: Comparison) -> list[ChartDisplay]:
-    """Bars per metric; and the headline metric against the parameter, when only one varies."""
+    """Bars per metric; and the headline metric against the one parameter that varies, when the
+    report's rule (`report.sweep.sweep_parameter`) draws that chart."""
     from nbmodelbook.report import charts
+    from nbmodelbook.report.sweep import sweep_rows
 
     shown: list[ChartDisplay] = []
     bars = charts.metric_bar_rows(comparison.metrics, comparison.labels)
     if bars:
         shown.append(ChartDisplay.of(charts.metric_bars(bars), "metrics of the compared runs"))
-    param, metric = comparison.varying_param, comparison.headline
-    if param is not None and metric is not None and len(comparison.runs) >= 3:
-        rows = param_rows(comparison, param, metric)
-        if len(rows) >= 3:
-            shown.append(
-                ChartDisplay.of(
-                    charts.param_vs_metric(rows, param, metric), f"{metric} against {param}"
-                )
-            )
+    param, metric = comparison.sweep_param, comparison.headline
+    if param is not None and metric is not None:
+        rows = sweep_rows(comparison.runs, param, metric, labels=comparison.labels)
+        chart = charts.param_vs_metric(rows, param, metric)
+        shown.append(ChartDisplay.of(chart, f"{metric} against {param}"))
     return shown
 
 

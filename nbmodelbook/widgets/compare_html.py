@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from html import escape
 
 from nbmodelbook.record import RunRecord, status_failed
+from nbmodelbook.report.comparison import Comparison
 from nbmodelbook.report.model import MetricRow, ParamRow
-from nbmodelbook.widgets.comparison import Comparison
 
 STYLE = """<style>
 .nbmb-compare { font-family: var(--jp-ui-font-family, sans-serif);

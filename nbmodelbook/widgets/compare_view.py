@@ -6,10 +6,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from nbmodelbook.report.code_diff import render_diff_html
+from nbmodelbook.report.comparison import Comparison
 from nbmodelbook.widgets import compare_html
 from nbmodelbook.widgets.chart_area import ChartArea
-from nbmodelbook.widgets.code_diff import render_diff_html
-from nbmodelbook.widgets.comparison import Comparison
 
 
 def _heading(text: str) -> widgets.HTML:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from nbmodelbook.record import RunError, RunStatus
+from nbmodelbook.report.comparison import MAX_COMPARED_RUNS, build_comparison
 from nbmodelbook.server.arguments import (
     DEFAULT_LIMIT,
     MAX_BODY_BYTES,
@@ -32,7 +33,6 @@ from nbmodelbook.server.payloads import (
     run_summary,
     summary_row,
 )
-from nbmodelbook.widgets.comparison import MAX_COMPARED_RUNS, build_comparison
 from tests.widgets._runs import frame_input, record
 
 

@@ -19,6 +19,7 @@ import pytest
 
 import nbmodelbook
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.comparison import build_comparison
 from nbmodelbook.store.store import RunStore
 from nbmodelbook.widgets.browser import RunBrowser, history_rows
 from nbmodelbook.widgets.chart_area import ChartArea
@@ -29,7 +30,6 @@ from nbmodelbook.widgets.charts import (
     history_display,
 )
 from nbmodelbook.widgets.compare_view import CompareView
-from nbmodelbook.widgets.comparison import build_comparison
 from tests.widgets._runs import (
     HOSTILE,
     HOSTILE_ESCAPED,
@@ -523,7 +523,7 @@ def test_a_live_run_with_a_new_tag_and_metric_can_be_filtered_on(tmp_path: Path)
 
 
 def test_at_most_twenty_selected_runs_are_compared(store: RunStore, browser: RunBrowser) -> None:
-    from nbmodelbook.widgets.comparison import MAX_COMPARED_RUNS
+    from nbmodelbook.report.comparison import MAX_COMPARED_RUNS
 
     ok = [row["run_id"] for row in store.run_summaries() if row["status"] == "ok"]
     browser.select(ok[: MAX_COMPARED_RUNS + 5])

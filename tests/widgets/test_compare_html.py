@@ -8,9 +8,9 @@ import ipywidgets as widgets
 import pytest
 
 from nbmodelbook.record import RunError, RunRecord, RunStatus
+from nbmodelbook.report.comparison import Comparison, build_comparison
 from nbmodelbook.widgets import compare_html
 from nbmodelbook.widgets.compare_view import CompareView
-from nbmodelbook.widgets.comparison import Comparison, build_comparison
 from tests.widgets._html import Page, assert_inert
 from tests.widgets._runs import HOSTILE, HOSTILE_ESCAPED, frame_input, png_output, record
 

@@ -1,24 +1,24 @@
 """What `compare()` shows, built from run records alone: params, metrics, code, data, figures.
 
-Pure: records in, a `Comparison` out; the widget only lays it out. The first run is the
-reference every other run's code and data are compared with.
+Pure: records in, a `Comparison` out; the widget and the server only lay it out. The first run
+is the reference every other run's code and data are compared with.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nbmodelbook.errors import UnknownRunError
 from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.code_diff import CodeDiff, diff_code
 from nbmodelbook.report.compare import compare_runs, params_sentence
+from nbmodelbook.report.labels import run_labels
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
-from nbmodelbook.widgets.code_diff import CodeDiff, diff_code
+from nbmodelbook.report.sweep import sweep_parameter
 
 if TYPE_CHECKING:
     from nbmodelbook.report.view import Figure
@@ -42,6 +42,8 @@ class Comparison:
     figures_left_out: int = 0  # beyond the size a widget should carry
     headline: str | None = None
     varying_param: str | None = None  # the only param that differs, when exactly one does
+    # The param the headline metric is charted against (`report.sweep.sweep_parameter`).
+    sweep_param: str | None = None
 
     def params(self, only_differences: bool = True) -> list[ParamRow]:
         rows = self.evidence.params
@@ -56,22 +58,6 @@ class Comparison:
     def metrics(self) -> list[MetricRow]:
         """The headline metric first, then the others by name."""
         return sorted(self.evidence.metrics, key=lambda row: row.name != self.headline)
-
-
-def run_labels(runs: Sequence[RunRecord]) -> list[str]:
-    """Names, told apart by start time (then by id) when several runs share one."""
-    names = Counter(run.name for run in runs)
-    labels = [
-        f"{run.name} ({datetime.fromtimestamp(run.started_at).strftime('%H:%M:%S')})"
-        if names[run.name] > 1
-        else run.name
-        for run in runs
-    ]
-    timed = Counter(labels)
-    return [
-        f"{run.name} ({run.run_id[:12]}…{run.run_id[-4:]})" if timed[label] > 1 else label
-        for run, label in zip(runs, labels, strict=True)
-    ]
 
 
 def _figures(runs: Sequence[RunRecord]) -> tuple[list[list[Figure]], int]:
@@ -119,6 +105,7 @@ def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
     reference = runs[0]
     differing = [row.name for row in evidence.params if row.differs]
     figures, left_out = _figures(runs)
+    headline = _headline(runs)
     return Comparison(
         runs=list(runs),
         labels=labels,
@@ -127,8 +114,9 @@ def build_comparison(runs: Sequence[RunRecord]) -> Comparison:
         data=compare_runs(renamed).data,
         figures=figures,
         figures_left_out=left_out,
-        headline=_headline(runs),
+        headline=headline,
         varying_param=differing[0] if len(differing) == 1 else None,
+        sweep_param=sweep_parameter(runs, headline),
     )
 
 

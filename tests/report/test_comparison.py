@@ -1,25 +1,23 @@
-"""What `compare()` shows, built from records: params, metrics, code, data, figures, labels."""
+"""The comparison model `compare()` and the server show, built from records: params, metrics,
+code, data, figures, labels."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-import nbmodelbook
 from nbmodelbook.record import CapturedOutput, RunRecord
-from nbmodelbook.store.store import RunStore
-from nbmodelbook.widgets.compare_view import CompareView
-from nbmodelbook.widgets.comparison import (
+from nbmodelbook.report.comparison import (
     MAX_FIGURES_PER_RUN,
     UnknownRunError,
     build_comparison,
     resolve_refs,
-    run_labels,
 )
-from tests.widgets._runs import T0, frame_input, png_output, record
+from nbmodelbook.report.labels import run_labels
+from nbmodelbook.store.store import RunStore
+from tests.widgets._runs import frame_input, png_output, record
 
 
 def forests() -> list[RunRecord]:
@@ -205,40 +203,20 @@ def test_figures_per_run_are_bounded() -> None:
 # --- labels -------------------------------------------------------------------------------
 
 
-def clock(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
-
-
 def test_unique_names_are_the_labels() -> None:
-    assert run_labels(forests()) == ["rf-100", "rf-300", "rf-300-entropy"]
-
-
-def test_duplicate_names_are_told_apart_by_start_time() -> None:
-    runs = [record(0, "rf"), record(5, "rf"), record(7, "gbm")]
-    labels = run_labels(runs)
-    assert labels == [f"rf ({clock(T0)})", f"rf ({clock(T0 + 300)})", "gbm"]
-    assert len(set(labels)) == 3
-
-
-def test_duplicate_names_in_the_same_second_are_told_apart_by_id() -> None:
-    first = record(0, "rf", started_at=T0)
-    second = record(1, "rf", started_at=T0 + 0.2)
-    later = record(2, "rf", started_at=T0 + 60)
-    labels = run_labels([first, second, later])
-    assert labels[0] == f"rf ({first.run_id[:12]}…{first.run_id[-4:]})"
-    assert labels[1] == f"rf ({second.run_id[:12]}…{second.run_id[-4:]})"
-    assert labels[2] == f"rf ({clock(T0 + 60)})"
-    assert len(set(labels)) == 3
+    assert build_comparison(forests()).labels == ["rf-100", "rf-300", "rf-300-entropy"]
 
 
 def test_labels_name_the_runs_in_data_sentences() -> None:
     first = record(0, "rf", inputs={"X": frame_input(["a", "b"], 10, "1")})
     second = record(9, "rf", inputs={"X": frame_input(["a"], 10, "2")})
     comparison = build_comparison([first, second])
-    assert comparison.labels == [f"rf ({clock(T0)})", f"rf ({clock(T0 + 540)})"]
+    assert comparison.labels == run_labels([first, second])
+    one, other = f"rf ({first.short_id})", f"rf ({second.short_id})"
+    assert comparison.labels == [one, other]
     sentence = comparison.data[0].sentence
-    assert sentence.startswith(f"rf ({clock(T0)}) and rf ({clock(T0 + 540)}) were trained")
-    assert sentence.endswith(f"column `b` missing in rf ({clock(T0 + 540)}).")
+    assert sentence.startswith(f"{one} and {other} were trained")
+    assert sentence.endswith(f"column `b` missing in {other}.")
 
 
 # --- the one param that varies --------------------------------------------------------------
@@ -322,43 +300,3 @@ def test_unknown_refs_are_all_named_with_close_matches(named_store: RunStore) ->
 def test_a_short_id_prefix_is_not_a_ref(named_store: RunStore) -> None:
     with pytest.raises(UnknownRunError, match="unknown run\\."):
         resolve_refs(named_store, [record(0, "forest-300").run_id[:5]])
-
-
-# --- the public function ------------------------------------------------------------------
-
-
-def test_compare_by_name_outside_a_kernel(tmp_path: Path) -> None:
-    path = str(tmp_path / "runs.sqlite")
-    store = RunStore.open(path)
-    for run in forests():
-        store.finish_run(run)
-    view = nbmodelbook.compare("rf-100", "rf-300", store=path)
-    assert isinstance(view, CompareView)
-    assert view.comparison.labels == ["rf-100", "rf-300"]
-    assert [row.name for row in view.comparison.params()] == ["n_estimators"]
-    with pytest.raises(ValueError, match="two or more runs"):
-        nbmodelbook.compare("rf-100", store=path)
-    with pytest.raises(ValueError, match="name only one run"):
-        nbmodelbook.compare("rf-100", "rf-100", store=path)
-    with pytest.raises(UnknownRunError, match="did you mean 'rf-300'"):
-        nbmodelbook.compare("rf-100", "rf-3000", store=path)
-
-
-def test_figures_beyond_the_size_budget_are_left_out_and_counted(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from nbmodelbook.widgets import comparison as comparison_module
-    from nbmodelbook.widgets.compare_html import figures_html
-
-    one = len(
-        build_comparison([record(0, "a", outputs=[png_output()]), record(1, "b")])
-        .figures[0][0]
-        .image_bytes
-        or b""
-    )
-    monkeypatch.setattr(comparison_module, "MAX_FIGURE_BYTES", one * 3)
-    runs = [record(index, f"r{index}", outputs=[png_output(), png_output()]) for index in range(3)]
-    comparison = build_comparison(runs)
-    assert [len(figures) for figures in comparison.figures] == [2, 1, 0]
-    assert comparison.figures_left_out == 3
-    assert "3 more figure(s) not shown" in figures_html(comparison)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbmodelbook.widgets import code_diff
-from nbmodelbook.widgets.code_diff import CodeDiff, DiffLine, diff_code, render_diff_html
+from nbmodelbook.report import code_diff
+from nbmodelbook.report.code_diff import CodeDiff, DiffLine, diff_code, render_diff_html
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
