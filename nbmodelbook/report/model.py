@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.labels import run_label
 
 if TYPE_CHECKING:
     from nbmodelbook.report.evidence import ReviewEvidence
@@ -212,5 +213,6 @@ class Review:
     evidence: ReviewEvidence | None = None
 
     def run_label(self, run_id: str) -> str:
+        """A run named on its own (`report.labels.run_label`), or the id of a run not here."""
         run = self.runs.get(run_id)
-        return f"{run.name} ({run.short_id})" if run is not None else run_id
+        return run_label(run) if run is not None else run_id

@@ -29,6 +29,7 @@ from nbmodelbook.report.evidence_view import (
     performance_view,
     summary_view,
 )
+from nbmodelbook.report.labels import run_labels
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -40,6 +41,7 @@ from nbmodelbook.report.model import (
     Review,
     Severity,
 )
+from nbmodelbook.report.sweep import sweep_parameter, sweep_rows
 
 __all__ = [
     "SECTIONS",
@@ -267,13 +269,11 @@ class ReviewContext:
         return RunRef(run_id, self.review.run_label(run_id), self.anchors.get(run_id))
 
     def names(self, run_ids: Sequence[str]) -> list[str]:
-        """Run names for a sentence, with the short id where several of `run_ids` share one."""
-        names = [self.runs[run_id].name if run_id in self.runs else run_id for run_id in run_ids]
-        repeated = {name for name in names if names.count(name) > 1}
-        return [
-            self.review.run_label(run_id) if name in repeated else name
-            for run_id, name in zip(run_ids, names, strict=True)
-        ]
+        """Labels of runs shown together (`report.labels.run_labels`); an id that is not a run
+        of this review stands for itself."""
+        known = [self.runs[run_id] for run_id in run_ids if run_id in self.runs]
+        labels = iter(run_labels(known))
+        return [next(labels) if run_id in self.runs else run_id for run_id in run_ids]
 
     def params_sentence(self, evidence: Evidence) -> str:
         return params_sentence(evidence, self.names(evidence.run_ids))
@@ -361,39 +361,21 @@ class ReviewContext:
     def sweep_chart(
         self, run_ids: Sequence[str], name: str, metric: str | None
     ) -> ChartImage | None:
-        """`metric` against the one parameter that varies across `run_ids` (3+ runs), if any."""
-        if not metric:
+        """`metric` against the one parameter that varies across `run_ids`, when
+        `report.sweep.sweep_parameter` says a chart is due (the rule the widgets follow too)."""
+        runs = [self.runs[run_id] for run_id in run_ids if run_id in self.runs]
+        param = sweep_parameter(runs, metric)
+        if param is None or metric is None:
             return None
-        runs = [
-            self.runs[run_id]
-            for run_id in run_ids
-            if run_id in self.runs
-            and isinstance(self.runs[run_id].metrics.get(metric), int | float)
-        ]
-        param = single_varying_param(runs)
-        if param is None:
-            return None
-        values = [run.params.get(param) for run in runs]
-        if len({_key(value) for value in values}) < 3:
-            return None
-        numeric = all(
-            isinstance(value, int | float) and not isinstance(value, bool) for value in values
-        )
         from nbmodelbook.report import charts
 
-        rows = [
-            {
-                "run": self.review.run_label(run.run_id),
-                "param_value": value if numeric else format_value(value, 40),
-                "value": float(run.metrics[metric]),
-                "chosen": run.run_id == self.chosen_id,
-            }
-            for run, value in zip(runs, values, strict=True)
-        ]
+        rows = sweep_rows(
+            runs, param, metric, labels=run_labels(runs), chosen_run_id=self.chosen_id
+        )
         svg = _draw(lambda: charts.to_svg(charts.param_vs_metric(rows, param, metric)))
         if svg is None:
             return None
-        return ChartImage(name, svg, f"{metric} against {param} for {len(runs)} runs")
+        return ChartImage(name, svg, f"{metric} against {param} for {len(rows)} runs")
 
     def history_chart(self) -> ChartImage | None:
         metric = self.headline
@@ -471,22 +453,6 @@ def param_cells(row: ParamRow, width: int) -> list[str]:
 
 def _finite(value: float | None) -> float:
     return value if isinstance(value, int | float) and math.isfinite(value) else math.inf
-
-
-def _key(value: Any) -> str:
-    try:
-        return json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def single_varying_param(runs: Sequence[RunRecord]) -> str | None:
-    """The only parameter whose value differs across `runs` (3 or more), else None."""
-    if len(runs) < 3:
-        return None
-    names = list(dict.fromkeys(name for run in runs for name in run.params))
-    varying = [name for name in names if len({_key(run.params.get(name)) for run in runs}) > 1]
-    return varying[0] if len(varying) == 1 else None
 
 
 def _draw(build: Callable[[], str]) -> str | None:

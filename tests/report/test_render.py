@@ -499,7 +499,11 @@ def test_summary_is_first_and_complete(html: str, review: Review) -> None:
     assert '<span class="best">0.91</span> <span class="best-mark">best</span>' in summary
     assert "0.89" in summary and "0.85" in summary
     assert "The chosen model is the best of 7 runs of 3 model families." in summary
-    assert "Open risks written down by the authors: <strong>2</strong>" in summary
+    # The risks by name, and a line for each finding that needs an answer.
+    assert "<li><strong>Risk:</strong> Drift</li>" in summary
+    assert "<li><strong>Limitation:</strong> Small sample</li>" in summary
+    assert "Cell edited after its run" in summary and "Selected on test set" in summary
+    assert "Seed not fixed" not in summary  # low-severity findings stay in the audit section
     assert "1 high-severity, 1 medium-severity, 1 low-severity</strong> findings" in summary
 
 
