@@ -342,6 +342,26 @@ def test_captured_figure_is_visible(page: BrowserPage, report: Report) -> None:
 # --- untrusted content stays inert --------------------------------------------------------------
 
 
+def test_the_evidence_renders_offline(page: BrowserPage, report: Report) -> None:
+    """The figures behind the decision, computed from the predictions the cells scored: the
+    headline with its interval on page 1, the paired comparison in the decision, the estimates
+    of the chosen run, all drawn with nothing from the network."""
+    _open(page, report)
+    summary = page.page.locator("#summary").inner_text()
+    assert re.search(r"scores [01]\.\d+ \(95% CI [01]\.\d+–[01]\.\d+, DeLong\)", summary), summary
+    assert re.search(r"(lead over|gap to|worse than) forest", summary), summary
+    comparisons = page.page.locator("#decisions table.comparisons")
+    assert comparisons.count() == 1 and comparisons.is_visible(), "no paired comparison table"
+    assert "DeLong paired" in comparisons.inner_text()
+    performance = page.page.locator("#performance")
+    assert performance.get_by_text("Evidence behind the figures").is_visible()
+    evaluations = performance.locator("table.evaluations")
+    assert evaluations.is_visible() and "roc_auc_score" in evaluations.inner_text()
+    broken, images = _broken_images(page)
+    assert not broken, f"{len(broken)} of {len(images)} images did not load: {broken}"
+    _assert_quiet(page)
+
+
 def test_untrusted_content_is_inert(page: BrowserPage, report: Report) -> None:
     _open(page, report)
     # Give any handler that slipped through a chance to fire: hover over what could carry one.
