@@ -1,0 +1,73 @@
+"""Which rows of a binary label column are the positive class: the rule the review evidence uses.
+
+    truth = binary_truth(y_true, pos_label=None)
+    truth.positive       # one bool per row
+    truth.pos_label      # the positive class as written in y_true (1 for numbers, by default)
+    truth.neg_label      # the other class (None when y_true holds one class only)
+
+The rule: y_true must be 1-D with at most two distinct values (whole numbers when it is a float
+column). An explicit `pos_label` must be one of them when there are two. Without one, numbers
+take 1 as positive when 1 is present (else the larger value), and any other labels the last in
+sorted order, as scikit-learn's metrics do for {0, 1} and {-1, 1}. Anything else (more classes,
+fractional values, labels numpy cannot sort) is not binary: None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["BinaryTruth", "binary_truth"]
+
+_SMALL_RANGE = 20  # whole numbers spanning at most this many values are counted without a sort
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryTruth:
+    """Each row's truth as positive or not, with the positive and the negative label."""
+
+    positive: npt.NDArray[np.bool_]
+    pos_label: Any
+    neg_label: Any
+
+
+def binary_truth(y_true: npt.ArrayLike, pos_label: Any = None) -> BinaryTruth | None:
+    """The positive rows of a binary `y_true` (see the module docstring); None when it is not
+    a binary label column or `pos_label` is not one of its two classes."""
+    labels = np.asarray(y_true)
+    if labels.ndim != 1:
+        return None
+    classes = _distinct(labels)
+    if classes is None:
+        return None
+    if len(classes) > 2 or (labels.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0)):
+        return None
+    if pos_label is None:
+        if labels.dtype.kind in "biuf":
+            pos_label = 1 if len(classes) == 0 or np.any(classes == 1) else classes[-1]
+        elif len(classes):
+            pos_label = classes[-1]
+        else:
+            return None
+    if len(classes) == 2 and not bool(np.any(classes == pos_label)):
+        return None
+    negatives = [label for label in classes.tolist() if label != pos_label]
+    negative = negatives[0] if negatives else None
+    return BinaryTruth(np.asarray(labels == pos_label, dtype=np.bool_), pos_label, negative)
+
+
+def _distinct(labels: npt.NDArray[Any]) -> npt.NDArray[Any] | None:
+    """The distinct values of a label column, sorted (O(n) for whole numbers in a small range)."""
+    if labels.dtype.kind in "biu" and len(labels):
+        low, high = int(labels.min()), int(labels.max())
+        if high - low <= _SMALL_RANGE:
+            counts = np.bincount(labels.astype(np.int64) - low)
+            values = np.flatnonzero(counts) + low
+            return values.astype(bool if labels.dtype.kind == "b" else labels.dtype)
+    try:
+        return np.unique(labels)
+    except TypeError:
+        return None
