@@ -23,6 +23,7 @@ O(n log n) sort for both curves, O(n) for the rest, the bootstrap bounded by sta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -48,9 +49,20 @@ from nbmodelbook.stats.curves import (
 from nbmodelbook.stats.positive import binary_truth
 from nbmodelbook.stats.results import Estimate
 
-__all__ = ["CALIBRATION_BINS", "CalibrationFigures", "CurveFigures", "curve_figures"]
+__all__ = [
+    "CALIBRATION_BINS",
+    "MAX_CURVE_ROWS",
+    "CalibrationFigures",
+    "CurveFigures",
+    "curve_figures",
+    "review_curves",
+]
 
 CALIBRATION_BINS: Final = 10
+# Curves of larger evaluations are drawn from a seeded sample of this many rows: at 200 drawn
+# points the picture does not change, and the work stays bounded (the figures in the tables,
+# AUC and the rest, always use every row kept).
+MAX_CURVE_ROWS: Final = 200_000
 _MAX_LABELS: Final = 20  # a y_true with more distinct values than this is not a label column
 # scikit-learn's regression metrics: their y_pred are predictions, not labels.
 _REGRESSION: Final = frozenset(
@@ -109,9 +121,12 @@ class CurveFigures:
         return self.n < self.n_total
 
 
-def curve_figures(evaluation: Evaluation, *, level: float, seed: int) -> CurveFigures | None:
+def curve_figures(
+    evaluation: Evaluation, *, level: float, seed: int, calibration: bool = True
+) -> CurveFigures | None:
     """The curves of `evaluation` (see the module docstring); None when it kept no scores and
-    is not a regression."""
+    is not a regression. `calibration=False` leaves out the reliability diagram (and its
+    bootstrap), for a run that is only drawn beside the chosen one."""
     n = evaluation.n
     base = CurveFigures(
         metric=evaluation.metric,
@@ -159,15 +174,17 @@ def curve_figures(evaluation: Evaluation, *, level: float, seed: int) -> CurveFi
         precision_recall = precision_recall_points(counts)
     else:
         reasons.append("no positive rows: no precision-recall curve")
-    calibration, why = _calibration(truth.positive, score, evaluation, level, seed)
-    if why:
-        reasons.append(why)
+    reliability = None
+    if calibration:
+        reliability, why = _calibration(truth.positive, score, evaluation, level, seed)
+        if why:
+            reasons.append(why)
     return replace(
         base,
         positive_label=str(truth.pos_label),
         roc=roc,
         precision_recall=precision_recall,
-        calibration=calibration,
+        calibration=reliability,
         reason="; ".join(reasons) or None,
     )
 
@@ -234,3 +251,48 @@ def _is_regression(evaluation: Evaluation) -> bool:
     if y_pred.dtype.kind != "f" or bool(np.all(np.mod(y_pred, 1) == 0)):
         return False
     return binary_truth(y_true) is None and len(np.unique(y_true)) > _MAX_LABELS
+
+
+def review_curves(
+    evaluations: Mapping[str, Evaluation | None],
+    chosen_run_id: str | None,
+    *,
+    level: float,
+    seed: int,
+) -> dict[str, CurveFigures]:
+    """Curves of each run's evaluation (run id -> the evaluation backing the decision's metric),
+    the reliability diagram for the chosen run only, each from at most `MAX_CURVE_ROWS` rows."""
+    found: dict[str, CurveFigures] = {}
+    for run_id, evaluation in evaluations.items():
+        if evaluation is None:
+            continue
+        figures = curve_figures(
+            _bounded(evaluation, seed),
+            level=level,
+            seed=seed,
+            calibration=run_id == chosen_run_id,
+        )
+        if figures is not None:
+            found[run_id] = replace(figures, n_total=max(figures.n_total, evaluation.n_total))
+    return found
+
+
+def _bounded(evaluation: Evaluation, seed: int) -> Evaluation:
+    """`evaluation` itself, or a seeded sample of `MAX_CURVE_ROWS` of its rows (in their order)."""
+    n = evaluation.n
+    if n <= MAX_CURVE_ROWS:
+        return evaluation
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=MAX_CURVE_ROWS, replace=False))
+
+    def take(values: Any) -> Any:
+        return None if values is None else np.asarray(values)[rows]
+
+    return replace(
+        evaluation,
+        y_true=take(evaluation.y_true),
+        y_score=take(evaluation.y_score),
+        y_pred=take(evaluation.y_pred),
+        sample_weight=take(evaluation.sample_weight),
+        segments={},
+        n_total=max(n, evaluation.n_total),
+    )

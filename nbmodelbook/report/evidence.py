@@ -33,6 +33,7 @@ import numpy.typing as npt
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import Candidate, Evaluation, RunRecord
 from nbmodelbook.report.compare import model_family
+from nbmodelbook.report.curves import CurveFigures, review_curves
 from nbmodelbook.stats.auc import auc_estimate, paired_auc_test
 from nbmodelbook.stats.auc_shared import SharedRowsAUC
 from nbmodelbook.stats.bootstrap import bootstrap_estimate, paired_bootstrap
@@ -213,6 +214,8 @@ class ReviewEvidence:
     baseline: Baseline | None
     effort: EffortFigures
     reason: str | None = None  # why the chosen run has no figures
+    # Curves of the chosen run and its alternatives on the decision's metric (run id -> figures).
+    curves: dict[str, CurveFigures] = field(default_factory=dict)
 
     def chosen_estimate(self) -> EvaluationFigures | None:
         if self.chosen_run_id is None or self.metric is None:
@@ -282,6 +285,15 @@ def review_evidence(
         if not chosen.evaluations:
             reason = NO_EVIDENCE
     effort = effort_of(list(all_runs) if all_runs is not None else list(runs.values()), runs)
+    curves = {}
+    if chosen is not None and metric is not None:
+        drawn = [chosen.run_id, *(r for r in alternative_run_ids if r in runs)]
+        curves = review_curves(
+            {run_id: _curve_evaluation(runs[run_id], metric) for run_id in dict.fromkeys(drawn)},
+            chosen.run_id,
+            level=level,
+            seed=seed,
+        )
     return ReviewEvidence(
         level=level,
         seed=seed,
@@ -292,7 +304,19 @@ def review_evidence(
         baseline=baseline,
         effort=effort,
         reason=reason,
+        curves=curves,
     )
+
+
+def _curve_evaluation(run: RunRecord, metric: str) -> Evaluation | None:
+    """The evaluation a run's curves are drawn from: the one behind `metric` when it kept
+    scores, else the run's last one that kept scores, else the one behind `metric` (a
+    regression's predictions give residuals)."""
+    backing: Evaluation | None = _for_metric(run.evaluations, metric)
+    if backing is not None and backing.y_score is not None:
+        return backing
+    scored = [evaluation for evaluation in run.evaluations if evaluation.y_score is not None]
+    return scored[-1] if scored else backing
 
 
 def run_figures(

@@ -137,6 +137,21 @@ def interval_for(evidence: ReviewEvidence | None, run_id: str, metric: str) -> s
     return f"{format_level(interval.level)} CI {format_interval(interval)}"
 
 
+def rounded_with_interval(
+    evidence: ReviewEvidence | None, run_id: str, metric: str
+) -> tuple[str, str] | None:
+    """(value rounded to what its interval supports, "95% CI low–high"), when there is one."""
+    found: EvaluationFigures | None = evaluation_for(evidence, run_id, metric)
+    if found is None or found.estimate is None or found.estimate.interval is None:
+        return None
+    interval = found.estimate.interval
+    digits = decimals_for(interval, found.estimate.value)
+    return (
+        _fixed(found.estimate.value, digits),
+        f"{format_level(interval.level)} CI {format_interval(interval, digits)}",
+    )
+
+
 def comparison_view(comparison: Comparison, label: str, alternatives: int) -> dict[str, Any]:
     """One paired comparison as a table row and a sentence for a reader who reads nothing else."""
     result = comparison.result

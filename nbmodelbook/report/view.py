@@ -23,10 +23,11 @@ from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.compare import model_family, params_sentence
 from nbmodelbook.report.evidence_view import (
     comparison_view,
-    interval_for,
+    evaluation_for,
     metric_with_interval,
     missing_intervals,
     performance_view,
+    rounded_with_interval,
     summary_view,
 )
 from nbmodelbook.report.labels import run_labels
@@ -429,6 +430,131 @@ class ReviewContext:
         ]
         return self.sweep_chart(siblings, "chart-history-sweep", self.headline)
 
+    # -- evidence charts ---------------------------------------------------------
+
+    def interval_chart(self, decision: Decision, name: str) -> ChartImage | None:
+        """The decision's metric for each compared run, with its interval as an error bar."""
+        evidence, metric = self.review.evidence, decision.headline_metric
+        if evidence is None or metric is None:
+            return None
+        rows = []
+        run_ids = [r for r in decision.evidence.run_ids if r in self.runs]
+        for run_id, label in zip(run_ids, self.names(run_ids), strict=True):
+            found = evaluation_for(evidence, run_id, metric)
+            estimate = found.estimate if found is not None else None
+            if estimate is None or estimate.interval is None:
+                continue
+            rows.append(
+                {
+                    "run": label,
+                    "value": estimate.value,
+                    "low": estimate.interval.low,
+                    "high": estimate.interval.high,
+                    "chosen": run_id == decision.chosen_run_id,
+                }
+            )
+        if len(rows) < 2:
+            return None
+        from nbmodelbook.report import charts, evidence_charts
+
+        level = evidence.level
+        svg = _draw(
+            lambda: charts.to_svg(evidence_charts.interval_bars(rows, metric=metric, level=level))
+        )
+        if svg is None:
+            return None
+        return ChartImage(name, svg, f"{metric} of each compared run with its {level:.0%} interval")
+
+    def curve_charts(self) -> dict[str, Any]:
+        """ROC and precision-recall curves of the chosen run and its alternatives, the chosen
+        run's reliability diagram (or residuals), and its confusion matrix."""
+        evidence = self.review.evidence
+        if evidence is None or not evidence.curves:
+            return {}
+        from nbmodelbook.report import charts, evidence_charts
+
+        run_ids = list(evidence.curves)
+        labels = dict(zip(run_ids, self.names(run_ids), strict=True))
+        chosen = labels.get(evidence.chosen_run_id or "")
+        roc = {labels[r]: c.roc for r, c in evidence.curves.items() if c.roc is not None}
+        pr = {
+            labels[r]: c.precision_recall
+            for r, c in evidence.curves.items()
+            if c.precision_recall is not None
+        }
+        mine = evidence.curves.get(evidence.chosen_run_id or "")
+        found: dict[str, Any] = {
+            "roc": None,
+            "pr": None,
+            "calibration": None,
+            "residuals": None,
+            "sampled": [],
+            "reasons": [],
+        }
+        for run_id, figures in evidence.curves.items():
+            if figures.sampled:
+                found["sampled"].append(
+                    f"{labels[run_id]}: curves drawn from {figures.n:,} of its "
+                    f"{figures.n_total:,} rows (a seeded sample)"
+                )
+            if figures.reason:
+                found["reasons"].append(f"{labels[run_id]}: {figures.reason}")
+
+        def chart(name: str, alt: str, build: Callable[[], Any]) -> ChartImage | None:
+            svg = _draw(lambda: charts.to_svg(build()))
+            return ChartImage(name, svg, alt) if svg is not None else None
+
+        if roc:
+            found["roc"] = chart(
+                "chart-roc",
+                f"ROC curves of {len(roc)} runs",
+                lambda: evidence_charts.roc_chart(roc, chosen=chosen),
+            )
+        if pr:
+            found["pr"] = chart(
+                "chart-precision-recall",
+                f"Precision-recall curves of {len(pr)} runs",
+                lambda: evidence_charts.pr_chart(pr, chosen=chosen),
+            )
+        if mine is not None and mine.calibration is not None:
+            calibration = mine.calibration
+            found["calibration"] = chart(
+                "chart-calibration",
+                "Reliability diagram of the chosen run",
+                lambda: evidence_charts.calibration_chart(
+                    calibration.bins, calibration.ece, label=chosen
+                ),
+            )
+        if mine is not None and mine.residuals is not None:
+            residuals = mine.residuals
+            found["residuals"] = chart(
+                "chart-residuals",
+                "Residuals of the chosen run against its predictions",
+                lambda: evidence_charts.residual_chart(residuals, label=chosen),
+            )
+        return found
+
+    def confusion_chart(self, confusion: Mapping[str, Any] | None) -> ChartImage | None:
+        if confusion is None:
+            return None
+        from nbmodelbook.report import charts, evidence_charts
+
+        svg = _draw(
+            lambda: charts.to_svg(
+                evidence_charts.confusion_chart(
+                    confusion["tp"],
+                    confusion["fp"],
+                    confusion["tn"],
+                    confusion["fn"],
+                    confusion["positive"],
+                    confusion["negative"],
+                )
+            )
+        )
+        if svg is None:
+            return None
+        return ChartImage("chart-confusion", svg, "Confusion matrix of the chosen run")
+
     # -- captured outputs --------------------------------------------------------
 
     def figures(self) -> list[Figure]:
@@ -554,10 +680,11 @@ def _metric_view(ctx: ReviewContext, row: MetricRow, run_ids: Sequence[str]) -> 
     cells = []
     for position, run_id in enumerate(run_ids):
         value = row.values[position] if position < len(row.values) else None
-        interval = interval_for(ctx.review.evidence, run_id, row.name)
-        cells.append(
-            {"text": format_number(value), "best": position in row.best, "interval": interval}
-        )
+        text, interval = format_number(value), None
+        shown = rounded_with_interval(ctx.review.evidence, run_id, row.name)
+        if shown is not None and value is not None:
+            text, interval = shown  # rounded to what its interval supports
+        cells.append({"text": text, "best": position in row.best, "interval": interval})
     return {
         "name": row.name,
         "direction": "lower is better" if row.lower_is_better else "higher is better",
@@ -619,6 +746,15 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
         "decisions": len(ctx.review.decisions),
         "rejections": len(ctx.review.rejections),
     }
+
+
+def _performance_evidence(ctx: ReviewContext) -> dict[str, Any] | None:
+    view = performance_view(ctx.review.evidence)
+    if view is None or view.get("reason"):
+        return view
+    view["curves"] = ctx.curve_charts()
+    view["confusion_chart"] = ctx.confusion_chart(view.get("confusion"))
+    return view
 
 
 def _labels(ctx: ReviewContext) -> dict[str, str]:
@@ -798,10 +934,15 @@ def build_view(review: Review) -> dict[str, Any]:
                 decision.chosen_run_id,
             ),
             "comparisons": _decision_comparisons(ctx, decision),
+            "interval_chart": ctx.interval_chart(decision, f"chart-decision-{number}-intervals"),
             "no_interval": _decision_missing_intervals(ctx, decision),
         }
         for number, decision in enumerate(review.decisions, start=1)
     ]
+    for decision_view in decisions:
+        if decision_view["interval_chart"] is not None:
+            # The intervals say what the bars would, and whether the gaps are real.
+            decision_view["evidence"]["chart"] = None
     rejections = [
         {
             "number": number,
@@ -849,9 +990,15 @@ def build_view(review: Review) -> dict[str, Any]:
     chosen = ctx.chosen
     performance = None
     if chosen is not None:
+        evidenced = {
+            name
+            for name in chosen.metrics
+            if evaluation_for(review.evidence, chosen.run_id, name) is not None
+        }
         performance = {
             "run": ctx.ref(chosen.run_id),
-            "evidence": performance_view(review.evidence),
+            "evidence": _performance_evidence(ctx),
+            # Metrics the evidence table shows with their intervals are not repeated here.
             "metrics": [
                 {
                     "name": name,
@@ -859,7 +1006,9 @@ def build_view(review: Review) -> dict[str, Any]:
                     "direction": ctx.direction(name),
                 }
                 for name in sorted(chosen.metrics)
+                if name not in evidenced
             ],
+            "evidenced": len(evidenced),
             "figures": [
                 _figure_view(figure, position)
                 for position, figure in enumerate(ctx.figures(), start=1)

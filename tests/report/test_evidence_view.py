@@ -9,11 +9,14 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 from markdown_it import MarkdownIt
+from sklearn.metrics import roc_auc_score
 
 from nbmodelbook.cli import main
-from nbmodelbook.record import RunRecord
+from nbmodelbook.record import Evaluation, RunRecord
+from nbmodelbook.report.curves import MAX_CURVE_ROWS, review_curves
 from nbmodelbook.report.evidence_view import (
     decimals_for,
     format_difference,
@@ -22,6 +25,7 @@ from nbmodelbook.report.evidence_view import (
     format_p,
 )
 from nbmodelbook.report.load import load_review
+from nbmodelbook.report.model import Review
 from nbmodelbook.report.render_html import render_html
 from nbmodelbook.report.render_markdown import render_markdown
 from nbmodelbook.stats.results import Interval
@@ -216,3 +220,51 @@ def test_html_markdown_and_json_carry_the_same_labels_numbers_and_findings(
     assert shown in html and shown in markdown
     for comparison in payload["comparisons"]:
         assert f"p = {comparison['p_value']:.2g}" in html or "p < 0.001" in html
+
+
+def test_curves_and_interval_bars_are_drawn_for_the_decision(tmp_path: Path) -> None:
+    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    review = load_review(notebook, str(store_path), progress=lambda _m: None)
+    assert review.evidence is not None
+    assert len(review.evidence.curves) == 3  # the chosen run and both alternatives
+    chosen = review.evidence.curves[review.evidence.chosen_run_id or ""]
+    assert chosen.calibration is not None and chosen.roc is not None
+    others = [c for r, c in review.evidence.curves.items() if r != chosen_id(review)]
+    assert all(c.calibration is None and c.roc is not None for c in others)
+    html = render_html(review)
+    for alt in (
+        "ROC curves of 3 runs",
+        "Precision-recall curves of 3 runs",
+        "Reliability diagram of the chosen run",
+        "Confusion matrix of the chosen run",
+        "auc of each compared run with its 95% interval",
+    ):
+        assert f'alt="{alt}"' in html
+    markdown, files = render_markdown(review, Path("r_files"))
+    for name in ("chart-roc", "chart-precision-recall", "chart-calibration", "chart-confusion"):
+        assert f"r_files/{name}.svg" in files and f"(r_files/{name}.svg)" in markdown
+    assert "r_files/chart-decision-1-intervals.svg" in files
+    # The interval chart takes the place of the plain bars of the decision.
+    assert "r_files/chart-decision-1.svg" not in files
+
+
+def chosen_id(review: Review) -> str:
+    assert review.evidence is not None and review.evidence.chosen_run_id is not None
+    return review.evidence.chosen_run_id
+
+
+def test_curves_of_a_large_evaluation_are_drawn_from_a_bounded_sample() -> None:
+    rng = np.random.default_rng(0)
+    n = MAX_CURVE_ROWS + 50_000
+    y_true = rng.integers(0, 2, n)
+    scores = np.clip(y_true * 0.3 + rng.random(n) * 0.7, 0, 1)
+    evaluation = Evaluation(
+        function="roc_auc_score", metric="auc", value=0.8, y_true=y_true, y_score=scores, n_total=n
+    )
+    first = review_curves({"a": evaluation}, "a", level=0.95, seed=0)["a"]
+    again = review_curves({"a": evaluation}, "a", level=0.95, seed=0)["a"]
+    assert first == again
+    assert first.n == MAX_CURVE_ROWS and first.n_total == n and first.sampled
+    assert first.roc is not None and len(first.roc.fpr) <= 200
+    full = roc_auc_score(y_true, scores)
+    assert abs(first.roc.auc - full) < 0.01  # a sample's curve, close to every row's
