@@ -917,7 +917,7 @@ def build_view(review: Review) -> dict[str, Any]:
     """Everything a report shows, as plain values (strings are still untrusted)."""
     ctx = ReviewContext(review)
     history = _history_rows(ctx)
-    decisions = [
+    decisions: list[dict[str, Any]] = [
         {
             "number": number,
             "title": decision.annotation.title or f"Decision {number}",
