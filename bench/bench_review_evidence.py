@@ -10,8 +10,10 @@ chosen run against the 5 alternatives on the decision's metric (DeLong paired fo
 for accuracy), Holm, the baseline and the search effort. Reported, median of `--calls` calls
 after a warm-up:
 
-- decision on AUC: budgets <= 100 ms at 10,000 rows, <= 2 s at 1,000,000 (the store keeps at
-  most 1,000,000 rows per evaluation: above that a seeded sample);
+- decision on AUC: the figures (intervals, paired tests) within <= 100 ms at 10,000 rows and
+  <= 2 s at 1,000,000 (the store keeps at most 1,000,000 rows per evaluation: above that a seeded
+  sample); the whole section, with the ROC/precision-recall curves of the six runs and the chosen
+  run's reliability diagram with its ECE interval, within <= 2 s at 1,000,000;
 - decision on accuracy, reported only; and on log loss, each run also carrying a `log_loss`
   evaluation (bootstrap intervals and the paired bootstrap, the path of every metric without a
   closed form), reported only.
@@ -31,7 +33,8 @@ from nbmodelbook.record import Evaluation, RunRecord, RunStatus, code_hash
 from nbmodelbook.report.evidence import review_evidence
 
 ALTERNATIVES = 5
-BUDGETS_MS = {10_000: 100.0, 1_000_000: 2000.0}
+BUDGETS_MS = {10_000: 100.0, 1_000_000: 2000.0}  # intervals and paired tests
+SECTION_BUDGETS_MS = {1_000_000: 2000.0}  # the whole evidence section, curves included
 
 
 def make_runs(rows: int, seed: int = 0, log_loss: bool = False) -> dict[str, RunRecord]:
@@ -92,14 +95,16 @@ def make_runs(rows: int, seed: int = 0, log_loss: bool = False) -> dict[str, Run
     return runs
 
 
-def timed(runs: dict[str, RunRecord], metric: str, calls: int) -> tuple[list[float], Any]:
+def timed(
+    runs: dict[str, RunRecord], metric: str, calls: int, *, curves: bool
+) -> tuple[list[float], Any]:
     ids = list(runs)
     chosen, alternatives = ids[0], ids[1:]
-    figures = review_evidence(runs, chosen, alternatives, metric)  # warm-up
+    figures = review_evidence(runs, chosen, alternatives, metric, curves=curves)  # warm-up
     samples = []
     for _ in range(calls):
         start = time.perf_counter()
-        again = review_evidence(runs, chosen, alternatives, metric)
+        again = review_evidence(runs, chosen, alternatives, metric, curves=curves)
         samples.append(time.perf_counter() - start)
         if [c.result for c in again.comparisons] != [c.result for c in figures.comparisons]:
             raise BenchFailure("review_evidence is not deterministic")
@@ -125,25 +130,35 @@ def main() -> int:
         for rows in args.rows:
             standard = make_runs(rows)
             with_loss = make_runs(rows, log_loss=True)
-            for metric in ("auc", "accuracy", "log_loss"):
+            for metric, curves in (
+                ("auc", False),
+                ("auc", True),
+                ("accuracy", True),
+                ("log_loss", True),
+            ):
                 runs = with_loss if metric == "log_loss" else standard
-                samples, figures = timed(runs, metric, args.calls)
+                samples, figures = timed(runs, metric, args.calls, curves=curves)
                 summary = ms(samples)
                 verdicts = ", ".join(sorted({c.verdict or "-" for c in figures.comparisons}))
+                what = "with curves" if curves else "figures only"
                 rows_table.append(
                     (
-                        f"{rows:,} rows, decision on {metric}",
+                        f"{rows:,} rows, decision on {metric}, {what}",
                         summary.n,
                         summary.median,
                         summary.p90,
                         verdicts,
                     )
                 )
-                result.details[f"{rows}:{metric}"] = summary.as_dict()
-                budget = BUDGETS_MS.get(rows) if metric == "auc" else None
+                result.details[f"{rows}:{metric}:{what}"] = summary.as_dict()
+                budget = None
+                if metric == "auc":
+                    # The figures alone within the interval budget; the whole section, curves
+                    # included, within the 1,000,000-row one.
+                    budget = BUDGETS_MS.get(rows) if not curves else SECTION_BUDGETS_MS.get(rows)
                 result.add(
                     Figure(
-                        f"chosen vs {ALTERNATIVES} alternatives, {rows:,} rows, {metric}",
+                        f"chosen vs {ALTERNATIVES} alternatives, {rows:,} rows, {metric}, {what}",
                         summary.median,
                         "ms",
                         budget,

@@ -62,7 +62,7 @@ CALIBRATION_BINS: Final = 10
 # Curves of larger evaluations are drawn from a seeded sample of this many rows: at 200 drawn
 # points the picture does not change, and the work stays bounded (the figures in the tables,
 # AUC and the rest, always use every row kept).
-MAX_CURVE_ROWS: Final = 200_000
+MAX_CURVE_ROWS: Final = 100_000
 _MAX_LABELS: Final = 20  # a y_true with more distinct values than this is not a label column
 # scikit-learn's regression metrics: their y_pred are predictions, not labels.
 _REGRESSION: Final = frozenset(

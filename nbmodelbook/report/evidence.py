@@ -260,10 +260,12 @@ def review_evidence(
     cited: Sequence[str] = (),
     level: float = 0.95,
     seed: int = 0,
+    curves: bool = True,
 ) -> ReviewEvidence:
     """The evidence figures of a review. `runs` hold the cited runs with their evaluations and
     candidates; `all_runs` every run of the notebook (for the search effort; default: `runs`);
-    `cited` further runs to give figures for (a rejection's)."""
+    `cited` further runs to give figures for (a rejection's); `curves=False` leaves the curves
+    out (the figures alone)."""
     wanted = [r for r in (chosen_run_id, *alternative_run_ids, *cited) if r and r in runs]
     delong = _DeLong()
     figures: dict[str, RunFigures] = {}
@@ -285,10 +287,10 @@ def review_evidence(
         if not chosen.evaluations:
             reason = NO_EVIDENCE
     effort = effort_of(list(all_runs) if all_runs is not None else list(runs.values()), runs)
-    curves = {}
-    if chosen is not None and metric is not None:
+    drawn_curves = {}
+    if curves and chosen is not None and metric is not None:
         drawn = [chosen.run_id, *(r for r in alternative_run_ids if r in runs)]
-        curves = review_curves(
+        drawn_curves = review_curves(
             {run_id: _curve_evaluation(runs[run_id], metric) for run_id in dict.fromkeys(drawn)},
             chosen.run_id,
             level=level,
@@ -304,7 +306,7 @@ def review_evidence(
         baseline=baseline,
         effort=effort,
         reason=reason,
-        curves=curves,
+        curves=drawn_curves,
     )
 
 
