@@ -15,6 +15,7 @@ from nbmodelbook.links import CellLink
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import LineageCell, RunRecord, RunStatus
 from nbmodelbook.report.compare import FEATURES_DIFFER
+from nbmodelbook.report.evidence import ReviewEvidence
 from nbmodelbook.report.model import (
     Annotation,
     Decision,
@@ -48,6 +49,7 @@ class AuditContext:
     rejections: list[Rejection]
     unknown_refs: list[tuple[Annotation, str]]
     chosen_run_id: str | None
+    evidence: ReviewEvidence | None = None  # the figures behind the decisions, when computed
 
     def cell_of_run(self, run_id: str) -> CellLink | None:
         return next((link for link in self.links if run_id in link.run_ids), None)
