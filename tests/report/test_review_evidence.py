@@ -549,6 +549,7 @@ def test_json_report_schema_and_determinism(tmp_path: Path) -> None:
     assert effect["runs_on_same_rows"] == 2 and effect["optimism"] > 0
     assert "independent" in effect["method"]
     assert payload["searches"] == [] and payload["weak_segments"] == []
+    assert "selected-on-test-set" in {finding["code"] for finding in payload["findings"]}
     for finding in payload["findings"]:
         assert set(finding) == {"code", "severity", "run_ids", "message"}
     # Figures carry at most six significant digits; the runs' own times are kept whole.
