@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -35,7 +36,7 @@ def test_expected_maximum_matches_a_seeded_simulation(k: int) -> None:
 
 def test_expected_maximum_grows_with_k() -> None:
     values = [expected_max_standard_normal(k) for k in range(1, 60)]
-    assert all(b > a for a, b in zip(values, values[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(values))
 
 
 def test_optimism_is_the_standard_error_times_the_expected_maximum() -> None:
