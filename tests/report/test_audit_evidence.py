@@ -3,8 +3,10 @@ not support the claim, and stays quiet on the nearest evidence that does."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 from scipy.stats import norm
 from sklearn.naive_bayes import GaussianNB
 
+from nbmodelbook.cli import main
 from nbmodelbook.record import (
     Candidate,
     Evaluation,
@@ -35,6 +38,7 @@ from nbmodelbook.report.evidence import review_evidence
 from nbmodelbook.report.model import Finding, Review, Severity
 from nbmodelbook.report.render_json import review_payload
 from nbmodelbook.stats.selection import expected_max_standard_normal
+from nbmodelbook.store.store import RunStore
 from tests.report.test_review_evidence import (
     ALMOST,
     STRONG,
@@ -44,6 +48,8 @@ from tests.report.test_review_evidence import (
     auc_evaluation,
     fingerprint,
     run_of,
+    standard_runs,
+    write_notebook,
 )
 
 EVIDENCE_CODES = {
@@ -619,3 +625,37 @@ def test_a_clean_review_of_a_well_supported_choice_raises_none_of_these() -> Non
     logreg = model_run("logreg", STRONG, 0)
     review = review_of(decide("logreg"), runs=[logreg])
     assert not codes(review) & EVIDENCE_CODES
+
+
+# ---------------------------------------------------------------------------------------------
+# `nbmodelbook check` on a real store
+
+
+def test_check_reports_the_evidence_findings_with_their_severities(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notebook = tmp_path / "model.ipynb"
+    logreg, almost, _stump, _bayes = standard_runs(str(notebook.resolve()))
+    svm = failed("SVC.__init__() got an unexpected keyword argument 'kernal'")
+    svm.notebook = str(notebook.resolve())
+    store_path = tmp_path / "runs.sqlite"
+    store = RunStore.open(str(store_path))
+    for record in (logreg, almost, svm):
+        store.finish_run(record)
+    store.close()
+    write_notebook(
+        notebook,
+        [logreg, almost, svm],
+        "> [!DECISION] Logistic regression\n> We chose run:logreg over run:logreg-c05. metric:auc"
+        "\n\n> [!REJECTED] run:svm — it does not work.",
+    )
+    args = ["check", str(notebook), "--store", str(store_path)]
+    assert main([*args, "--format", "json"]) == 1
+    items = {item["code"]: item for item in json.loads(capsys.readouterr().out)["items"]}
+    assert items["margin-not-significant"]["severity"] == "high"
+    assert items["margin-not-significant"]["blocking"] is True
+    assert items["rejected-on-usage-error"]["severity"] == "high"
+    assert items["selected-on-test-set"]["severity"] == "medium"
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "The lead over logreg-c05" in out and "[high]" in out and "[medium]" in out
