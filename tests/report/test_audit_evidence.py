@@ -239,6 +239,44 @@ def test_a_segment_significantly_below_overall_is_weak() -> None:
     assert payload["weak_segments"][0]["level"] == "east"
 
 
+def test_weak_segments_agree_with_the_metricframe_rule_of_stats_segments() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from nbmodelbook.report.evidence import weak_segments_of
+    from nbmodelbook.stats.auc import auc_estimate
+    from nbmodelbook.stats.segments import weak_segments
+
+    rng = np.random.default_rng(5)
+    scores = Y + rng.normal(0, 0.6, ROWS)
+    scores[REGION == 1] = Y[REGION == 1] + rng.normal(0, 2.0, int((REGION == 1).sum()))
+    scores[REGION == 3] = rng.random(int((REGION == 3).sum()))
+    evaluation = segmented(scores)
+
+    def delong(y: Any, p: Any, /, *, sample_weight: Any, level: float) -> Any:
+        return auc_estimate(y, p, level=level)
+
+    reference = weak_segments(
+        roc_auc_score,
+        Y,
+        scores,
+        REGION,
+        ["north", "south", "east", "west"],
+        higher_is_better=True,
+        column="region",
+        interval_fn=delong,
+    )
+    found = weak_segments_of(evaluation)
+    assert [w.level for w in found] == [w.level for w in reference.weak] != []
+    for mine, theirs in zip(found, reference.weak, strict=True):
+        assert mine.value == pytest.approx(theirs.value)
+        assert theirs.interval is not None
+        assert (mine.interval.low, mine.interval.high) == pytest.approx(
+            (theirs.interval.low, theirs.interval.high)
+        )
+        assert mine.overall == pytest.approx(reference.overall)
+        assert mine.test == reference.test
+
+
 def test_even_segments_are_not_weak() -> None:
     run = plain_run("forest", 0, segmented(Y + RNG.normal(0, 0.5, ROWS)))
     review = review_of(decide("forest"), runs=[run])
