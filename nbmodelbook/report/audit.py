@@ -858,15 +858,12 @@ def hand_typed_uncertainty(context: AuditContext) -> Iterable[Finding]:
     if evidence is None:
         return
     for annotation in context.annotations:
-        cited = [
-            run_id
-            for run_id in dict.fromkeys(
-                filter(None, (resolve_ref(ref, context.runs) for ref in annotation.refs))
-            )
-            if run_id in evidence.runs
-        ]
-        if not cited and evidence.chosen_run_id in evidence.runs:
-            cited = [evidence.chosen_run_id or ""]
+        named = dict.fromkeys(
+            filter(None, (resolve_ref(ref, context.runs) for ref in annotation.refs))
+        )
+        cited = [run_id for run_id in named if run_id in evidence.runs]
+        if not annotation.refs and evidence.chosen_run_id in evidence.runs:
+            cited = [evidence.chosen_run_id or ""]  # a note citing no run speaks of the chosen
         computed = _computed_intervals(evidence, cited)
         if not computed:
             continue

@@ -640,6 +640,18 @@ def test_dates_versions_and_hyperparameter_ranges_are_not_intervals(text: str) -
     assert "hand-typed-uncertainty" not in codes(review), text
 
 
+def test_a_note_without_runs_speaks_of_the_chosen_run_but_one_citing_others_does_not() -> None:
+    run, value, low, high = chosen_interval()
+    svm = failed("SVC.__init__() got an unexpected keyword argument 'kernal'")
+    typed = f"AUC {value:.3f} ± {(high - low) / 8:.4f}"
+    note = review_of(decide("logreg"), annotation("RISK", "Typed", typed), runs=[run, svm])
+    assert the_finding(note, "hand-typed-uncertainty").run_ids == (run.run_id,)
+    about_svm = review_of(
+        decide("logreg"), annotation("REJECTED", f"run:svm — {typed}"), runs=[run, svm]
+    )
+    assert "hand-typed-uncertainty" not in codes(about_svm)  # no figures of svm to hold it to
+
+
 def test_the_parser_reads_the_usual_forms() -> None:
     read = stated_uncertainties(
         "AUC 0.997 ± 0.01; auc 0.99 (0.98–1.00), auc: [0.95, 0.99] and auc of 0.9 +/- 0.05",
