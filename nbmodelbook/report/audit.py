@@ -548,7 +548,9 @@ def _comparison_words(comparison: Comparison, metric: str) -> str:
 
 @audit_check
 def margin_not_significant(context: AuditContext) -> Iterable[Finding]:
-    """The chosen run is not distinguishable from an alternative the decision says it beats."""
+    """The chosen run leads an alternative the decision says it beats, but the two are not
+    distinguishable. (A chosen run behind an alternative is `chosen-not-best`; that the two
+    are not distinguishable then supports an "as good" decision.)"""
     found = _chosen_decision(context)
     if found is None:
         return
@@ -556,6 +558,10 @@ def margin_not_significant(context: AuditContext) -> Iterable[Finding]:
     for comparison in evidence.comparisons:
         if comparison.verdict != NOT_DISTINGUISHABLE or comparison.result is None:
             continue
+        difference = comparison.result.difference
+        leads = difference < 0 if lower_is_better(comparison.metric) else difference > 0
+        if not leads:
+            continue  # no lead to question
         chosen = _run_label(context, comparison.run_id)
         other = _run_label(context, comparison.other_run_id)
         yield Finding(

@@ -110,9 +110,15 @@ def decide(chosen: str, *others: str, metric: str = "auc", extra: str = "") -> N
 # margin-not-significant, worse-than-alternative
 
 
-def test_a_lead_that_is_not_significant_is_high_and_sized() -> None:
+def leader_and_follower() -> tuple[RunRecord, RunRecord]:
+    """Two near-identical models; the one with the higher AUC first."""
     logreg, almost = model_run("logreg", STRONG, 0), model_run("almost", ALMOST, 1)
-    review = review_of(decide("logreg", "almost"), runs=[logreg, almost])
+    return (logreg, almost) if logreg.metrics["auc"] > almost.metrics["auc"] else (almost, logreg)
+
+
+def test_a_lead_that_is_not_significant_is_high_and_sized() -> None:
+    logreg, almost = leader_and_follower()
+    review = review_of(decide(logreg.name, almost.name), runs=[logreg, almost])
     finding = the_finding(review, "margin-not-significant")
     assert finding.severity is Severity.HIGH
     assert finding.run_ids == (logreg.run_id, almost.run_id)
@@ -124,6 +130,15 @@ def test_a_lead_that_is_not_significant_is_high_and_sized() -> None:
     assert f"Holm-adjusted p = {comparison.adjusted_p_value:.4g}" in finding.detail
     assert "DeLong paired" in finding.detail
     assert "worse-than-alternative" not in codes(review)
+
+
+def test_a_chosen_run_behind_an_indistinguishable_alternative_has_no_lead_to_question() -> None:
+    leader, follower = leader_and_follower()
+    review = review_of(decide(follower.name, leader.name), runs=[follower, leader])
+    assert review.evidence is not None
+    assert review.evidence.comparisons[0].verdict == "not distinguishable"
+    assert "chosen-not-best" in codes(review)  # said there, from the recorded values
+    assert not codes(review) & {"margin-not-significant", "worse-than-alternative"}
 
 
 def test_a_significant_lead_raises_neither_finding() -> None:
