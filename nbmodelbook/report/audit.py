@@ -744,7 +744,10 @@ def best_on_grid_edge(context: AuditContext) -> Iterable[Finding]:
 
 @audit_check
 def selected_on_test_set(context: AuditContext) -> Iterable[Finding]:
-    """The chosen run was picked among several by the metric on the rows that report it."""
+    """The chosen run was picked among several by the metric on the rows that report it.
+
+    MEDIUM when the optimism is at least the chosen run's smallest lead over an alternative
+    (the selection alone could explain the lead), LOW otherwise."""
     found = _chosen_decision(context)
     if found is None:
         return
@@ -753,6 +756,7 @@ def selected_on_test_set(context: AuditContext) -> Iterable[Finding]:
     if effect is None or not effect.same_rows or effect.configurations < 2:
         return
     metric = evidence.metric or "the metric"
+    severity = Severity.LOW
     if effect.optimism is not None and effect.standard_error is not None:
         size = (
             f"Picking the best of k = {effect.configurations} makes the figure optimistic by up "
@@ -760,11 +764,23 @@ def selected_on_test_set(context: AuditContext) -> Iterable[Finding]:
             f"E[max of {effect.configurations} independent N(0, 1)] = "
             f"{_num(effect.expected_max)}; {effect.method})."
         )
+        lower = lower_is_better(metric)
+        leads = [
+            -c.result.difference if lower else c.result.difference
+            for c in evidence.comparisons
+            if c.result is not None and math.isfinite(c.result.difference)
+        ]
+        if leads and min(leads) <= effect.optimism:
+            severity = Severity.MEDIUM
+            size += (
+                f" That is as large as the chosen run's smallest lead ({_num(min(leads))}): the "
+                "selection alone could explain it."
+            )
     else:
         size = f"How optimistic cannot be sized: {effect.method}."
     yield Finding(
         code="selected-on-test-set",
-        severity=Severity.MEDIUM,
+        severity=severity,
         title=f"The chosen run was selected on the rows that report its {metric}",
         detail=(
             f"{_run_label(context, evidence.chosen_run_id or '')} was chosen among "

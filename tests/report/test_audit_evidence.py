@@ -410,7 +410,7 @@ def test_a_choice_made_on_the_reported_rows_is_sized() -> None:
     logreg, stump = model_run("logreg", STRONG, 0), model_run("stump", STUMP, 1)
     review = review_of(decide("logreg", "stump"), runs=[logreg, stump])
     finding = the_finding(review, "selected-on-test-set")
-    assert finding.severity is Severity.MEDIUM
+    assert finding.severity is Severity.LOW  # the lead over the stump dwarfs the optimism
     assert review.evidence is not None
     effect = review.evidence.selection_effect
     assert effect is not None and effect.same_rows and effect.runs_on_same_rows == 1
@@ -428,6 +428,18 @@ def test_a_choice_made_on_the_reported_rows_is_sized() -> None:
     payload = review_payload(review)["selection_effect"]
     assert set(payload) >= {"configurations", "same_rows", "optimism", "method"}
     assert payload["configurations"] == 2 and payload["same_rows"] is True
+
+
+def test_a_lead_the_selection_alone_could_explain_is_medium() -> None:
+    leader, follower = leader_and_follower()
+    review = review_of(decide(leader.name, follower.name), runs=[leader, follower])
+    finding = the_finding(review, "selected-on-test-set")
+    assert review.evidence is not None and review.evidence.selection_effect is not None
+    [comparison] = review.evidence.comparisons
+    assert comparison.result is not None
+    assert 0 < comparison.result.difference <= (review.evidence.selection_effect.optimism or 0)
+    assert finding.severity is Severity.MEDIUM
+    assert "the selection alone could explain it" in finding.detail
 
 
 def test_in_cell_candidates_count_among_the_configurations() -> None:
