@@ -252,17 +252,26 @@ def _run_check(args: argparse.Namespace) -> int:
     import json
 
     from nbmodelbook.report.load import load_review
-    from nbmodelbook.report.readiness import is_ready, readiness
+    from nbmodelbook.report.readiness import ReadinessItem, is_ready, readiness
 
     source = Path(args.notebook).expanduser()
     review = load_review(source, args.store, progress=lambda _message: None)
     items = readiness(review)
     ready = is_ready(items)
+    # An audit finding keeps its severity (high, medium, low); other items have none.
+    severities = {
+        (finding.code, f"{finding.title}: {finding.detail}"): finding.severity.value
+        for finding in review.findings
+    }
+
+    def severity(item: ReadinessItem) -> str | None:
+        return severities.get((item.code, item.message))
+
     if args.format == "json":
         payload = {
             "notebook": str(source),
             "ready": ready,
-            "items": [item.as_dict() for item in items],
+            "items": [{**item.as_dict(), "severity": severity(item)} for item in items],
         }
         print(json.dumps(payload, indent=1))
     else:
@@ -274,7 +283,8 @@ def _run_check(args: argparse.Namespace) -> int:
         for item in items:
             where = f"cell {item.cell_index + 1}: " if item.cell_index is not None else ""
             mark = "✗" if item.blocking else "!"
-            print(f"  {mark} {where}{item.message}")
+            graded = severity(item)
+            print(f"  {mark} {where}{item.message}" + (f" [{graded}]" if graded else ""))
     return EXIT_OK if ready else EXIT_NOT_READY
 
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nbmodelbook.links import CellLink
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import LineageCell, RunRecord, RunStatus
-from nbmodelbook.report.compare import FEATURES_DIFFER
+from nbmodelbook.report.compare import FEATURES_DIFFER, model_family
+from nbmodelbook.report.evidence import (
+    NOT_DISTINGUISHABLE,
+    SIGNIFICANTLY_WORSE,
+    Comparison,
+    FoldScores,
+    ReviewEvidence,
+)
 from nbmodelbook.report.model import (
     Annotation,
     Decision,
@@ -23,6 +31,7 @@ from nbmodelbook.report.model import (
     Severity,
 )
 from nbmodelbook.report.resolve import resolve_ref
+from nbmodelbook.stats.results import Interval
 
 # Choosing the best of this many tries makes its score optimistic enough to say so.
 SELECTION_EFFECT_RUNS = 10
@@ -48,6 +57,7 @@ class AuditContext:
     rejections: list[Rejection]
     unknown_refs: list[tuple[Annotation, str]]
     chosen_run_id: str | None
+    evidence: ReviewEvidence | None = None  # the figures behind the decisions, when computed
 
     def cell_of_run(self, run_id: str) -> CellLink | None:
         return next((link for link in self.links if run_id in link.run_ids), None)
@@ -307,7 +317,7 @@ def chosen_not_best(context: AuditContext) -> Iterable[Finding]:
             for run in context.runs.values()
             if run.status is RunStatus.OK and _finite(run.metrics.get(metric))
         ]
-        if len(tried) >= SELECTION_EFFECT_RUNS:
+        if len(tried) >= SELECTION_EFFECT_RUNS and not _selected_on_its_rows(context, chosen):
             values = [run.metrics[metric] for run in tried]
             best = min(values) if lower else max(values)
             if value == best:
@@ -322,6 +332,20 @@ def chosen_not_best(context: AuditContext) -> Iterable[Finding]:
                     run_ids=(chosen.run_id,),
                     cell_index=decision.annotation.cell_index,
                 )
+
+
+def _selected_on_its_rows(context: AuditContext, chosen: RunRecord) -> bool:
+    """Whether the evidence shows the choice made on the rows that report the chosen figure:
+    then `selected-on-test-set` says it, with the optimism sized."""
+    evidence = context.evidence
+    effect = evidence.selection_effect if evidence is not None else None
+    return (
+        evidence is not None
+        and evidence.chosen_run_id == chosen.run_id
+        and effect is not None
+        and effect.same_rows
+        and effect.configurations >= 2
+    )
 
 
 def _finite(value: float | None) -> bool:
@@ -453,3 +477,546 @@ def failed_runs_unmentioned(context: AuditContext) -> Iterable[Finding]:
             ),
             run_ids=tuple(run.run_id for run in failed),
         )
+
+
+# --- findings from the evidence figures ----------------------------------------------------------
+
+# A configuration's folds are unstable when its worst fold lies more than this share of the
+# mean's magnitude below the mean (scorers are greater-is-better; at least this many folds).
+UNSTABLE_WORST_FOLD_DROP = 0.10
+MIN_FOLDS_FOR_STABILITY = 3
+# The chosen family had at least this many configurations while an alternative family had one.
+UNEQUAL_EFFORT_CONFIGURATIONS = 5
+# A hand-typed interval whose width differs from the computed one by more than this factor.
+UNCERTAINTY_WIDTH_FACTOR = 2.0
+# Error types of a run that failed on its own arguments (scikit-learn's InvalidParameterError
+# is both a ValueError and a TypeError).
+USAGE_ERROR_TYPES = frozenset({"TypeError", "ValueError", "InvalidParameterError"})
+_USAGE_MESSAGE = re.compile(
+    r"unexpected keyword argument|required (?:positional|keyword-only) argument|"
+    r"takes \d+ positional arguments? but|multiple values for (?:keyword )?argument|"
+    r"invalid parameter|parameter of \w+ must be|\bparameter\b.*\bmust be\b|"
+    r"supports only|is not supported|not a valid (?:value|option|parameter)|"
+    r"got an invalid|unrecognized (?:argument|option)|unknown (?:parameter|argument|solver|"
+    r"penalty|kernel|criterion|loss)",
+    re.IGNORECASE,
+)
+
+
+def _chosen_decision(context: AuditContext) -> tuple[Decision, ReviewEvidence] | None:
+    evidence = context.evidence
+    if evidence is None or evidence.chosen_run_id is None:
+        return None
+    decision = next(
+        (d for d in context.decisions if d.chosen_run_id == evidence.chosen_run_id), None
+    )
+    return (decision, evidence) if decision is not None else None
+
+
+def _run_label(context: AuditContext, run_id: str) -> str:
+    run = context.runs.get(run_id)
+    return _label(run) if run is not None else run_id
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.4g}"
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.4g}"
+
+
+def _interval_words(interval: Interval | None) -> str:
+    if interval is None:
+        return "no interval"
+    return (
+        f"{interval.level:.0%} interval {_num(interval.low)} to {_num(interval.high)}, "
+        f"{interval.method}"
+    )
+
+
+def _comparison_words(comparison: Comparison, metric: str) -> str:
+    result = comparison.result
+    assert result is not None  # only comparisons with a verdict are described
+    return (
+        f"the difference in {metric} is {_signed(result.difference)} "
+        f"({_interval_words(result.interval)}; {result.method}), Holm-adjusted p = "
+        f"{_num(comparison.adjusted_p_value)} over the decision's alternatives, on "
+        f"{result.n:,} rows"
+    )
+
+
+@audit_check
+def margin_not_significant(context: AuditContext) -> Iterable[Finding]:
+    """The chosen run leads an alternative the decision says it beats, but the two are not
+    distinguishable. (A chosen run behind an alternative is `chosen-not-best`; that the two
+    are not distinguishable then supports an "as good" decision.)"""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    for comparison in evidence.comparisons:
+        if comparison.verdict != NOT_DISTINGUISHABLE or comparison.result is None:
+            continue
+        difference = comparison.result.difference
+        leads = difference < 0 if lower_is_better(comparison.metric) else difference > 0
+        if not leads:
+            continue  # no lead to question
+        chosen = _run_label(context, comparison.run_id)
+        other = _run_label(context, comparison.other_run_id)
+        yield Finding(
+            code="margin-not-significant",
+            severity=Severity.HIGH,
+            title=f"The lead over {other} is not significant",
+            detail=(
+                f"The decision prefers {chosen} to {other}, but on the same rows "
+                f"{_comparison_words(comparison, comparison.metric)}: the two are not "
+                "distinguishable, so the lead may be chance. Choose on other grounds (and say "
+                "which), or evaluate on more data."
+            ),
+            run_ids=(comparison.run_id, comparison.other_run_id),
+            cell_index=decision.annotation.cell_index,
+        )
+
+
+@audit_check
+def worse_than_alternative(context: AuditContext) -> Iterable[Finding]:
+    """The chosen run is significantly worse than an alternative on the decision's metric."""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    for comparison in evidence.comparisons:
+        if comparison.verdict != SIGNIFICANTLY_WORSE or comparison.result is None:
+            continue
+        chosen = _run_label(context, comparison.run_id)
+        other = _run_label(context, comparison.other_run_id)
+        yield Finding(
+            code="worse-than-alternative",
+            severity=Severity.HIGH,
+            title=f"The chosen run is significantly worse than {other}",
+            detail=(
+                f"On the same rows {_comparison_words(comparison, comparison.metric)}: "
+                f"{chosen} is significantly worse than {other}, which the decision rejects. "
+                "The rationale must say what outweighs this."
+            ),
+            run_ids=(comparison.run_id, comparison.other_run_id),
+            cell_index=decision.annotation.cell_index,
+        )
+
+
+@audit_check
+def no_better_than_baseline(context: AuditContext) -> Iterable[Finding]:
+    """The chosen run's interval does not exclude what a model that ignores its inputs scores."""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    baseline, figures = evidence.baseline, evidence.chosen_estimate()
+    estimate = figures.estimate if figures is not None else None
+    if baseline is None or estimate is None or not math.isfinite(baseline.value):
+        return
+    lower = lower_is_better(baseline.metric)
+    value, interval = estimate.value, estimate.interval
+    if not math.isfinite(value):
+        return
+    not_better = value >= baseline.value if lower else value <= baseline.value
+    if not_better:
+        why = "its value is no better than the baseline's"
+    elif interval is not None and (
+        interval.high >= baseline.value if lower else interval.low <= baseline.value
+    ):
+        why = "its interval includes the baseline's value"
+    else:
+        return
+    chosen = _run_label(context, evidence.chosen_run_id or "")
+    yield Finding(
+        code="no-better-than-baseline",
+        severity=Severity.HIGH,
+        title=f"The chosen run is not shown to beat a trivial model on {baseline.metric}",
+        detail=(
+            f"{chosen} scores {baseline.metric} = {_num(value)} ({_interval_words(interval)}); "
+            f"a model that ignores its inputs ({baseline.strategy}) scores "
+            f"{_num(baseline.value)} on the same rows, and {why}: the evidence does not show "
+            "that the model learned anything useful."
+        ),
+        run_ids=(evidence.chosen_run_id or "",),
+        cell_index=decision.annotation.cell_index,
+    )
+
+
+@audit_check
+def weak_segment(context: AuditContext) -> Iterable[Finding]:
+    """A segment level where the chosen run's metric is significantly below the overall one."""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    metric = evidence.metric or "the metric"
+    for weak in evidence.weak_segments:
+        yield Finding(
+            code="weak-segment",
+            severity=Severity.MEDIUM,
+            title=f"Weak on {weak.segment} = {weak.level}",
+            detail=(
+                f"On the {weak.n:,} rows where {weak.segment} is {weak.level}, "
+                f"{_run_label(context, evidence.chosen_run_id or '')} scores {metric} = "
+                f"{_num(weak.value)} ({_interval_words(weak.interval)}), significantly below "
+                f"its overall {_num(weak.overall)} ({weak.test}). The headline figure hides "
+                "how the model does for this group."
+            ),
+            run_ids=(evidence.chosen_run_id or "",),
+            cell_index=decision.annotation.cell_index,
+        )
+
+
+@audit_check
+def unstable_across_folds(context: AuditContext) -> Iterable[Finding]:
+    """The chosen configuration's cross-validation folds spread widely (see the rule below)."""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    chosen_id = evidence.chosen_run_id or ""
+    figures = evidence.runs.get(chosen_id)
+    if figures is None:
+        return
+    groups: dict[tuple[str, int], list[FoldScores]] = {}
+    for fold in figures.folds:
+        groups.setdefault((fold.source, fold.group), []).append(fold)
+    for (source, _group), members in groups.items():
+        kept = [fold for fold in members if fold.chosen] or (members if len(members) == 1 else [])
+        for fold in kept[:1]:
+            scores = [score for score in fold.scores if math.isfinite(score)]
+            if len(scores) < MIN_FOLDS_FOR_STABILITY:
+                continue
+            mean = sum(scores) / len(scores)
+            worst = min(scores)
+            if mean == 0 or (mean - worst) <= UNSTABLE_WORST_FOLD_DROP * abs(mean):
+                continue
+            std = math.sqrt(sum((score - mean) ** 2 for score in scores) / len(scores))
+            yield Finding(
+                code="unstable-across-folds",
+                severity=Severity.MEDIUM,
+                title=f"The chosen configuration is unstable across {source} folds",
+                detail=(
+                    f"Across its {len(scores)} folds, {_run_label(context, chosen_id)} scores "
+                    f"{fold.scorer} {', '.join(_num(s) for s in scores)}: mean {_num(mean)}, "
+                    f"standard deviation {_num(std)}, worst fold {_num(worst)}. The rule: the "
+                    f"worst fold lies more than {UNSTABLE_WORST_FOLD_DROP:.0%} of the mean's "
+                    "magnitude below the mean. A single test figure may be a lucky or unlucky "
+                    "draw of how this model performs."
+                ),
+                run_ids=(chosen_id,),
+                cell_index=decision.annotation.cell_index,
+            )
+
+
+@audit_check
+def best_on_grid_edge(context: AuditContext) -> Iterable[Finding]:
+    """The chosen run's search refitted a candidate at the edge of a numeric grid."""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    for search in evidence.searches:
+        if search.run_id != evidence.chosen_run_id or not search.edges:
+            continue
+        edges = "; ".join(
+            f"{edge.param} = {_num(edge.value)}, the {edge.side} of "
+            f"{', '.join(_num(v) for v in edge.values)}"
+            for edge in search.edges
+        )
+        rank = f" (rank {search.chosen_rank} of {len(search.candidates)} by mean {search.scorer})"
+        yield Finding(
+            code="best-on-grid-edge",
+            severity=Severity.LOW,
+            title=f"The {search.source} choice sits on the edge of its grid",
+            detail=(
+                f"The configuration {search.source} chose in {_run_label(context, search.run_id)}"
+                f"{rank if search.chosen_rank else ''} has {edges}: the best value may lie "
+                "outside the range searched. Widen the grid, or say why the range is enough."
+            ),
+            run_ids=(search.run_id,),
+            cell_index=decision.annotation.cell_index,
+        )
+
+
+@audit_check
+def selected_on_test_set(context: AuditContext) -> Iterable[Finding]:
+    """The chosen run was picked among several by the metric on the rows that report it."""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    effect = evidence.selection_effect
+    if effect is None or not effect.same_rows or effect.configurations < 2:
+        return
+    metric = evidence.metric or "the metric"
+    if effect.optimism is not None and effect.standard_error is not None:
+        size = (
+            f"Picking the best of k = {effect.configurations} makes the figure optimistic by up "
+            f"to about {_num(effect.optimism)} (standard error {_num(effect.standard_error)} x "
+            f"E[max of {effect.configurations} independent N(0, 1)] = "
+            f"{_num(effect.expected_max)}; {effect.method})."
+        )
+    else:
+        size = f"How optimistic cannot be sized: {effect.method}."
+    yield Finding(
+        code="selected-on-test-set",
+        severity=Severity.MEDIUM,
+        title=f"The chosen run was selected on the rows that report its {metric}",
+        detail=(
+            f"{_run_label(context, evidence.chosen_run_id or '')} was chosen among "
+            f"{effect.configurations} configurations (runs and the candidates inside them); "
+            f"{effect.runs_on_same_rows} other run(s) were scored by {metric} on the same rows "
+            f"that report the headline figure. {size} Confirm the figure on rows not used for "
+            "the choice."
+        ),
+        run_ids=(evidence.chosen_run_id or "",),
+        cell_index=decision.annotation.cell_index,
+    )
+
+
+@audit_check
+def unequal_tuning_effort(context: AuditContext) -> Iterable[Finding]:
+    """The chosen family got many configurations, an alternative family only one."""
+    found = _chosen_decision(context)
+    if found is None:
+        return
+    decision, evidence = found
+    chosen = context.runs.get(evidence.chosen_run_id or "")
+    family = model_family(chosen) if chosen else None
+    if chosen is None or family is None:
+        return
+    mine = family.rsplit(".", 1)[-1]
+    effort = evidence.effort
+    tried = effort.configurations_of(mine)
+    if tried < UNEQUAL_EFFORT_CONFIGURATIONS:
+        return
+    once: dict[str, list[str]] = {}
+    for run_id in decision.alternative_run_ids:
+        other = context.runs.get(run_id)
+        other_family = model_family(other) if other else None
+        if other is None or other_family is None:
+            continue
+        short = other_family.rsplit(".", 1)[-1]
+        if short != mine and effort.configurations_of(short) == 1:
+            once.setdefault(short, []).append(run_id)
+    if not once:
+        return
+    listed = ", ".join(f"{name}: 1 configuration" for name in once)
+    yield Finding(
+        code="unequal-tuning-effort",
+        severity=Severity.MEDIUM,
+        title=f"{mine} was tuned over {tried} configurations, its alternatives once",
+        detail=(
+            f"The chosen family {mine} was tried in {tried} configurations; {listed}. A tuned "
+            "model beating untuned ones says little about the families: tune the alternatives "
+            "too, or say why they need no tuning."
+        ),
+        run_ids=(chosen.run_id, *(r for ids in once.values() for r in ids)),
+        cell_index=decision.annotation.cell_index,
+    )
+
+
+@audit_check
+def rejected_on_usage_error(context: AuditContext) -> Iterable[Finding]:
+    """A rejection cites a run that failed on its own arguments: it was never evaluated."""
+    for rejection in context.rejections:
+        cited = dict.fromkeys(
+            filter(None, (resolve_ref(ref, context.runs) for ref in rejection.annotation.refs))
+        )
+        for run_id in cited:
+            run = context.runs.get(run_id)
+            if run is None or not _usage_error(run):
+                continue
+            error = run.error
+            assert error is not None
+            yield Finding(
+                code="rejected-on-usage-error",
+                severity=Severity.HIGH,
+                title=f"The rejected {run.name} was never evaluated",
+                detail=(
+                    f"The rejection in {_cell_number(rejection.annotation.cell_index)} cites "
+                    f"{_label(run)}, which failed with {error.type}: {error.message.strip()[:200]}"
+                    " — an error in how it was called, not a result. The alternative was never "
+                    "evaluated: fix the call and run it before rejecting it."
+                ),
+                run_ids=(run.run_id,),
+                cell_index=rejection.annotation.cell_index,
+            )
+
+
+def _usage_error(run: RunRecord) -> bool:
+    error = run.error
+    if run.status is not RunStatus.ERROR or error is None:
+        return False
+    if error.type not in USAGE_ERROR_TYPES:
+        return False
+    return error.type == "InvalidParameterError" or bool(_USAGE_MESSAGE.search(error.message))
+
+
+@audit_check
+def hand_typed_uncertainty(context: AuditContext) -> Iterable[Finding]:
+    """An annotation states an interval (or a ±) that the computed interval contradicts."""
+    evidence = context.evidence
+    if evidence is None:
+        return
+    for annotation in context.annotations:
+        named = dict.fromkeys(
+            filter(None, (resolve_ref(ref, context.runs) for ref in annotation.refs))
+        )
+        cited = [run_id for run_id in named if run_id in evidence.runs]
+        if not annotation.refs and evidence.chosen_run_id in evidence.runs:
+            cited = [evidence.chosen_run_id or ""]  # a note citing no run speaks of the chosen
+        computed = _computed_intervals(evidence, cited)
+        if not computed:
+            continue
+        text = f"{annotation.title}\n{annotation.body}"
+        for stated in stated_uncertainties(text, {name for name, _run in computed}):
+            found = _closest(stated, computed)
+            if found is None:
+                continue
+            run_id, estimate, interval = found
+            yield from _contradiction(context, annotation, stated, run_id, estimate, interval)
+
+
+def _computed_intervals(
+    evidence: ReviewEvidence, run_ids: Sequence[str]
+) -> dict[tuple[str, str], tuple[float, Interval]]:
+    """(name as an annotation may write it, run id) -> (estimate, interval), for the cited
+    runs' evaluations with an interval; a metric's aliases ("AUC" for roc_auc_score) too."""
+    found: dict[tuple[str, str], tuple[float, Interval]] = {}
+    for run_id in run_ids:
+        for figures in evidence.runs[run_id].evaluations:
+            estimate = figures.estimate
+            if estimate is None or estimate.interval is None or not math.isfinite(estimate.value):
+                continue
+            for name in (figures.metric, *_METRIC_ALIASES.get(figures.function, ())):
+                found[(name.lower(), run_id)] = (estimate.value, estimate.interval)
+    return found
+
+
+_METRIC_ALIASES: dict[str, tuple[str, ...]] = {
+    "roc_auc_score": ("auc", "roc auc", "auroc"),  # "ROC-AUC", "roc_auc": separators vary
+    "accuracy_score": ("accuracy",),
+    "recall_score": ("recall", "sensitivity"),
+    "precision_score": ("precision",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatedUncertainty:
+    """An interval written in an annotation: `value` (None for a bare [low, high]) and bounds."""
+
+    metric: str  # lower case, as matched
+    value: float | None
+    low: float
+    high: float
+    text: str
+
+
+_NUMBER = r"(?<![\w.\-/])(\d+(?:\.\d+)?|\.\d+)(?![\w%]|\.\d|/)"
+_FILLER = r"(?:\s+|\s*[:=]\s*|\s+(?:is|of|was|at|with|equals|score|value|reaches|gives)\s+)*"
+_CI = r"(?:\d{2}(?:\.\d)?\s*%\s*)?(?:ci|confidence interval|interval)?\s*[:=]?\s*"
+_TO = r"\s*(?:–|—|-|to|,)\s*"
+
+
+def stated_uncertainties(text: str, metrics: set[str]) -> list[StatedUncertainty]:
+    """The intervals `text` states right after the name of one of `metrics` (only filler words
+    in between): `V ± W`, `V +/- W`, `V (L–H)`, `V (95% CI L to H)`, `V [L, H]`, `[L, H]`.
+    Conservative: the bounds must be ordered around the value; nothing else is read."""
+    if not metrics:
+        return []
+    names = "|".join(
+        re.sub(r"(?:\\ |_|\\-)", r"[\\s_\\-]", re.escape(name))  # "roc auc" = "ROC-AUC"
+        for name in sorted(metrics, key=len, reverse=True)
+    )
+    head = rf"(?<![\w\-])(?P<metric>{names})(?![\w\-]){_FILLER}"
+    forms = [
+        rf"{head}{_NUMBER}\s*(?:±|\+/-|\+-)\s*{_NUMBER}",
+        rf"{head}{_NUMBER}\s*[(\[]\s*{_CI}{_NUMBER}{_TO}{_NUMBER}\s*[)\]]",
+        rf"{head}[(\[]\s*{_CI}{_NUMBER}{_TO}{_NUMBER}\s*[)\]]",
+    ]
+    found: list[StatedUncertainty] = []
+    seen: set[int] = set()
+    for position, form in enumerate(forms):
+        for match in re.finditer(form, text, flags=re.IGNORECASE):
+            if match.start() in seen:
+                continue
+            numbers = [float(group) for group in match.groups()[1:]]
+            if position == 0:
+                value, half = numbers
+                low, high = value - half, value + half
+                stated: float | None = value
+            elif position == 1:
+                stated, low, high = numbers
+            else:
+                stated, (low, high) = None, numbers
+            if not low < high or (stated is not None and not low <= stated <= high):
+                continue
+            seen.add(match.start())
+            written = match.group("metric").lower()
+            metric = next((m for m in metrics if _same_name(m, written)), written)
+            found.append(StatedUncertainty(metric, stated, low, high, match.group(0)))
+    return sorted(found, key=lambda item: text.find(item.text))
+
+
+def _same_name(a: str, b: str) -> bool:
+    return re.sub(r"[\s_\-]", " ", a.lower()) == re.sub(r"[\s_\-]", " ", b.lower())
+
+
+def _closest(
+    stated: StatedUncertainty, computed: Mapping[tuple[str, str], tuple[float, Interval]]
+) -> tuple[str, float, Interval] | None:
+    """The cited run whose computed figure the stated one is about: the nearest value."""
+    target = stated.value if stated.value is not None else (stated.low + stated.high) / 2
+    options = [
+        (abs(estimate - target), run_id, estimate, interval)
+        for (name, run_id), (estimate, interval) in computed.items()
+        if name == stated.metric
+    ]
+    if not options:
+        return None
+    _distance, run_id, estimate, interval = min(options, key=lambda item: item[:2])
+    return run_id, estimate, interval
+
+
+def _contradiction(
+    context: AuditContext,
+    annotation: Annotation,
+    stated: StatedUncertainty,
+    run_id: str,
+    estimate: float,
+    interval: Interval,
+) -> Iterable[Finding]:
+    stated_width = stated.high - stated.low
+    width = interval.high - interval.low
+    excludes = not stated.low <= estimate <= stated.high
+    narrower = width > 0 and stated_width * UNCERTAINTY_WIDTH_FACTOR < width
+    wider = width > 0 and stated_width > UNCERTAINTY_WIDTH_FACTOR * width
+    if not (excludes or narrower or wider):
+        return
+    reasons = []
+    if excludes:
+        reasons.append(f"the stated interval does not contain the computed {_num(estimate)}")
+    if narrower or wider:
+        reasons.append(
+            f"it is {stated_width / width:.2g} times as wide as the computed one"
+            + (" (it overstates the certainty)" if narrower else " (it understates it)")
+        )
+    yield Finding(
+        code="hand-typed-uncertainty",
+        severity=Severity.MEDIUM if excludes or narrower else Severity.LOW,
+        title=f"A typed uncertainty for {stated.metric} contradicts the computed interval",
+        detail=(
+            f"The {annotation.kind.label.lower()} in {_cell_number(annotation.cell_index)} "
+            f"states “{stated.text.strip()}” ({_num(stated.low)} to {_num(stated.high)}), but "
+            f"the evidence of {_run_label(context, run_id)} gives {_num(estimate)} with a "
+            f"{_interval_words(interval)}: {'; '.join(reasons)}. Quote the computed interval "
+            "instead of a typed one."
+        ),
+        run_ids=(run_id,),
+        cell_index=annotation.cell_index,
+    )

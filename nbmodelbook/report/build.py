@@ -49,11 +49,13 @@ def build_review(
     *,
     store_location: str | None = None,
     level: float = 0.95,
+    candidate_counts: Mapping[str, int] | None = None,
 ) -> Review:
     """The review of `notebook`, given all its runs (and any other runs its annotations cite).
 
     The evidence figures come from the evaluations and candidates of the runs the decisions
-    cite (`report.load` reads only those); a run without them gets no figures and a reason."""
+    cite (`report.load` reads only those); a run without them gets no figures and a reason.
+    `candidate_counts` says how many candidates each other run tried (for the search effort)."""
     ordered = sorted(runs.values(), key=lambda run: (run.started_at, run.run_id))
     unknown: list[tuple[Annotation, str]] = []
 
@@ -99,6 +101,17 @@ def build_review(
         resolved(note)  # unknown references in notes are findings too
 
     links = link_cells(notebook, [_summary(run) for run in ordered])
+    decision = next((d for d in decisions if d.chosen_run_id == chosen_id), None)
+    figures = review_evidence(
+        runs,
+        chosen_id,
+        decision.alternative_run_ids if decision else [],
+        decision.headline_metric if decision else None,
+        all_runs=ordered,
+        cited=decision_run_ids(decisions),
+        candidate_counts=candidate_counts,
+        level=level,
+    )
     context = AuditContext(
         cells=_cells(notebook),
         links=links,
@@ -108,21 +121,12 @@ def build_review(
         rejections=rejections,
         unknown_refs=unknown,
         chosen_run_id=chosen_id,
+        evidence=figures,
     )
     findings = run_audit(context)
     chosen = runs.get(chosen_id or "")
     effort = search_effort(ordered, chosen)
-    decision = next((d for d in decisions if d.chosen_run_id == chosen_id), None)
     summary = _summary_of(decision, runs, effort, notes, findings)
-    figures = review_evidence(
-        runs,
-        chosen_id,
-        decision.alternative_run_ids if decision else [],
-        decision.headline_metric if decision else None,
-        all_runs=ordered,
-        cited=decision_run_ids(decisions),
-        level=level,
-    )
     return Review(
         title=notebook_title(notebook, notebook_name),
         notebook=notebook_name,

@@ -23,6 +23,7 @@ import functools
 import inspect
 import json
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -38,7 +39,11 @@ from nbmodelbook.stats.auc_shared import SharedRowsAUC
 from nbmodelbook.stats.bootstrap import bootstrap_estimate, paired_bootstrap
 from nbmodelbook.stats.multiple import holm_adjust
 from nbmodelbook.stats.proportions import mcnemar_test, proportion_estimate
-from nbmodelbook.stats.results import Estimate, PairedComparison
+from nbmodelbook.stats.results import Estimate, Interval, PairedComparison
+from nbmodelbook.stats.selection import (
+    OPTIMISM_METHOD,
+    expected_max_standard_normal,
+)
 
 __all__ = [
     "Baseline",
@@ -47,9 +52,14 @@ __all__ = [
     "EffortFigures",
     "EvaluationFigures",
     "FoldScores",
+    "GridEdge",
+    "RankedCandidate",
     "ReviewEvidence",
     "RunFigures",
+    "SearchFigures",
     "SegmentFigure",
+    "SelectionEffect",
+    "WeakSegment",
     "review_evidence",
 ]
 
@@ -197,9 +207,82 @@ class Baseline:
 @dataclass(frozen=True, slots=True)
 class EffortFigures:
     runs: int
-    candidates: int  # configurations tried inside the cited runs (searches, CV, loops)
+    candidates: int  # configurations tried inside the runs (searches, CV, loops)
     configurations: int  # distinct (model family, params) over runs and candidates
     model_families: tuple[str, ...]
+    # Configurations per model family (short class name), most first.
+    family_configurations: tuple[tuple[str, int], ...] = ()
+
+    def configurations_of(self, family: str) -> int:
+        return dict(self.family_configurations).get(family, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCandidate:
+    """One candidate of a search with its rank by mean score (1 = best; ties share the better
+    rank, as scikit-learn's rank_test_score; None without a finite mean)."""
+
+    index: int
+    params: dict[str, Any]
+    mean: float | None
+    rank: int | None
+    chosen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GridEdge:
+    """A numeric parameter searched over 3+ values whose chosen value is the lowest or the
+    highest of them: the best may lie outside the range searched."""
+
+    param: str
+    value: float
+    values: tuple[float, ...]  # the distinct values searched, ascending
+    side: str  # "lowest" or "highest"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFigures:
+    """One search of a run (a `source` and `group` of its candidates): the candidate table with
+    ranks, the chosen (refit) candidate's rank, and the parameters it has at a grid edge."""
+
+    run_id: str
+    source: str
+    group: int
+    scorer: str
+    candidates: tuple[RankedCandidate, ...]
+    chosen_index: int | None
+    chosen_rank: int | None
+    edges: tuple[GridEdge, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionEffect:
+    """How many configurations stand behind the chosen run and, when other runs were scored
+    by the same metric on the same rows that report the chosen figure (the choice was made on
+    the test set), how optimistic that figure can be: `optimism` = `standard_error` (from the
+    chosen interval) x `expected_max` (E[max of k iid N(0, 1)], k = `configurations`)."""
+
+    configurations: int
+    same_rows: bool
+    runs_on_same_rows: int  # other runs scored by the metric on the chosen run's rows
+    standard_error: float | None
+    expected_max: float | None
+    optimism: float | None
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class WeakSegment:
+    """A segment level of the chosen evaluation whose metric is significantly worse than the
+    overall figure (stats.segments.weak_segments; `interval` at the Bonferroni level)."""
+
+    segment: str
+    level: str
+    n: int
+    value: float
+    interval: Interval
+    overall: float
+    test: str
 
 
 @dataclass(slots=True)
@@ -213,6 +296,9 @@ class ReviewEvidence:
     baseline: Baseline | None
     effort: EffortFigures
     reason: str | None = None  # why the chosen run has no figures
+    searches: list[SearchFigures] = field(default_factory=list)  # of the runs with figures
+    selection_effect: SelectionEffect | None = None
+    weak_segments: list[WeakSegment] = field(default_factory=list)  # of the chosen evaluation
 
     def chosen_estimate(self) -> EvaluationFigures | None:
         if self.chosen_run_id is None or self.metric is None:
@@ -255,12 +341,14 @@ def review_evidence(
     *,
     all_runs: Sequence[RunRecord] | None = None,
     cited: Sequence[str] = (),
+    candidate_counts: Mapping[str, int] | None = None,
     level: float = 0.95,
     seed: int = 0,
 ) -> ReviewEvidence:
     """The evidence figures of a review. `runs` hold the cited runs with their evaluations and
     candidates; `all_runs` every run of the notebook (for the search effort; default: `runs`);
-    `cited` further runs to give figures for (a rejection's)."""
+    `cited` further runs to give figures for (a rejection's); `candidate_counts` how many
+    candidates each run whose candidates were not read tried (the store counts them)."""
     wanted = [r for r in (chosen_run_id, *alternative_run_ids, *cited) if r and r in runs]
     delong = _DeLong()
     figures: dict[str, RunFigures] = {}
@@ -281,7 +369,24 @@ def review_evidence(
             baseline = None
         if not chosen.evaluations:
             reason = NO_EVIDENCE
-    effort = effort_of(list(all_runs) if all_runs is not None else list(runs.values()), runs)
+    effort = effort_of(
+        list(all_runs) if all_runs is not None else list(runs.values()),
+        runs,
+        candidate_counts or {},
+    )
+    searches = [
+        search
+        for run_id, run_figures_ in figures.items()
+        for search in searches_of(run_id, run_figures_.folds)
+    ]
+    selection = None
+    weak: list[WeakSegment] = []
+    if chosen is not None and metric is not None:
+        others = [runs[r] for r in dict.fromkeys((*alternative_run_ids, *cited)) if r in runs]
+        selection = selection_effect_of(chosen, others, metric, figures, effort)
+        mine = _for_metric(chosen.evaluations, metric)
+        if mine is not None:
+            weak = weak_segments_of(mine, level=level)
     return ReviewEvidence(
         level=level,
         seed=seed,
@@ -292,6 +397,9 @@ def review_evidence(
         baseline=baseline,
         effort=effort,
         reason=reason,
+        searches=searches,
+        selection_effect=selection,
+        weak_segments=weak,
     )
 
 
@@ -950,32 +1058,241 @@ def _positive_label(evaluation: Evaluation) -> Any:
 # --- search effort -------------------------------------------------------------------------------
 
 
-def effort_of(all_runs: Sequence[RunRecord], cited: Mapping[str, RunRecord]) -> EffortFigures:
-    """Runs, the candidates inside the cited runs, distinct configurations (model family and
-    params, a candidate's params over its run's) and model families."""
+def effort_of(
+    all_runs: Sequence[RunRecord],
+    cited: Mapping[str, RunRecord],
+    candidate_counts: Mapping[str, int] | None = None,
+) -> EffortFigures:
+    """Runs, the candidates inside every run, distinct configurations (model family and params,
+    a candidate's params over its run's) and model families, with configurations per family.
+
+    A run whose candidates were not read (not cited) counts `candidate_counts[run_id]` of them,
+    each a configuration of its own (their params are not read)."""
+    counts = candidate_counts or {}
     configurations: set[str] = set()
+    by_family: dict[str, set[str]] = {}
     families: dict[str, int] = {}
     candidates = 0
     for run in all_runs:
         family = model_family(run)
-        if family:
-            short = family.rsplit(".", 1)[-1]
+        short = family.rsplit(".", 1)[-1] if family else None
+        if short:
             families[short] = families.get(short, 0) + 1
         tried = cited[run.run_id].candidates if run.run_id in cited else run.candidates
-        candidates += len(tried)
+        unread = 0 if tried else counts.get(run.run_id, 0)
+        candidates += len(tried) + unread
         if tried:
-            for candidate in tried:
-                configurations.add(_configuration(family, {**run.params, **candidate.params}))
+            keys = {_configuration(family, {**run.params, **c.params}) for c in tried}
+        elif unread:
+            keys = {json.dumps([run.run_id, position]) for position in range(unread)}
         else:
-            configurations.add(_configuration(family, run.params))
+            keys = {_configuration(family, run.params)}
+        configurations |= keys
+        if short:
+            by_family.setdefault(short, set()).update(keys)
     ordered = sorted(families.items(), key=lambda item: (-item[1], item[0]))
+    per_family = sorted(
+        ((name, len(keys)) for name, keys in by_family.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
     return EffortFigures(
         runs=len(all_runs),
         candidates=candidates,
         configurations=len(configurations),
         model_families=tuple(name for name, _ in ordered),
+        family_configurations=tuple(per_family),
     )
 
 
 def _configuration(family: str | None, params: Mapping[str, Any]) -> str:
     return json.dumps([family, params], sort_keys=True, default=repr)
+
+
+# --- searches: ranks and grid edges --------------------------------------------------------------
+
+
+def searches_of(run_id: str, folds: Sequence[FoldScores]) -> list[SearchFigures]:
+    """Each search of a run (candidates sharing a source and group, at least two of them):
+    candidates ranked by mean score, the chosen one's rank, its parameters at a grid edge."""
+    groups: dict[tuple[str, int], list[FoldScores]] = {}
+    for fold in folds:
+        groups.setdefault((fold.source, fold.group), []).append(fold)
+    found = []
+    for (source, group), members in sorted(groups.items(), key=lambda item: item[0][1]):
+        if len(members) < 2:
+            continue
+        members = sorted(members, key=lambda fold: fold.index)
+        ranks = _ranks([fold.mean for fold in members])
+        ranked = tuple(
+            RankedCandidate(fold.index, dict(fold.params), fold.mean, rank, fold.chosen)
+            for fold, rank in zip(members, ranks, strict=True)
+        )
+        chosen = next((c for c in ranked if c.chosen), None)
+        found.append(
+            SearchFigures(
+                run_id=run_id,
+                source=source,
+                group=group,
+                scorer=members[0].scorer,
+                candidates=ranked,
+                chosen_index=chosen.index if chosen else None,
+                chosen_rank=chosen.rank if chosen else None,
+                edges=grid_edges(ranked) if chosen else (),
+            )
+        )
+    return found
+
+
+def _ranks(means: Sequence[float | None]) -> list[int | None]:
+    """Rank 1 for the highest mean (scorers are greater-is-better); ties share the better
+    rank ("min" ranking); no rank without a finite mean."""
+    finite = [m for m in means if m is not None and math.isfinite(m)]
+    return [
+        None if m is None or not math.isfinite(m) else 1 + sum(1 for o in finite if o > m)
+        for m in means
+    ]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def grid_edges(candidates: Sequence[RankedCandidate]) -> tuple[GridEdge, ...]:
+    """The chosen candidate's numeric parameters that took 3+ distinct values in the search
+    and whose chosen value is the lowest or the highest of them."""
+    chosen = next((c for c in candidates if c.chosen), None)
+    if chosen is None:
+        return ()
+    edges = []
+    for param in sorted(chosen.params):
+        value = _number(chosen.params[param])
+        if value is None:
+            continue
+        values = {_number(c.params.get(param)) for c in candidates if param in c.params}
+        if None in values or len(values) < 3:
+            continue  # not a numeric grid (or too few values for an edge to mean anything)
+        searched = tuple(sorted(v for v in values if v is not None))
+        if value in (searched[0], searched[-1]):
+            side = "lowest" if value == searched[0] else "highest"
+            edges.append(GridEdge(param, value, searched, side))
+    return tuple(edges)
+
+
+# --- the selection effect ------------------------------------------------------------------------
+
+
+def selection_effect_of(
+    chosen: RunRecord,
+    others: Sequence[RunRecord],
+    metric: str,
+    figures: Mapping[str, RunFigures],
+    effort: EffortFigures,
+) -> SelectionEffect:
+    """The configurations behind the chosen run and, when the choice was made on the rows that
+    report its figure, the optimism of that figure (see `SelectionEffect`)."""
+    mine = _for_metric(chosen.evaluations, metric)
+    same = 0
+    if mine is not None and mine.rows_fingerprint is not None:
+        for other in others:
+            theirs = _for_metric(other.evaluations, metric)
+            if (
+                other.run_id != chosen.run_id
+                and theirs is not None
+                and theirs.function == mine.function
+                and theirs.rows_fingerprint == mine.rows_fingerprint
+            ):
+                same += 1
+    k = max(effort.configurations, same + 1, 1)
+    own = figures.get(chosen.run_id)
+    chosen_figures = _for_metric(own.evaluations, metric) if own is not None else None
+    interval = (
+        chosen_figures.estimate.interval if chosen_figures and chosen_figures.estimate else None
+    )
+    if not same:
+        return SelectionEffect(
+            k, False, 0, None, None, None, "no other run was scored by this metric on these rows"
+        )
+    standard_error = _standard_error(interval)
+    if standard_error is None:
+        return SelectionEffect(
+            k, True, same, None, None, None, "the chosen figure has no interval to size it"
+        )
+    expected = expected_max_standard_normal(k)
+    return SelectionEffect(
+        k, True, same, standard_error, expected, standard_error * expected, OPTIMISM_METHOD
+    )
+
+
+def _standard_error(interval: Interval | None) -> float | None:
+    """The standard error an interval implies, read as normal: width / (2 z)."""
+    if interval is None or not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return None
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + interval.level / 2))
+    return (interval.high - interval.low) / (2 * z)
+
+
+# --- weak segments -------------------------------------------------------------------------------
+
+
+def weak_segments_of(evaluation: Evaluation, *, level: float = 0.95) -> list[WeakSegment]:
+    """The segment levels of an evaluation whose metric is significantly worse than overall.
+
+    The rule of stats.segments.weak_segments, with the closed-form intervals of the segment
+    figures (DeLong, Wilson) and without its per-row MetricFrame (too slow at a million rows):
+    per column, the levels of at least DEFAULT_MIN_ROWS rows are judged; a level is weak when
+    its interval at the Bonferroni-adjusted level 1 - (1 - level) / k (k levels judged) lies
+    wholly on the worse side of the overall figure on the kept rows. Metrics with neither
+    interval, and weighted rows, are not judged."""
+    from nbmodelbook.stats.segments import DEFAULT_MIN_ROWS, MISSING_LEVEL
+
+    if evaluation.value is None or not evaluation.segments or evaluation.sample_weight is not None:
+        return []
+    if not _is_auc(evaluation) and _proportion_counts(evaluation) is None:
+        return []
+    higher_is_better = evaluation.function != "zero_one_loss"
+    try:
+        overall_estimate, _ = estimate_of(_subset(evaluation, np.ones(evaluation.n, dtype=bool)))
+    except _UNUSABLE:
+        return []
+    overall = overall_estimate.value if overall_estimate is not None else math.nan
+    if not math.isfinite(overall):
+        return []
+    side = "below" if higher_is_better else "above"
+    found: list[WeakSegment] = []
+    for name, labels in sorted(evaluation.segments.items()):
+        codes = np.asarray(labels.codes)
+        if codes.shape != (evaluation.n,) or len(labels.levels) > _MAX_SEGMENT_LEVELS:
+            continue
+        names = {code: str(level_name) for code, level_name in enumerate(labels.levels)}
+        names[-1] = MISSING_LEVEL
+        counts = {code: int(np.count_nonzero(codes == code)) for code in names}
+        judged = [code for code, count in counts.items() if count >= DEFAULT_MIN_ROWS]
+        if not judged:
+            continue
+        adjusted = 1 - (1 - level) / len(judged)
+        test = (
+            f"weak: the level's {adjusted:.4g} interval (Bonferroni over {len(judged)} levels "
+            f"of {level:g}) lies wholly {side} the overall figure {overall:.6g}; one-sided, the "
+            f"overall figure taken as known; levels under {DEFAULT_MIN_ROWS} rows are not judged"
+        )
+        for code in judged:
+            try:
+                estimate, _ = estimate_of(_subset(evaluation, codes == code), level=adjusted)
+            except _UNUSABLE:
+                continue
+            interval = estimate.interval if estimate is not None else None
+            if estimate is None or interval is None or not math.isfinite(estimate.value):
+                continue
+            worse = interval.high < overall if higher_is_better else interval.low > overall
+            if worse:
+                found.append(
+                    WeakSegment(
+                        name, names[code], counts[code], estimate.value, interval, overall, test
+                    )
+                )
+    return found

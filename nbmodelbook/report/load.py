@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,14 @@ def terminal_progress(message: str) -> None:
         print(f"nbmodelbook: {message}", file=sys.stderr, flush=True)
 
 
+@dataclass(slots=True)
+class LoadedRuns:
+    runs: dict[str, RunRecord]
+    location: str | None
+    # Candidates each run without its evidence read tried, counted by the store.
+    candidate_counts: dict[str, int] = field(default_factory=dict)
+
+
 def load_runs(
     notebook_path: Path,
     notebook: Mapping[str, Any],
@@ -39,8 +48,24 @@ def load_runs(
     evidence (evaluations and candidates); no other run's evidence is read.
     A store that does not exist yet is not created: the notebook simply has no runs.
     """
+    loaded = load_runs_with_counts(
+        notebook_path, notebook, refs, store_url, evidence_refs=evidence_refs
+    )
+    return loaded.runs, loaded.location
+
+
+def load_runs_with_counts(
+    notebook_path: Path,
+    notebook: Mapping[str, Any],
+    refs: list[str],
+    store_url: str,
+    *,
+    evidence_refs: Sequence[str] = (),
+) -> LoadedRuns:
+    """`load_runs`, with how many candidates every run whose evidence is not read tried (one
+    grouped count in the store), so the search effort counts every run's candidates."""
     if not store_exists(store_url):
-        return {}, None
+        return LoadedRuns({}, None)
     from nbmodelbook.store.store import RunStore
 
     store = RunStore.open_read_only(store_url)  # a report changes nothing in the store
@@ -56,7 +81,8 @@ def load_runs(
         cited = dict.fromkeys(filter(None, (resolve_ref(ref, runs) for ref in evidence_refs)))
         for run_id in cited:
             runs[run_id].evaluations, runs[run_id].candidates = store.evidence(run_id)
-        return runs, store.location
+        counts = store.candidate_counts([run_id for run_id in runs if run_id not in cited])
+        return LoadedRuns(runs, store.location, counts)
     finally:
         store.close()
 
@@ -76,10 +102,16 @@ def load_review(
         if annotation.kind is AnnotationKind.DECISION
         for ref in annotation.refs
     ]
-    runs, location = load_runs(
+    loaded = load_runs_with_counts(
         notebook_path, notebook, refs, store_url, evidence_refs=decision_refs
     )
-    progress(f"building the review from {len(runs)} runs")
+    progress(f"building the review from {len(loaded.runs)} runs")
     return build_review(
-        notebook, notebook_path.name, runs, annotations, problems, store_location=location
+        notebook,
+        notebook_path.name,
+        loaded.runs,
+        annotations,
+        problems,
+        store_location=loaded.location,
+        candidate_counts=loaded.candidate_counts,
     )

@@ -22,6 +22,9 @@ from nbmodelbook.report.evidence import (
     FoldScores,
     ReviewEvidence,
     RunFigures,
+    SearchFigures,
+    SelectionEffect,
+    WeakSegment,
 )
 from nbmodelbook.report.model import Review
 from nbmodelbook.stats.results import Estimate, Interval
@@ -65,6 +68,9 @@ def review_payload(review: Review) -> dict[str, Any]:
             "comparisons": [_comparison(c) for c in evidence.comparisons] if evidence else [],
             "baseline": _baseline(evidence),
             "search_effort": _effort(evidence),
+            "selection_effect": _selection(evidence.selection_effect) if evidence else None,
+            "searches": [_search(s) for s in evidence.searches] if evidence else [],
+            "weak_segments": [_weak(w) for w in evidence.weak_segments] if evidence else [],
             "findings": [
                 {
                     "code": finding.code,
@@ -230,6 +236,66 @@ def _effort(evidence: ReviewEvidence | None) -> dict[str, Any] | None:
         "candidates": effort.candidates,
         "configurations": effort.configurations,
         "model_families": list(effort.model_families),
+        "family_configurations": [
+            {"family": family, "configurations": count}
+            for family, count in effort.family_configurations
+        ],
+    }
+
+
+def _selection(effect: SelectionEffect | None) -> dict[str, Any] | None:
+    if effect is None:
+        return None
+    return {
+        "configurations": effect.configurations,
+        "same_rows": effect.same_rows,
+        "runs_on_same_rows": effect.runs_on_same_rows,
+        "standard_error": effect.standard_error,
+        "expected_max": effect.expected_max,
+        "optimism": effect.optimism,
+        "method": effect.method,
+    }
+
+
+def _search(search: SearchFigures) -> dict[str, Any]:
+    return {
+        "run_id": search.run_id,
+        "source": search.source,
+        "group": search.group,
+        "scorer": search.scorer,
+        "chosen_index": search.chosen_index,
+        "chosen_rank": search.chosen_rank,
+        "candidates": [
+            {
+                "index": candidate.index,
+                "params": candidate.params,
+                "mean": candidate.mean,
+                "rank": candidate.rank,
+                "chosen": candidate.chosen,
+            }
+            for candidate in search.candidates
+        ],
+        "grid_edges": [
+            {
+                "param": edge.param,
+                "value": edge.value,
+                "values": list(edge.values),
+                "side": edge.side,
+            }
+            for edge in search.edges
+        ],
+    }
+
+
+def _weak(weak: WeakSegment) -> dict[str, Any]:
+    return {
+        "segment": weak.segment,
+        "level": weak.level,
+        "n": weak.n,
+        "value": weak.value,
+        "interval": _interval(weak.interval),
+        "overall": weak.overall,
+        "test": weak.test,
     }
 
 

@@ -797,6 +797,26 @@ class RunStore:
             found = read_evidence(connection, [run_id])
         return found.get(run_id, ([], []))
 
+    def candidate_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """How many candidates (configurations of searches and cross-validations) each run
+        tried, counted in the store without reading them: one grouped query per chunk of ids.
+        Runs with none are left out; a store older than the evidence tables has none."""
+        from sqlalchemy import func, select
+
+        table = schema.candidates
+        counts: dict[str, int] = {}
+        with self._read() as connection:
+            if not run_ids or not schema.has_evidence(connection):
+                return {}
+            for chunk in _chunks(run_ids):
+                rows = connection.execute(
+                    select(table.c.run_id, func.count())
+                    .where(table.c.run_id.in_(chunk))
+                    .group_by(table.c.run_id)
+                )
+                counts.update((str(run_id), int(count)) for run_id, count in rows)
+        return counts
+
     def get_runs(
         self, run_ids: Sequence[str], *, with_outputs: bool = True, evidence: bool = False
     ) -> dict[str, RunRecord]:

@@ -470,6 +470,35 @@ def test_the_review_reads_only_the_cited_runs_evidence(tmp_path: Path) -> None:
         REPORT_FORMATS[name].render(review, tmp_path / f"out{REPORT_FORMATS[name].suffix}")
 
 
+def test_the_search_effort_counts_the_candidates_of_runs_nobody_cites(tmp_path: Path) -> None:
+    notebook = tmp_path / "model.ipynb"
+    records = standard_runs(str(notebook.resolve()))
+    records[1].candidates = [  # logreg-c05, not cited: its candidates are counted, not read
+        Candidate("GridSearchCV", 0, index, {"C": c}, "roc_auc", [0.9, 0.91, 0.92])
+        for index, c in enumerate([0.1, 0.5, 1.0, 5.0])
+    ]
+    store_path = tmp_path / "runs.sqlite"
+    store = RunStore.open(str(store_path))
+    for record in records:
+        store.finish_run(record)
+    store.close()
+    write_notebook(
+        notebook, records, "> [!DECISION] Logistic regression\n> We chose run:logreg. metric:auc"
+    )
+    review = load_review(notebook, str(store_path), progress=lambda _m: None)
+    almost = records[1].run_id
+    assert review.runs[almost].candidates == [] and review.runs[almost].evaluations == []
+    assert review.evidence is not None
+    effort = review.evidence.effort
+    assert effort.runs == 4 and effort.candidates == 4
+    assert effort.configurations == 3 + 4  # three plain runs, four candidates of the sweep
+    assert dict(effort.family_configurations) == {
+        "LogisticRegression": 1 + 4,
+        "DecisionTreeClassifier": 1,
+        "GaussianNB": 1,
+    }
+
+
 def test_json_report_schema_and_determinism(tmp_path: Path) -> None:
     notebook, store_path, records = reviewed(tmp_path)
     out = tmp_path / "review.json"
@@ -510,6 +539,17 @@ def test_json_report_schema_and_determinism(tmp_path: Path) -> None:
     assert payload["baseline"] == {**payload["baseline"], "metric": "auc", "value": 0.5}
     assert payload["search_effort"]["runs"] == 4
     assert payload["search_effort"]["configurations"] == 4
+    assert payload["search_effort"]["family_configurations"] == [
+        {"family": "LogisticRegression", "configurations": 2},  # most first, then by name
+        {"family": "DecisionTreeClassifier", "configurations": 1},
+        {"family": "GaussianNB", "configurations": 1},
+    ]
+    effect = payload["selection_effect"]
+    assert effect["configurations"] == 4 and effect["same_rows"] is True
+    assert effect["runs_on_same_rows"] == 2 and effect["optimism"] > 0
+    assert "independent" in effect["method"]
+    assert payload["searches"] == [] and payload["weak_segments"] == []
+    assert "selected-on-test-set" in {finding["code"] for finding in payload["findings"]}
     for finding in payload["findings"]:
         assert set(finding) == {"code", "severity", "run_ids", "message"}
     # Figures carry at most six significant digits; the runs' own times are kept whole.

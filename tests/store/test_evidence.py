@@ -417,3 +417,41 @@ def test_a_kernel_saves_a_run_whose_evidence_cannot_be_kept_without_it(
         )
     finally:
         writer.close()
+
+
+def test_candidate_counts_count_each_runs_candidates_without_reading_them(
+    store: RunStore,
+) -> None:
+    searched = with_evidence("searched", seed=3)
+    twice = with_evidence("twice", seed=4, candidates=[*search(0), *search(1)])
+    plain = make_record("plain", status=RunStatus.OK, ended_at=time.time())
+    for record in (searched, twice, plain):
+        store.finish_run(record)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        counts = store.candidate_counts([searched.run_id, twice.run_id, plain.run_id, "nope"])
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert counts == {searched.run_id: 4, twice.run_id: 8}
+    counting = [s for s in statements if "nbmb_candidates" in s]
+    assert len(counting) == 1 and "GROUP BY" in counting[0].upper()
+    assert not any("nbmb_evaluations" in s or "nbmb_arrays" in s for s in statements)
+    assert store.candidate_counts([]) == {}
+
+
+def test_candidate_counts_of_a_store_older_than_the_evidence_are_empty(store_url: str) -> None:
+    writer = RunStore.open(store_url)
+    kept = make_record("kept", status=RunStatus.OK, ended_at=time.time())
+    writer.finish_run(kept)
+    writer.close()
+    back_to_version_3(store_url)
+    reader = RunStore.open_read_only(store_url)
+    try:
+        assert reader.candidate_counts([kept.run_id]) == {}
+    finally:
+        reader.close()
