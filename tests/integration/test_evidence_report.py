@@ -357,6 +357,8 @@ def test_a_rejection_of_a_run_that_failed_on_its_own_arguments_is_audited(
     [finding] = reviewed.findings("rejected-on-usage-error")
     # Only the rejection of the run that never trained: the other one rests on an evaluation.
     assert finding["run_ids"] == [failed["run_id"]]
-    assert "ValueError" in finding["message"]
+    # It says what the call got wrong (scikit-learn's InvalidParameterError, a ValueError).
+    assert "InvalidParameterError" in finding["message"]
+    assert "'penalty'" in finding["message"] and "'l3'" in finding["message"]
     assert reviewed.check_items("rejected-on-usage-error")
     reviewed.assert_check_agrees_with_report()
