@@ -23,6 +23,7 @@ from nbmodelbook.report.evidence import (
     FoldScores,
     ReviewEvidence,
 )
+from nbmodelbook.report.evidence_view import format_difference, format_p
 from nbmodelbook.report.model import (
     Annotation,
     Decision,
@@ -522,10 +523,6 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.4g}"
 
 
-def _signed(value: float) -> str:
-    return f"{value:+.4g}"
-
-
 def _interval_words(interval: Interval | None) -> str:
     if interval is None:
         return "no interval"
@@ -538,11 +535,14 @@ def _interval_words(interval: Interval | None) -> str:
 def _comparison_words(comparison: Comparison, metric: str) -> str:
     result = comparison.result
     assert result is not None  # only comparisons with a verdict are described
+    p_value = comparison.adjusted_p_value
+    adjusted = "Holm-adjusted " if p_value is not None else ""
+    if p_value is None:
+        p_value = result.p_value
     return (
-        f"the difference in {metric} is {_signed(result.difference)} "
-        f"({_interval_words(result.interval)}; {result.method}), Holm-adjusted p = "
-        f"{_num(comparison.adjusted_p_value)} over the decision's alternatives, on "
-        f"{result.n:,} rows"
+        f"the difference in {metric} is {format_difference(result.difference, result.interval)}"
+        f" ({result.method} on {result.n:,} rows), {adjusted}{format_p(p_value)} over the "
+        "decision's alternatives"
     )
 
 
@@ -564,19 +564,62 @@ def margin_not_significant(context: AuditContext) -> Iterable[Finding]:
             continue  # no lead to question
         chosen = _run_label(context, comparison.run_id)
         other = _run_label(context, comparison.other_run_id)
+        figures = _comparison_words(comparison, comparison.metric)
+        if says_indistinguishable(decision.annotation):
+            # The decision itself says the metric cannot separate them and chooses on other
+            # grounds: the evidence agrees, which is worth a sentence, not a block.
+            yield Finding(
+                code="margin-not-significant",
+                severity=Severity.LOW,
+                title=f"The lead over {other} is not significant, as the decision says",
+                detail=(
+                    f"On the same rows {figures}: {chosen} and {other} are not "
+                    "distinguishable, and the decision says so and chooses on other grounds."
+                ),
+                run_ids=(comparison.run_id, comparison.other_run_id),
+                cell_index=decision.annotation.cell_index,
+            )
+            continue
         yield Finding(
             code="margin-not-significant",
             severity=Severity.HIGH,
             title=f"The lead over {other} is not significant",
             detail=(
-                f"The decision prefers {chosen} to {other}, but on the same rows "
-                f"{_comparison_words(comparison, comparison.metric)}: the two are not "
-                "distinguishable, so the lead may be chance. Choose on other grounds (and say "
-                "which), or evaluate on more data."
+                f"The decision prefers {chosen} to {other}, but on the same rows {figures}: the "
+                "two are not distinguishable, so the lead may be chance. Choose on other grounds "
+                "(and say so in the decision: that the metric cannot tell them apart), or "
+                "evaluate on more data."
             ),
             run_ids=(comparison.run_id, comparison.other_run_id),
             cell_index=decision.annotation.cell_index,
         )
+
+
+# How a decision says that its metric does not separate the runs (matched in lower case).
+INDISTINGUISHABLE_PHRASES: tuple[str, ...] = (
+    "not distinguishable",
+    "indistinguishable",
+    "cannot tell",
+    "can not tell",
+    "can't tell",
+    "cannot be told apart",
+    "not significant",
+    "not statistically significant",
+    "no significant",
+    "not measurably",
+    "no measurable",
+    "within the noise",
+    "equal discrimination",
+    "equally good",
+    "as good as",
+    "on par",
+)
+
+
+def says_indistinguishable(annotation: Annotation) -> bool:
+    """Whether an annotation says its metric cannot separate the runs it compares."""
+    text = " ".join(f"{annotation.title} {annotation.body}".lower().split())
+    return any(phrase in text for phrase in INDISTINGUISHABLE_PHRASES)
 
 
 @audit_check

@@ -35,6 +35,7 @@ from nbmodelbook.report.audit import (
 )
 from nbmodelbook.report.build import build_review
 from nbmodelbook.report.evidence import review_evidence
+from nbmodelbook.report.evidence_view import format_difference, format_p
 from nbmodelbook.report.model import Finding, Review, Severity
 from nbmodelbook.report.render_json import review_payload
 from nbmodelbook.stats.selection import expected_max_standard_normal
@@ -125,11 +126,31 @@ def test_a_lead_that_is_not_significant_is_high_and_sized() -> None:
     assert review.evidence is not None
     [comparison] = review.evidence.comparisons
     assert comparison.result is not None and comparison.result.interval is not None
-    assert f"{comparison.result.difference:+.4g}" in finding.detail
-    assert f"{comparison.result.interval.low:.4g}" in finding.detail
-    assert f"Holm-adjusted p = {comparison.adjusted_p_value:.4g}" in finding.detail
-    assert "DeLong paired" in finding.detail
+    # Rounded as the report rounds: to what the interval supports, the method said once.
+    assert format_difference(comparison.result.difference, comparison.result.interval) in (
+        finding.detail
+    )
+    assert f"Holm-adjusted {format_p(comparison.adjusted_p_value)}" in finding.detail
+    assert finding.detail.count("DeLong paired") == 1
     assert "worse-than-alternative" not in codes(review)
+
+
+@pytest.mark.parametrize(
+    "says",
+    [
+        " On AUC this test set cannot tell them apart; we take the simpler model.",
+        " The difference is not significant, so we chose on cost.",
+        " At equal discrimination the linear model is easier to explain.",
+    ],
+)
+def test_a_decision_that_says_the_metric_cannot_separate_them_is_told_so_gently(
+    says: str,
+) -> None:
+    logreg, almost = leader_and_follower()
+    review = review_of(decide(logreg.name, almost.name, extra=says), runs=[logreg, almost])
+    finding = the_finding(review, "margin-not-significant")
+    assert finding.severity is Severity.LOW
+    assert "as the decision says" in finding.title
 
 
 def test_a_chosen_run_behind_an_indistinguishable_alternative_has_no_lead_to_question() -> None:
