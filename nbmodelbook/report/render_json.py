@@ -170,7 +170,7 @@ def _evaluation(figures: EvaluationFigures) -> dict[str, Any]:
         },
         "segments": [
             {
-                "segment": segment.segment,
+                "column": segment.segment,
                 "level": segment.level,
                 "n": segment.n,
                 "value": segment.estimate.value if segment.estimate else None,
@@ -289,7 +289,7 @@ def _search(search: SearchFigures) -> dict[str, Any]:
 
 def _weak(weak: WeakSegment) -> dict[str, Any]:
     return {
-        "segment": weak.segment,
+        "column": weak.segment,
         "level": weak.level,
         "n": weak.n,
         "value": weak.value,

@@ -232,7 +232,7 @@ def test_a_segment_the_model_cannot_rank_is_a_weakness(
     payload = reviewed.payload
     assert reviewed.name_of(payload["chosen"]["run_id"]) == "logreg"
     evaluation = reviewed.evaluation("logreg", "auc")
-    by_level = {s["level"]: s for s in evaluation["segments"] if s["segment"] == "region"}
+    by_level = {s["level"]: s for s in evaluation["segments"] if s["column"] == "region"}
     assert set(by_level) == {"north", "south", "east"}
     assert sum(s["n"] for s in by_level.values()) == 600
     east = by_level["east"]
