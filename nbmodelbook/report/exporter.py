@@ -28,9 +28,7 @@ class ModelBookExporter(Exporter):  # type: ignore[misc]
     def from_notebook_node(  # type: ignore[override]
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
-        from nbmodelbook.report.annotations import parse_annotations
-        from nbmodelbook.report.build import build_review
-        from nbmodelbook.report.load import load_runs
+        from nbmodelbook.report.load import review_of_notebook
         from nbmodelbook.store.backends import store_for_notebook
 
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
@@ -38,13 +36,11 @@ class ModelBookExporter(Exporter):  # type: ignore[misc]
         folder = Path(metadata.get("path") or ".")
         name = str(metadata.get("name") or "notebook")
         notebook_path = folder / f"{name}.ipynb"
-        annotations, problems = parse_annotations(nb_copy)
-        refs = [ref for annotation in annotations for ref in annotation.refs]
-        runs, location = load_runs(
-            notebook_path, nb_copy, refs, store_for_notebook(notebook_path, self.store)
-        )
-        review = build_review(
-            nb_copy, notebook_path.name, runs, annotations, problems, store_location=location
+        review = review_of_notebook(
+            nb_copy,
+            notebook_path,
+            store_for_notebook(notebook_path, self.store),
+            progress=lambda _message: None,
         )
         with tempfile.TemporaryDirectory() as scratch:
             target = Path(scratch) / "report.review.html"

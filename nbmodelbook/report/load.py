@@ -34,26 +34,6 @@ class LoadedRuns:
     candidate_counts: dict[str, int] = field(default_factory=dict)
 
 
-def load_runs(
-    notebook_path: Path,
-    notebook: Mapping[str, Any],
-    refs: list[str],
-    store_url: str,
-    *,
-    evidence_refs: Sequence[str] = (),
-) -> tuple[dict[str, RunRecord], str | None]:
-    """The notebook's runs plus any other run its annotations cite; (runs, store location).
-
-    The runs `evidence_refs` name (a decision's chosen run and alternatives) also get their
-    evidence (evaluations and candidates); no other run's evidence is read.
-    A store that does not exist yet is not created: the notebook simply has no runs.
-    """
-    loaded = load_runs_with_counts(
-        notebook_path, notebook, refs, store_url, evidence_refs=evidence_refs
-    )
-    return loaded.runs, loaded.location
-
-
 def load_runs_with_counts(
     notebook_path: Path,
     notebook: Mapping[str, Any],
@@ -62,8 +42,14 @@ def load_runs_with_counts(
     *,
     evidence_refs: Sequence[str] = (),
 ) -> LoadedRuns:
-    """`load_runs`, with how many candidates every run whose evidence is not read tried (one
-    grouped count in the store), so the search effort counts every run's candidates."""
+    """The notebook's runs plus any other run its annotations cite, the store's location, and
+    how many candidates every run whose evidence is not read tried (one grouped count in the
+    store, so the search effort counts every run's candidates).
+
+    The runs `evidence_refs` name (a decision's chosen run and alternatives) also get their
+    evidence (evaluations and candidates); no other run's evidence is read.
+    A store that does not exist yet is not created: the notebook simply has no runs.
+    """
     if not store_exists(store_url):
         return LoadedRuns({}, None)
     from nbmodelbook.store.store import RunStore
@@ -93,9 +79,21 @@ def load_review(
     """Read the notebook and its runs, and build the review model."""
     progress(f"reading {notebook_path.name}")
     notebook = read_notebook(notebook_path)
+    return review_of_notebook(
+        notebook, notebook_path, store_for_notebook(notebook_path, store), progress
+    )
+
+
+def review_of_notebook(
+    notebook: Mapping[str, Any],
+    notebook_path: Path,
+    store_url: str,
+    progress: Progress = terminal_progress,
+) -> Review:
+    """The review model of a notebook already read (the CLI, the server and the nbconvert
+    exporter all build it here): its annotations, its runs and the cited runs' evidence."""
     annotations, problems = parse_annotations(notebook)
     refs = [ref for annotation in annotations for ref in annotation.refs]
-    store_url = store_for_notebook(notebook_path, store)
     decision_refs = [
         ref
         for annotation in annotations

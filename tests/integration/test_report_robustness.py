@@ -52,10 +52,14 @@ def test_v3_notebook_is_upgraded(tmp_path: Path) -> None:
 def test_nbconvert_exporter(run_notebook: Runner) -> None:
     executed = run_notebook(
         "%load_ext nbmodelbook",
-        "%%track first\nscore = sum([0.5, 0.25])",
+        "%%track first\nfrom sklearn.metrics import roc_auc_score\n"
+        "auc = roc_auc_score([0, 0, 1, 1, 0, 1, 0, 1, 1, 0], "
+        "[0.1, 0.3, 0.7, 0.8, 0.2, 0.6, 0.4, 0.9, 0.35, 0.5])",
     )
     notebook = nbformat.read(executed.path, as_version=4)
-    notebook.cells.append(new_markdown_cell("> [!DECISION] First\n> run:first is all we have"))
+    notebook.cells.append(
+        new_markdown_cell("> [!DECISION] First\n> run:first is all we have. metric:auc")
+    )
     nbformat.write(notebook, executed.path)
     jupyter = Path(sys.executable).with_name("jupyter")
     done = subprocess.run(
@@ -69,3 +73,5 @@ def test_nbconvert_exporter(run_notebook: Runner) -> None:
     report = executed.path.with_name(executed.path.stem + ".review.html")
     html = report.read_text()
     assert "First" in html and "first" in html and "<script" not in html.lower()
+    # The same review as `nbmodelbook report`: the evidence behind the decision's metric.
+    assert "Evidence behind the figures" in html and "(95% CI " in html
