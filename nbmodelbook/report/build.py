@@ -13,7 +13,7 @@ from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import FEATURES_KIND, RunRecord, code_hash
 from nbmodelbook.report.audit import AuditContext, NotebookCell, run_audit
 from nbmodelbook.report.compare import compare_runs, model_family
-from nbmodelbook.report.evidence import review_evidence
+from nbmodelbook.report.evidence import ReviewEvidence, review_evidence
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -23,7 +23,6 @@ from nbmodelbook.report.model import (
     Rejection,
     Review,
     SearchEffort,
-    Severity,
     Summary,
 )
 from nbmodelbook.report.resolve import resolve_ref
@@ -126,7 +125,7 @@ def build_review(
     findings = run_audit(context)
     chosen = runs.get(chosen_id or "")
     effort = search_effort(ordered, chosen)
-    summary = _summary_of(decision, runs, effort, notes, findings)
+    summary = _summary_of(decision, runs, notes, figures)
     return Review(
         title=notebook_title(notebook, notebook_name),
         notebook=notebook_name,
@@ -250,15 +249,14 @@ def _without_track_line(code: str) -> str:
 def _summary_of(
     decision: Decision | None,
     runs: Mapping[str, RunRecord],
-    effort: SearchEffort | None,
     notes: Sequence[Annotation],
-    findings: Sequence[Any],
+    evidence: ReviewEvidence,
 ) -> Summary:
+    """Page 1's facts. Effort, risks and findings are said there by name from the review
+    itself; a headline with an interval is shown with it, so it is not repeated bare here."""
     open_risks = sum(
         1 for note in notes if note.kind in (AnnotationKind.RISK, AnnotationKind.LIMITATION)
     )
-    high = sum(1 for finding in findings if finding.severity is Severity.HIGH)
-    medium = sum(1 for finding in findings if finding.severity is Severity.MEDIUM)
     sentences: list[str] = []
     chosen = runs.get(decision.chosen_run_id or "") if decision else None
     metric = decision.headline_metric if decision else None
@@ -272,31 +270,19 @@ def _summary_of(
         family = model_family(chosen)
         what = f"{chosen.name}" + (f" ({family.rsplit('.', 1)[-1]})" if family else "")
         sentence = f"The recommended model is {what}"
-        if metric and value is not None:
-            sentence += f", with {metric} = {_fmt(value)}"
         for run_id in decision.alternative_run_ids:
             other = runs[run_id]
             alternatives.append((run_id, other.metrics.get(metric) if metric else None))
-        if alternatives and metric:
-            compared = ", ".join(
-                f"{_fmt(alt)} for {runs[run_id].name}" for run_id, alt in alternatives
-            )
-            sentence += f", against {compared}"
+        headline = evidence.chosen_estimate()
+        estimate = headline.estimate if headline is not None else None
+        if metric and value is not None and (estimate is None or estimate.interval is None):
+            sentence += f", with {metric} = {_fmt(value)}"
+            if alternatives:
+                compared = ", ".join(
+                    f"{_fmt(alt)} for {runs[run_id].name}" for run_id, alt in alternatives
+                )
+                sentence += f", against {compared}"
         sentences.append(sentence + ".")
-    if effort is not None:
-        sentences.append(effort.sentence)
-    sentences.append(
-        f"{open_risks} risk{'s' if open_risks != 1 else ''} and limitation"
-        f"{'s' if open_risks != 1 else ''} are documented."
-        if open_risks
-        else "No risks or limitations are documented."
-    )
-    sentences.append(
-        f"The integrity audit found {high} serious and {medium} moderate issue"
-        f"{'s' if high + medium != 1 else ''}."
-        if high or medium
-        else "The integrity audit found no serious issues."
-    )
     return Summary(
         chosen_run_id=chosen.run_id if chosen else None,
         chosen_name=chosen.name if chosen else None,

@@ -22,6 +22,7 @@ from nbmodelbook.report.evidence import (
     EvaluationFigures,
     ReviewEvidence,
     RunFigures,
+    SearchFigures,
 )
 from nbmodelbook.stats.results import Interval
 
@@ -259,7 +260,12 @@ def _evaluation_row(item: EvaluationFigures) -> dict[str, Any]:
     }
 
 
-def _segment_rows(item: EvaluationFigures) -> list[dict[str, Any]]:
+def _segment_rows(
+    item: EvaluationFigures, weak: set[tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """Each segment level's figure; `weak` (column, level) pairs are the evidence's weak
+    segments (Bonferroni across the levels), else a level whose interval excludes the overall
+    figure is marked."""
     overall = item.value
     rows = []
     for segment in item.segments:
@@ -271,7 +277,9 @@ def _segment_rows(item: EvaluationFigures) -> list[dict[str, Any]]:
                 "level": segment.level,
                 "n": f"{segment.n:,}",
                 "value": format_estimate(estimate.value, interval) if estimate is not None else "—",
-                "weak": estimate is not None
+                "weak": (segment.segment, segment.level) in weak
+                if weak is not None
+                else estimate is not None
                 and overall is not None
                 and _below(estimate.value, overall, interval, item.metric),
                 "reason": segment.reason,
@@ -280,7 +288,9 @@ def _segment_rows(item: EvaluationFigures) -> list[dict[str, Any]]:
     return rows
 
 
-def _weakest(item: EvaluationFigures) -> dict[str, Any] | None:
+def _weakest(
+    item: EvaluationFigures, weak: set[tuple[str, str]] | None = None
+) -> dict[str, Any] | None:
     measured = [s for s in item.segments if s.estimate is not None]
     if not measured or item.value is None:
         return None
@@ -290,12 +300,20 @@ def _weakest(item: EvaluationFigures) -> dict[str, Any] | None:
         worst = min(measured, key=lambda s: s.estimate.value if s.estimate else 0.0)
     assert worst.estimate is not None
     interval = worst.estimate.interval
-    significant = _below(worst.estimate.value, item.value, interval, item.metric)
+    significant = (
+        (worst.segment, worst.level) in weak
+        if weak is not None
+        else _below(worst.estimate.value, item.value, interval, item.metric)
+    )
     overall = format_estimate(item.value, item.estimate.interval if item.estimate else None)
     sentence = (
         f"Weakest segment: {worst.segment} = {worst.level} ({worst.n:,} rows), {item.metric} "
         f"{format_estimate(worst.estimate.value, interval)} against {overall} overall; "
-        + ("significantly below the overall figure." if significant else "within the uncertainty.")
+        + (
+            "significantly below the overall figure."
+            if significant
+            else "not significantly below it, given the rows each level has."
+        )
     )
     return {"sentence": sentence, "significant": significant}
 
@@ -359,12 +377,21 @@ def performance_view(evidence: ReviewEvidence | None) -> dict[str, Any] | None:
         segmented = next((item for item in figures.evaluations if item.segments), None)
     folds = _fold_rows(figures)
     baseline = evidence.baseline
+    weak = _weak_pairs(evidence)
     return {
         "reason": None,
+        "searches": [
+            _search_view(search)
+            for search in evidence.searches
+            if search.run_id == evidence.chosen_run_id
+        ],
+        "selection": selection_sentence(evidence),
         "evaluations": [_evaluation_row(item) for item in figures.evaluations],
         "confusion": confusion_view,
         "segments_metric": segmented.metric if segmented is not None else None,
-        "segments": _segment_rows(segmented) if segmented is not None else [],
+        "segments": _segment_rows(segmented, weak if segmented is headline else None)
+        if segmented is not None
+        else [],
         "folds": folds[:MAX_FOLD_ROWS],
         "folds_hidden": max(0, len(folds) - MAX_FOLD_ROWS),
         "baseline": None
@@ -438,5 +465,70 @@ def summary_view(
         for c in evidence.comparisons
     ]
     if headline is not None:
-        view["weakest"] = _weakest(headline)
+        view["weakest"] = _weakest(headline, _weak_pairs(evidence))
+    view["selection"] = selection_sentence(evidence)
     return view
+
+
+def _weak_pairs(evidence: ReviewEvidence) -> set[tuple[str, str]]:
+    return {(weak.segment, weak.level) for weak in evidence.weak_segments}
+
+
+MAX_SEARCH_ROWS = 10
+
+
+def _search_view(search: SearchFigures) -> dict[str, Any]:
+    """A search's candidates, best first (the chosen one always shown), and its grid edges."""
+    ranked = sorted(
+        search.candidates,
+        key=lambda c: (c.rank is None, c.rank if c.rank is not None else 0, c.index),
+    )
+    shown = ranked[:MAX_SEARCH_ROWS]
+    shown += [c for c in ranked[MAX_SEARCH_ROWS:] if c.chosen]
+    rows = [
+        {
+            "rank": str(candidate.rank) if candidate.rank is not None else "—",
+            "params": ", ".join(f"{k}={v!r}" for k, v in sorted(candidate.params.items())),
+            "mean": _fixed(candidate.mean, 3) if candidate.mean is not None else "—",
+            "chosen": candidate.chosen,
+        }
+        for candidate in shown
+    ]
+    total = len(search.candidates)
+    rank = (
+        f"The refitted configuration ranks {search.chosen_rank} of {total} by mean {search.scorer}."
+        if search.chosen_rank is not None
+        else None
+    )
+    edges = [
+        f"{edge.param} = {edge.value:g} is the {edge.side} value searched "
+        f"({', '.join(f'{v:g}' for v in edge.values)}): the best may lie beyond it."
+        for edge in search.edges
+    ]
+    return {
+        "source": search.source,
+        "scorer": search.scorer,
+        "rows": rows,
+        "hidden": total - len(rows),
+        "rank": rank,
+        "edges": edges,
+    }
+
+
+def selection_sentence(evidence: ReviewEvidence) -> str | None:
+    """The selection effect in words, when the choice was made on the rows that report it."""
+    effect = evidence.selection_effect
+    if effect is None or not effect.same_rows:
+        return None
+    metric = evidence.metric or "the metric"
+    sentence = (
+        f"The choice was made among {effect.configurations} configurations on the same rows "
+        f"that report its {metric}"
+    )
+    if effect.optimism is not None:
+        digits = decimals_for(None, effect.optimism)
+        sentence += (
+            f": the figure may be optimistic by up to about {_fixed(effect.optimism, digits)} "
+            f"({effect.method})"
+        )
+    return sentence + "."

@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from sklearn.metrics import roc_auc_score
 
 from nbmodelbook.cli import main
-from nbmodelbook.record import Evaluation, RunRecord
+from nbmodelbook.record import Candidate, Evaluation, RunRecord
 from nbmodelbook.report.curves import MAX_CURVE_ROWS, review_curves
 from nbmodelbook.report.evidence_view import (
     decimals_for,
@@ -268,3 +268,37 @@ def test_curves_of_a_large_evaluation_are_drawn_from_a_bounded_sample() -> None:
     assert first.roc is not None and len(first.roc.fpr) <= 200
     full = roc_auc_score(y_true, scores)
     assert abs(first.roc.auc - full) < 0.01  # a sample's curve, close to every row's
+
+
+def test_the_search_behind_the_chosen_run_and_the_selection_effect(tmp_path: Path) -> None:
+    notebook = tmp_path / "model.ipynb"
+    records = standard_runs(str(notebook.resolve()))
+    logreg = records[0]
+    logreg.candidates = [
+        Candidate("GridSearchCV", 0, index, {"C": c}, "roc_auc", folds, chosen=index == 2)
+        for index, (c, folds) in enumerate(
+            [(0.01, [0.90, 0.91, 0.92]), (0.1, [0.95, 0.96, 0.94]), (1.0, [0.99, 0.98, 0.99])]
+        )
+    ]
+    store_path = tmp_path / "runs.sqlite"
+    store = RunStore.open(str(store_path))
+    for record in records:
+        store.finish_run(record)
+    store.close()
+    write_notebook(notebook, records, BEATS_STUMP)
+    review = load_review(notebook, str(store_path), progress=lambda _m: None)
+    for text in (
+        text_of_html(render_html(review)),
+        text_of_markdown(render_markdown(review, None)[0]),
+    ):
+        section = _sections(text, "6. Performance", "7. Risks")
+        assert "The search behind the chosen run (GridSearchCV, by roc_auc)" in section
+        assert re.search(r"1 C=1\.0 refitted 0\.987", section.replace("(refitted)", "refitted"))
+        assert "The refitted configuration ranks 1 of 3 by mean roc_auc." in section
+        assert "C = 1 is the highest value searched (0.01, 0.1, 1): the best may lie" in section
+        page_one = _sections(text, "1. Summary", "2. Decisions")
+        assert re.search(
+            r"The choice was made among \d+ configurations on the same rows that report its auc: "
+            r"the figure may be optimistic by up to about 0\.\d+",
+            page_one,
+        ), page_one
