@@ -31,7 +31,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from nbmodelbook.metric_names import lower_is_better
+from nbmodelbook.metric_names import REGRESSION_METRIC_FUNCTIONS, lower_is_better
 from nbmodelbook.record import Candidate, Evaluation, RunRecord
 from nbmodelbook.report.compare import model_family
 from nbmodelbook.report.curves import CurveFigures, review_curves
@@ -39,6 +39,7 @@ from nbmodelbook.stats.auc import auc_estimate, paired_auc_test
 from nbmodelbook.stats.auc_shared import SharedRowsAUC
 from nbmodelbook.stats.bootstrap import bootstrap_estimate, paired_bootstrap
 from nbmodelbook.stats.multiple import holm_adjust
+from nbmodelbook.stats.positive import binary_truth
 from nbmodelbook.stats.proportions import mcnemar_test, proportion_estimate
 from nbmodelbook.stats.results import Estimate, Interval, PairedComparison
 from nbmodelbook.stats.selection import (
@@ -74,25 +75,6 @@ NOT_CITED = "not cited by a decision: its evidence is not read"
 # scikit-learn metric functions whose value is a proportion of counted rows (Wilson applies).
 _PROPORTIONS = frozenset({"accuracy_score", "recall_score", "precision_score", "zero_one_loss"})
 _AUC_FUNCTIONS = frozenset({"roc_auc_score"})
-_REGRESSION = frozenset(
-    {
-        "r2_score",
-        "mean_squared_error",
-        "root_mean_squared_error",
-        "mean_absolute_error",
-        "median_absolute_error",
-        "mean_absolute_percentage_error",
-        "mean_squared_log_error",
-        "root_mean_squared_log_error",
-        "explained_variance_score",
-        "max_error",
-        "mean_pinball_loss",
-        "mean_poisson_deviance",
-        "mean_gamma_deviance",
-        "mean_tweedie_deviance",
-        "d2_absolute_error_score",
-    }
-)
 # Options capture keeps that are not arguments of the metric function.
 _NOT_ARGUMENTS = frozenset({"threshold", "threshold_op"})
 _MAX_CLASSES = 20  # a y_true with more distinct values than this is not a label column
@@ -584,34 +566,11 @@ def _is_auc(evaluation: Evaluation) -> bool:
 
 def _positive_of(evaluation: Evaluation) -> tuple[npt.NDArray[np.bool_], Any, Any] | None:
     """Each row's truth as positive or not, the positive label and the negative one, for a
-    binary y_true (None otherwise)."""
-    y_true = np.asarray(evaluation.y_true)
-    if y_true.ndim != 1:
+    binary y_true (None otherwise): `stats.positive.binary_truth`, the rule curves use too."""
+    truth = binary_truth(evaluation.y_true, evaluation.options.get("pos_label"))
+    if truth is None:
         return None
-    classes = _classes(y_true)
-    if classes is None:
-        return None
-    if len(classes) > 2 or (y_true.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0)):
-        return None
-    pos_label = evaluation.options.get("pos_label")
-    if pos_label is None:
-        if y_true.dtype.kind in "biu" or (y_true.dtype.kind == "f"):
-            pos_label = 1 if len(classes) == 0 or np.any(classes == 1) else classes[-1]
-        elif len(classes):
-            pos_label = classes[-1]
-        else:
-            return None
-    if len(classes) == 2 and not bool(np.any(classes == pos_label)):
-        return None
-    negatives = [label for label in classes.tolist() if label != pos_label]
-    negative = negatives[0] if negatives else None
-    return np.asarray(y_true == pos_label, dtype=np.bool_), pos_label, negative
-
-
-def _classes(y_true: npt.NDArray[Any]) -> npt.NDArray[Any] | None:
-    """The distinct values of a label column, sorted."""
-    found = _class_counts(y_true)
-    return found[0] if found is not None else None
+    return truth.positive, truth.pos_label, truth.neg_label
 
 
 def _predicted_positive(evaluation: Evaluation, pos_label: Any) -> npt.NDArray[np.bool_] | None:
@@ -1007,7 +966,7 @@ def baseline_of(run: RunRecord, metric: str) -> Baseline | None:
     if function is None and not _is_auc(evaluation):
         return None
     n = len(y_true)
-    if evaluation.function in _REGRESSION:
+    if evaluation.function in REGRESSION_METRIC_FUNCTIONS:
         if y_true.dtype.kind not in "biuf":
             return None
         predictions: Any = np.full(n, float(np.mean(y_true)))

@@ -8,7 +8,8 @@
 The rule: y_true must be 1-D with at most two distinct values (whole numbers when it is a float
 column). An explicit `pos_label` must be one of them when there are two. Without one, numbers
 take 1 as positive when 1 is present (else the larger value), and any other labels the last in
-sorted order, as scikit-learn's metrics do for {0, 1} and {-1, 1}. Anything else (more classes,
+sorted order, as scikit-learn's metrics do for {0, 1} and {-1, 1} (a column of 0s or -1s only
+holds no positive row). Anything else (more classes,
 fractional values, labels numpy cannot sort) is not binary: None.
 """
 
@@ -47,7 +48,12 @@ def binary_truth(y_true: npt.ArrayLike, pos_label: Any = None) -> BinaryTruth | 
         return None
     if pos_label is None:
         if labels.dtype.kind in "biuf":
-            pos_label = 1 if len(classes) == 0 or np.any(classes == 1) else classes[-1]
+            # 1, as scikit-learn's metrics take it, also when the rows hold only 0s (or -1s).
+            only_negatives = len(classes) == 1 and classes[0] in (0, -1)
+            if len(classes) == 0 or np.any(classes == 1) or only_negatives:
+                pos_label = 1
+            else:
+                pos_label = classes[-1]
         elif len(classes):
             pos_label = classes[-1]
         else:

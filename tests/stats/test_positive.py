@@ -1,4 +1,5 @@
-"""The positive-class rule of the statistics room is the review evidence's, case by case."""
+"""The positive-class rule the review evidence and its curves share, case by case, as
+scikit-learn's metrics take the positive class by default (`pos_label=1`)."""
 
 from __future__ import annotations
 
@@ -7,44 +8,61 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nbmodelbook.record import Evaluation
-from nbmodelbook.report.evidence import _positive_of
 from nbmodelbook.stats.positive import binary_truth
 
-CASES: list[tuple[Any, Any]] = [
-    (np.array([0, 1, 1, 0]), None),
-    (np.array([-1, 1, 1]), None),
-    (np.array([2, 3, 3]), None),  # no 1: the larger value
-    (np.array([2, 3, 3]), 2),
-    (np.array([2, 3, 3]), 5),  # not one of the classes: not binary
-    (np.array([0.0, 1.0, 1.0]), None),
-    (np.array([0.0, 0.5, 1.0]), None),  # fractional: a regression target
-    (np.array([True, False, True]), None),
-    (np.array([True, False, True]), False),
-    (np.array(["ham", "spam", "spam"]), None),
-    (np.array(["ham", "spam", "spam"]), "ham"),
-    (np.array(["ham", "spam", "eggs"]), None),  # three classes
-    (np.array([1, 1, 1]), None),  # one class
-    (np.array([0, 0, 0]), None),
-    (np.array(["spam", "spam"]), "ham"),  # one class, pos_label absent: all negative
-    (np.array([0, 1, 2]), None),
-    (np.array([[0, 1], [1, 0]]), None),  # not 1-D
-    (np.array([0, 1000]), None),  # a wide range: counted by np.unique
-    (np.array([1, "a"], dtype=object), None),  # labels numpy cannot sort
+N = None  # not a binary label column (or pos_label is not one of its two classes)
+# (y_true, pos_label, expected rows that are positive, positive label, negative label)
+CASES: list[tuple[Any, Any, Any, Any, Any]] = [
+    (np.array([0, 1, 1, 0]), None, [0, 1, 1, 0], 1, 0),
+    (np.array([-1, 1, 1]), None, [0, 1, 1], 1, -1),
+    (np.array([2, 3, 3]), None, [0, 1, 1], 3, 2),  # no 1: the larger value
+    (np.array([2, 3, 3]), 2, [1, 0, 0], 2, 3),
+    (np.array([2, 3, 3]), 5, N, N, N),  # not one of the classes
+    (np.array([0.0, 1.0, 1.0]), None, [0, 1, 1], 1, 0.0),
+    (np.array([0.0, 0.5, 1.0]), None, N, N, N),  # fractional: a regression target
+    (np.array([True, False, True]), None, [1, 0, 1], 1, False),
+    (np.array([True, False, True]), False, [0, 1, 0], False, True),
+    (np.array(["ham", "spam", "spam"]), None, [0, 1, 1], "spam", "ham"),
+    (np.array(["ham", "spam", "spam"]), "ham", [1, 0, 0], "ham", "spam"),
+    (np.array(["ham", "spam", "eggs"]), None, N, N, N),  # three classes
+    (np.array([1, 1, 1]), None, [1, 1, 1], 1, None),  # positives only
+    (np.array([0, 0, 0]), None, [0, 0, 0], 1, 0),  # negatives only: none is positive
+    (np.array([-1, -1]), None, [0, 0], 1, -1),
+    (np.array([False, False]), None, [0, 0], 1, False),
+    (np.array([-1, 0]), None, [0, 1], 0, -1),  # no 1: the larger value
+    (np.array(["spam", "spam"]), "ham", [0, 0], "ham", "spam"),
+    (np.array([0, 1, 2]), None, N, N, N),
+    (np.array([[0, 1], [1, 0]]), None, N, N, N),  # not 1-D
+    (np.array([0, 1000]), None, [0, 1], 1000, 0),  # a wide range: counted by np.unique
+    (np.array([1, "a"], dtype=object), None, N, N, N),  # labels numpy cannot sort
 ]
 
 
-@pytest.mark.parametrize(("y_true", "pos_label"), CASES)
-def test_binary_truth_follows_the_review_evidence_rule(y_true: Any, pos_label: Any) -> None:
-    options = {} if pos_label is None else {"pos_label": pos_label}
-    theirs = _positive_of(Evaluation("f1_score", "f1", 0.5, y_true, options=options))
-    ours = binary_truth(y_true, pos_label)
-    if theirs is None:
-        assert ours is None
+@pytest.mark.parametrize(("y_true", "pos_label", "rows", "positive", "negative"), CASES)
+def test_binary_truth(y_true: Any, pos_label: Any, rows: Any, positive: Any, negative: Any) -> None:
+    found = binary_truth(y_true, pos_label)
+    if rows is None:
+        assert found is None
         return
-    assert ours is not None
-    np.testing.assert_array_equal(ours.positive, theirs[0])
-    assert (ours.pos_label, ours.neg_label) == (theirs[1], theirs[2])
+    assert found is not None
+    assert found.positive.tolist() == [bool(row) for row in rows]
+    assert (found.pos_label, found.neg_label) == (positive, negative)
+
+
+def test_the_rule_agrees_with_scikit_learn_on_binary_labels() -> None:
+    """recall_score's default positive class finds the same positive rows."""
+    from sklearn.metrics import recall_score
+
+    rng = np.random.default_rng(0)
+    for labels in (np.array([0, 1]), np.array([-1, 1]), np.array([False, True])):
+        y_true = rng.choice(labels, 200)
+        y_pred = rng.choice(labels, 200)
+        found = binary_truth(y_true)
+        assert found is not None
+        predicted = binary_truth(y_pred, found.pos_label)
+        assert predicted is not None
+        ours = (found.positive & predicted.positive).sum() / found.positive.sum()
+        assert ours == pytest.approx(recall_score(y_true, y_pred))
 
 
 def test_string_labels_take_the_last_in_sorted_order() -> None:
