@@ -20,6 +20,27 @@ _LOWER_IS_BETTER = re.compile(
     re.IGNORECASE,
 )
 
+# scikit-learn's regression metrics: the y_pred they are given are predictions, not labels.
+REGRESSION_METRIC_FUNCTIONS = frozenset(
+    {
+        "r2_score",
+        "mean_squared_error",
+        "root_mean_squared_error",
+        "mean_absolute_error",
+        "median_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_log_error",
+        "root_mean_squared_log_error",
+        "explained_variance_score",
+        "max_error",
+        "mean_pinball_loss",
+        "mean_poisson_deviance",
+        "mean_gamma_deviance",
+        "mean_tweedie_deviance",
+        "d2_absolute_error_score",
+    }
+)
+
 # When a decision does not name its metric, the first of these the chosen run has.
 HEADLINE_PREFERENCE = (
     "auc",

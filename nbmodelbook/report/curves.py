@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nbmodelbook.errors import InvalidArgument
+from nbmodelbook.metric_names import REGRESSION_METRIC_FUNCTIONS
 from nbmodelbook.record import Evaluation
 from nbmodelbook.stats.calibration import (
     ReliabilityBin,
@@ -64,26 +65,6 @@ CALIBRATION_BINS: Final = 10
 # AUC and the rest, always use every row kept).
 MAX_CURVE_ROWS: Final = 100_000
 _MAX_LABELS: Final = 20  # a y_true with more distinct values than this is not a label column
-# scikit-learn's regression metrics: their y_pred are predictions, not labels.
-_REGRESSION: Final = frozenset(
-    {
-        "r2_score",
-        "mean_squared_error",
-        "root_mean_squared_error",
-        "mean_absolute_error",
-        "median_absolute_error",
-        "mean_absolute_percentage_error",
-        "mean_squared_log_error",
-        "root_mean_squared_log_error",
-        "explained_variance_score",
-        "max_error",
-        "mean_pinball_loss",
-        "mean_poisson_deviance",
-        "mean_gamma_deviance",
-        "mean_tweedie_deviance",
-        "d2_absolute_error_score",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +227,7 @@ def _is_regression(evaluation: Evaluation) -> bool:
         return False
     if y_true.dtype.kind not in "iuf" or y_pred.dtype.kind not in "iuf":
         return False
-    if evaluation.function in _REGRESSION:
+    if evaluation.function in REGRESSION_METRIC_FUNCTIONS:
         return True
     if y_pred.dtype.kind != "f" or bool(np.all(np.mod(y_pred, 1) == 0)):
         return False
