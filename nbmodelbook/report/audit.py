@@ -539,9 +539,14 @@ def _comparison_words(comparison: Comparison, metric: str) -> str:
     adjusted = "Holm-adjusted " if p_value is not None else ""
     if p_value is None:
         p_value = result.p_value
+    difference = format_difference(result.difference, result.interval)
+    how = f"{result.method} on {result.n:,} rows"
+    # "+0.003 (95% CI −0.003 to +0.008; DeLong paired on 143 rows)": one parenthesis.
+    difference = (
+        f"{difference[:-1]}; {how})" if difference.endswith(")") else f"{difference} ({how})"
+    )
     return (
-        f"the difference in {metric} is {format_difference(result.difference, result.interval)}"
-        f" ({result.method} on {result.n:,} rows), {adjusted}{format_p(p_value)} over the "
+        f"the difference in {metric} is {difference}, {adjusted}{format_p(p_value)} over the "
         "decision's alternatives"
     )
 

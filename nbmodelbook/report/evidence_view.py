@@ -385,7 +385,7 @@ def performance_view(evidence: ReviewEvidence | None) -> dict[str, Any] | None:
             for search in evidence.searches
             if search.run_id == evidence.chosen_run_id
         ],
-        "selection": selection_sentence(evidence),
+        "selection": selection_sentence(evidence, method=True),
         "evaluations": [_evaluation_row(item) for item in figures.evaluations],
         "confusion": confusion_view,
         "segments_metric": segmented.metric if segmented is not None else None,
@@ -515,8 +515,9 @@ def _search_view(search: SearchFigures) -> dict[str, Any]:
     }
 
 
-def selection_sentence(evidence: ReviewEvidence) -> str | None:
-    """The selection effect in words, when the choice was made on the rows that report it."""
+def selection_sentence(evidence: ReviewEvidence, *, method: bool = False) -> str | None:
+    """The selection effect in words, when the choice was made on the rows that report it
+    (`method`: with how the optimism was computed)."""
     effect = evidence.selection_effect
     if effect is None or not effect.same_rows:
         return None
@@ -526,9 +527,11 @@ def selection_sentence(evidence: ReviewEvidence) -> str | None:
         f"that report its {metric}"
     )
     if effect.optimism is not None:
-        digits = decimals_for(None, effect.optimism)
+        optimism = _fixed(effect.optimism, decimals_for(None, effect.optimism))
         sentence += (
-            f": the figure may be optimistic by up to about {_fixed(effect.optimism, digits)} "
-            f"({effect.method})"
+            f": picking the best of {effect.configurations} makes the figure optimistic by up "
+            f"to about {optimism}"
         )
+        if method:
+            sentence += f" ({effect.method})"
     return sentence + "."

@@ -127,9 +127,8 @@ def test_a_lead_that_is_not_significant_is_high_and_sized() -> None:
     [comparison] = review.evidence.comparisons
     assert comparison.result is not None and comparison.result.interval is not None
     # Rounded as the report rounds: to what the interval supports, the method said once.
-    assert format_difference(comparison.result.difference, comparison.result.interval) in (
-        finding.detail
-    )
+    shown = format_difference(comparison.result.difference, comparison.result.interval)
+    assert f"{shown[:-1]}; DeLong paired on {comparison.result.n:,} rows)" in finding.detail
     assert f"Holm-adjusted {format_p(comparison.adjusted_p_value)}" in finding.detail
     assert finding.detail.count("DeLong paired") == 1
     assert "worse-than-alternative" not in codes(review)
