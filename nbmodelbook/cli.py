@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -207,6 +208,30 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
         " else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
+    _add_confidence(parser)
+
+
+def _add_confidence(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.95,
+        metavar="LEVEL",
+        help="level of every interval and test, between 0.5 and 0.999 (default: 0.95)",
+    )
+
+
+def _confidence(text: str) -> float:
+    try:
+        level = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        level = math.nan
+    if not 0.5 <= level <= 0.999:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a confidence level: give one between 0.5 and 0.999 (or 50%-99.9%),"
+            " e.g. 0.95"
+        )
+    return level
 
 
 def _run_report(args: argparse.Namespace) -> int:
@@ -224,7 +249,7 @@ def _run_report(args: argparse.Namespace) -> int:
         report_format = get_format(args.format or "html")
         output = report_format.path_for(source)
         check_report_output(output, source)
-    review = load_review(source, args.store)
+    review = load_review(source, args.store, level=args.confidence)
     terminal_progress(f"rendering {report_format.name.upper()}")
     try:
         written = report_format.render(review, output)
@@ -246,6 +271,7 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebook", help="the annotated notebook")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output")
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
+    _add_confidence(parser)
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -255,7 +281,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from nbmodelbook.report.readiness import ReadinessItem, is_ready, readiness
 
     source = Path(args.notebook).expanduser()
-    review = load_review(source, args.store, progress=lambda _message: None)
+    review = load_review(source, args.store, progress=lambda _message: None, level=args.confidence)
     items = readiness(review)
     ready = is_ready(items)
     # An audit finding keeps its severity (high, medium, low); other items have none.

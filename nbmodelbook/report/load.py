@@ -74,13 +74,17 @@ def load_runs_with_counts(
 
 
 def load_review(
-    notebook_path: Path, store: str | None = None, progress: Progress = terminal_progress
+    notebook_path: Path,
+    store: str | None = None,
+    progress: Progress = terminal_progress,
+    *,
+    level: float = 0.95,
 ) -> Review:
-    """Read the notebook and its runs, and build the review model."""
+    """Read the notebook and its runs, and build the review model (intervals at `level`)."""
     progress(f"reading {notebook_path.name}")
     notebook = read_notebook(notebook_path)
     return review_of_notebook(
-        notebook, notebook_path, store_for_notebook(notebook_path, store), progress
+        notebook, notebook_path, store_for_notebook(notebook_path, store), progress, level=level
     )
 
 
@@ -89,6 +93,8 @@ def review_of_notebook(
     notebook_path: Path,
     store_url: str,
     progress: Progress = terminal_progress,
+    *,
+    level: float = 0.95,
 ) -> Review:
     """The review model of a notebook already read (the CLI, the server and the nbconvert
     exporter all build it here): its annotations, its runs and the cited runs' evidence."""
@@ -112,4 +118,5 @@ def review_of_notebook(
         problems,
         store_location=loaded.location,
         candidate_counts=loaded.candidate_counts,
+        level=level,
     )

@@ -302,3 +302,29 @@ def test_the_search_behind_the_chosen_run_and_the_selection_effect(tmp_path: Pat
             r"picking the best of \1 makes the figure optimistic by up to about 0\.\d+\.",
             page_one,
         ), page_one
+
+
+def test_the_confidence_level_is_the_users(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    intervals = {}
+    for level in ("0.95", "90%"):
+        out = tmp_path / f"review-{level.rstrip('%')}.json"
+        args = ["report", str(notebook), "--store", str(store_path), "-o", str(out)]
+        assert main([*args, "--confidence", level]) == 0
+        intervals[level] = json.loads(out.read_text())["chosen"]["interval"]
+    assert intervals["90%"]["level"] == 0.9 and intervals["0.95"]["level"] == 0.95
+    assert intervals["90%"]["low"] > intervals["0.95"]["low"]  # a lower level, a narrower one
+    html = tmp_path / "review.html"
+    args = ["report", str(notebook), "--store", str(store_path), "-o", str(html)]
+    assert main([*args, "--confidence", "0.9"]) == 0
+    assert "(90% CI " in html.read_text() and "(95% CI " not in html.read_text()
+    capsys.readouterr()
+    main(["check", str(notebook), "--store", str(store_path), "--confidence", "0.9"])
+    checked = capsys.readouterr().out
+    assert "(90% CI " in checked and "95% CI" not in checked
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--confidence", "95"])
+    assert exit_info.value.code == 2
+    assert "between 0.5 and 0.999" in capsys.readouterr().err
