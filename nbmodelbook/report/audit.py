@@ -345,7 +345,7 @@ def _selected_on_its_rows(context: AuditContext, chosen: RunRecord) -> bool:
         and evidence.chosen_run_id == chosen.run_id
         and effect is not None
         and effect.same_rows
-        and effect.configurations >= 2
+        and effect.k >= 2
     )
 
 
@@ -519,8 +519,9 @@ def _run_label(context: AuditContext, run_id: str) -> str:
     return _label(run) if run is not None else run_id
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.4g}"
+def _num(value: float | None, digits: int = 4) -> str:
+    """A figure in a finding's text: `digits` significant digits."""
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
 
 
 def _interval_words(interval: Interval | None) -> str:
@@ -801,16 +802,16 @@ def selected_on_test_set(context: AuditContext) -> Iterable[Finding]:
         return
     decision, evidence = found
     effect = evidence.selection_effect
-    if effect is None or not effect.same_rows or effect.configurations < 2:
+    if effect is None or not effect.same_rows or effect.k < 2:
         return
     metric = evidence.metric or "the metric"
     severity = Severity.LOW
     if effect.optimism is not None and effect.standard_error is not None:
         size = (
-            f"Picking the best of k = {effect.configurations} makes the figure optimistic by up "
-            f"to about {_num(effect.optimism)} (standard error {_num(effect.standard_error)} x "
-            f"E[max of {effect.configurations} independent N(0, 1)] = "
-            f"{_num(effect.expected_max)}; {effect.method})."
+            f"Picking the best of k = {effect.k} makes the figure optimistic by up "
+            f"to about {_num(effect.optimism, 2)} (standard error {_num(effect.standard_error, 2)}"
+            f" x E[max of {effect.k} independent N(0, 1)] = {_num(effect.expected_max, 3)}; "
+            f"{effect.method})."
         )
         lower = lower_is_better(metric)
         leads = [
@@ -831,11 +832,11 @@ def selected_on_test_set(context: AuditContext) -> Iterable[Finding]:
         severity=severity,
         title=f"The chosen run was selected on the rows that report its {metric}",
         detail=(
-            f"{_run_label(context, evidence.chosen_run_id or '')} was chosen among "
-            f"{effect.configurations} configurations (runs and the candidates inside them); "
-            f"{effect.runs_on_same_rows} other run(s) were scored by {metric} on the same rows "
-            f"that report the headline figure. {size} Confirm the figure on rows not used for "
-            "the choice."
+            f"{_run_label(context, evidence.chosen_run_id or '')} was chosen over "
+            f"{effect.runs_on_same_rows} other run(s) scored by {metric} on the same rows that "
+            f"report the headline figure ({effect.configurations} configurations were tried in "
+            f"all, runs and the candidates inside them). {size} Confirm the figure on rows not "
+            "used for the choice."
         ),
         run_ids=(evidence.chosen_run_id or "",),
         cell_index=decision.annotation.cell_index,

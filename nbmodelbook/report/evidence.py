@@ -243,15 +243,19 @@ class SelectionEffect:
     """How many configurations stand behind the chosen run and, when other runs were scored
     by the same metric on the same rows that report the chosen figure (the choice was made on
     the test set), how optimistic that figure can be: `optimism` = `standard_error` (from the
-    chosen interval) x `expected_max` (E[max of k iid N(0, 1)], k = `configurations`)."""
+    chosen interval) x `expected_max` (E[max of k iid N(0, 1)], k = `k`: the runs scored on
+    those rows)."""
 
-    configurations: int
+    configurations: int  # every configuration tried (runs and the candidates inside them)
     same_rows: bool
     runs_on_same_rows: int  # other runs scored by the metric on the chosen run's rows
     standard_error: float | None
     expected_max: float | None
     optimism: float | None
     method: str
+    # The choice the optimism is about: the chosen run and the other runs scored by the metric
+    # on its rows (configurations scored on training folds were not chosen on these rows).
+    k: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -1107,7 +1111,9 @@ def searches_of(run_id: str, folds: Sequence[FoldScores]) -> list[SearchFigures]
         if len(members) < 2:
             continue
         members = sorted(members, key=lambda fold: fold.index)
-        ranks = _ranks([fold.mean for fold in members])
+        # Scorers are greater-is-better; a loop's candidates carry the metric itself.
+        lower = source == "loop" and lower_is_better(members[0].scorer)
+        ranks = _ranks([fold.mean for fold in members], lower=lower)
         ranked = tuple(
             RankedCandidate(fold.index, dict(fold.params), fold.mean, rank, fold.chosen)
             for fold, rank in zip(members, ranks, strict=True)
@@ -1128,12 +1134,14 @@ def searches_of(run_id: str, folds: Sequence[FoldScores]) -> list[SearchFigures]
     return found
 
 
-def _ranks(means: Sequence[float | None]) -> list[int | None]:
-    """Rank 1 for the highest mean (scorers are greater-is-better); ties share the better
-    rank ("min" ranking); no rank without a finite mean."""
+def _ranks(means: Sequence[float | None], *, lower: bool = False) -> list[int | None]:
+    """Rank 1 for the highest mean (the lowest with `lower`); ties share the better rank
+    ("min" ranking); no rank without a finite mean."""
     finite = [m for m in means if m is not None and math.isfinite(m)]
     return [
-        None if m is None or not math.isfinite(m) else 1 + sum(1 for o in finite if o > m)
+        None
+        if m is None or not math.isfinite(m)
+        else 1 + sum(1 for o in finite if (o < m if lower else o > m))
         for m in means
     ]
 
@@ -1190,7 +1198,8 @@ def selection_effect_of(
                 and theirs.rows_fingerprint == mine.rows_fingerprint
             ):
                 same += 1
-    k = max(effort.configurations, same + 1, 1)
+    configurations = max(effort.configurations, same + 1, 1)
+    k = same + 1
     own = figures.get(chosen.run_id)
     chosen_figures = _for_metric(own.evaluations, metric) if own is not None else None
     interval = (
@@ -1198,27 +1207,52 @@ def selection_effect_of(
     )
     if not same:
         return SelectionEffect(
-            k, False, 0, None, None, None, "no other run was scored by this metric on these rows"
+            configurations,
+            False,
+            0,
+            None,
+            None,
+            None,
+            "no other run was scored by this metric on these rows",
+            k=1,
         )
-    standard_error = _standard_error(interval)
+    value = chosen_figures.estimate.value if chosen_figures and chosen_figures.estimate else None
+    standard_error = _standard_error(interval, value)
     if standard_error is None:
         return SelectionEffect(
-            k, True, same, None, None, None, "the chosen figure has no interval to size it"
+            configurations,
+            True,
+            same,
+            None,
+            None,
+            None,
+            "the chosen figure has no interval to size it",
+            k=k,
         )
     expected = expected_max_standard_normal(k)
     return SelectionEffect(
-        k, True, same, standard_error, expected, standard_error * expected, OPTIMISM_METHOD
+        configurations,
+        True,
+        same,
+        standard_error,
+        expected,
+        standard_error * expected,
+        OPTIMISM_METHOD,
+        k=k,
     )
 
 
-def _standard_error(interval: Interval | None) -> float | None:
-    """The standard error an interval implies, read as normal: width / (2 z)."""
+def _standard_error(interval: Interval | None, value: float | None) -> float | None:
+    """The standard error an interval implies, read as normal: its wider half over z. (An AUC
+    interval cut at 1.0 is narrow on that side only: its width would understate it.)"""
     if interval is None or not (math.isfinite(interval.low) and math.isfinite(interval.high)):
         return None
     from scipy.stats import norm
 
     z = float(norm.ppf(0.5 + interval.level / 2))
-    return (interval.high - interval.low) / (2 * z)
+    if value is None or not math.isfinite(value):
+        return (interval.high - interval.low) / (2 * z)
+    return max(value - interval.low, interval.high - value) / z
 
 
 # --- weak segments -------------------------------------------------------------------------------

@@ -523,14 +523,14 @@ def selection_sentence(evidence: ReviewEvidence, *, method: bool = False) -> str
         return None
     metric = evidence.metric or "the metric"
     sentence = (
-        f"The choice was made among {effect.configurations} configurations on the same rows "
-        f"that report its {metric}"
+        f"The choice was made among {effect.k} runs scored on the same rows that report its "
+        f"{metric} ({effect.configurations} configurations were tried in all)"
     )
     if effect.optimism is not None:
         optimism = _fixed(effect.optimism, decimals_for(None, effect.optimism))
         sentence += (
-            f": picking the best of {effect.configurations} makes the figure optimistic by up "
-            f"to about {optimism}"
+            f": picking the best of {effect.k} makes the figure optimistic by up to about "
+            f"{optimism}"
         )
         if method:
             sentence += f" ({effect.method})"

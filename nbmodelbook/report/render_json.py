@@ -248,6 +248,7 @@ def _selection(effect: SelectionEffect | None) -> dict[str, Any] | None:
         return None
     return {
         "configurations": effect.configurations,
+        "k": effect.k,
         "same_rows": effect.same_rows,
         "runs_on_same_rows": effect.runs_on_same_rows,
         "standard_error": effect.standard_error,

@@ -439,12 +439,15 @@ def test_a_choice_made_on_the_reported_rows_is_sized() -> None:
     assert chosen is not None and chosen.estimate is not None
     interval = chosen.estimate.interval
     assert interval is not None
-    se = (interval.high - interval.low) / (2 * norm.ppf(0.975))
+    # The wider half of the interval: an AUC interval cut at 1.0 is narrow on that side only.
+    value = chosen.estimate.value
+    se = max(value - interval.low, interval.high - value) / norm.ppf(0.975)
     assert effect.standard_error == pytest.approx(se)
+    assert effect.k == 2
     assert effect.expected_max == pytest.approx(1 / math.sqrt(math.pi))
     assert effect.optimism == pytest.approx(se / math.sqrt(math.pi))
     assert "independent" in effect.method and "upper-side" in effect.method
-    assert f"{effect.optimism:.4g}" in finding.detail
+    assert f"{effect.optimism:.2g}" in finding.detail
     payload = review_payload(review)["selection_effect"]
     assert set(payload) >= {"configurations", "same_rows", "optimism", "method"}
     assert payload["configurations"] == 2 and payload["same_rows"] is True
@@ -462,13 +465,16 @@ def test_a_lead_the_selection_alone_could_explain_is_medium() -> None:
     assert "the selection alone could explain it" in finding.detail
 
 
-def test_in_cell_candidates_count_among_the_configurations() -> None:
+def test_in_cell_candidates_count_among_the_configurations_not_among_the_test_set_choices() -> None:
     logreg, stump = searched(1.0), model_run("stump", STUMP, 1)
     review = review_of(decide("logreg", "stump"), runs=[logreg, stump])
     assert review.evidence is not None
     effect = review.evidence.selection_effect
     assert effect is not None and effect.configurations == 6  # five candidates and the stump
-    assert effect.expected_max == pytest.approx(expected_max_standard_normal(6))
+    # The candidates were chosen on training folds, not on the test rows: the choice on these
+    # rows is between the two runs.
+    assert effect.k == 2
+    assert effect.expected_max == pytest.approx(expected_max_standard_normal(2))
 
 
 def test_a_run_chosen_alone_or_on_other_rows_is_not_selected_on_its_test_set() -> None:
@@ -756,3 +762,22 @@ def test_check_reports_the_evidence_findings_with_their_severities(
     assert main(args) == 1
     out = capsys.readouterr().out
     assert "The lead over logreg-c05" in out and "[high]" in out and "[medium]" in out
+
+
+def test_loop_candidates_scored_by_a_loss_rank_the_lowest_first() -> None:
+    from nbmodelbook.report.evidence import FoldScores, searches_of
+
+    def candidate(index: int, source: str, scorer: str, mean: float) -> FoldScores:
+        return FoldScores(source, 0, index, {"alpha": index}, scorer, (mean,), mean, None, False)
+
+    means = (1.05, 1.06, 1.6)
+    [loop] = searches_of(
+        "r", [candidate(i, "loop", "mean_squared_error", m) for i, m in enumerate(means)]
+    )
+    assert [c.rank for c in loop.candidates] == [1, 2, 3]
+    # A scorer is greater-is-better, "neg_" losses included.
+    [grid] = searches_of(
+        "r",
+        [candidate(i, "GridSearchCV", "neg_mean_squared_error", -m) for i, m in enumerate(means)],
+    )
+    assert [c.rank for c in grid.candidates] == [1, 2, 3]

@@ -298,8 +298,9 @@ def test_the_search_behind_the_chosen_run_and_the_selection_effect(tmp_path: Pat
         assert "C = 1 is the highest value searched (0.01, 0.1, 1): the best may lie" in section
         page_one = _sections(text, "1. Summary", "2. Decisions")
         assert re.search(
-            r"The choice was made among (\d+) configurations on the same rows that report its auc: "
-            r"picking the best of \1 makes the figure optimistic by up to about 0\.\d+\.",
+            r"The choice was made among (3) runs scored on the same rows that report its auc \(6 "
+            r"configurations were tried in all\): picking the best of \1 makes the figure "
+            r"optimistic by up to about 0\.\d+\.",
             page_one,
         ), page_one
 
