@@ -65,14 +65,31 @@ def format_level(level: float) -> str:
     return f"{level * 100:g}%"
 
 
+MAX_BOUND_DECIMALS = 6
+
+
+def _bounds(interval: Interval, decimals: int) -> tuple[float, float, int]:
+    """The interval rounded outwards (low down, high up) at `decimals`, with more decimals
+    while a bound that is not zero would print as zero or with the other sign: a printed
+    interval never claims less uncertainty than the computed one, nor a different side of 0."""
+    digits = decimals
+    while True:
+        scale = 10.0**digits
+        low = math.floor(interval.low * scale + 1e-9) / scale
+        high = math.ceil(interval.high * scale - 1e-9) / scale
+        crosses = (interval.low > 0 >= low) or (interval.high < 0 <= high)
+        if not crosses or digits >= MAX_BOUND_DECIMALS:
+            return low, high, digits
+        digits += 1
+
+
 def format_interval(interval: Interval | None, decimals: int | None = None) -> str:
-    """ "0.994–1.000" (en dash), or "—" without an interval."""
+    """ "0.993–1.000" (en dash; rounded outwards, see `_bounds`), or "—" without one."""
     if interval is None:
         return "—"
-    digits = decimals_for(interval) if decimals is None else decimals
-    low, high = _fixed(interval.low, digits), _fixed(interval.high, digits)
-    separator = " to " if interval.low < 0 else "–"
-    return f"{low}{separator}{high}"
+    low, high, digits = _bounds(interval, decimals_for(interval) if decimals is None else decimals)
+    separator = " to " if low < 0 else "–"
+    return f"{_fixed(low, digits)}{separator}{_fixed(high, digits)}"
 
 
 def format_estimate(value: float | None, interval: Interval | None, *, method: bool = False) -> str:
@@ -81,22 +98,28 @@ def format_estimate(value: float | None, interval: Interval | None, *, method: b
     if value is None:
         return "—"
     digits = decimals_for(interval, value)
-    text = _fixed(value, digits)
     if interval is None:
-        return text
+        return _fixed(value, digits)
+    digits = _bounds(interval, digits)[2]
     by = f", {interval.method}" if method else ""
-    return f"{text} ({format_level(interval.level)} CI {format_interval(interval, digits)}{by})"
+    return (
+        f"{_fixed(value, digits)} ({format_level(interval.level)} CI "
+        f"{format_interval(interval, digits)}{by})"
+    )
 
 
 def format_difference(difference: float, interval: Interval | None) -> str:
-    """ "+0.003 (95% CI −0.003 to +0.008)": signed, the interval's bounds signed too."""
+    """ "+0.003 (95% CI −0.003 to +0.008)": signed, the interval's bounds signed too (rounded
+    outwards, see `_bounds`)."""
     digits = decimals_for(interval, difference)
-    text = _fixed(difference, digits, signed=True)
     if interval is None:
-        return text
-    low = _fixed(interval.low, digits, signed=True)
-    high = _fixed(interval.high, digits, signed=True)
-    return f"{text} ({format_level(interval.level)} CI {low} to {high})"
+        return _fixed(difference, digits, signed=True)
+    low, high, digits = _bounds(interval, digits)
+    text = _fixed(difference, digits, signed=True)
+    return (
+        f"{text} ({format_level(interval.level)} CI {_fixed(low, digits, signed=True)} to "
+        f"{_fixed(high, digits, signed=True)})"
+    )
 
 
 def format_p(p_value: float | None) -> str:
@@ -146,7 +169,7 @@ def rounded_with_interval(
     if found is None or found.estimate is None or found.estimate.interval is None:
         return None
     interval = found.estimate.interval
-    digits = decimals_for(interval, found.estimate.value)
+    digits = _bounds(interval, decimals_for(interval, found.estimate.value))[2]
     return (
         _fixed(found.estimate.value, digits),
         f"{format_level(interval.level)} CI {format_interval(interval, digits)}",
@@ -322,7 +345,9 @@ def _fold_rows(figures: RunFigures) -> list[dict[str, Any]]:
     rows = []
     for fold in figures.folds:
         finite = [score for score in fold.scores if math.isfinite(score)]
-        lower = lower_is_better(fold.scorer)
+        # A scorer is greater-is-better ("neg_" losses too); a loop's candidates carry the
+        # metric itself.
+        lower = fold.source == "loop" and lower_is_better(fold.scorer)
         worst = (max(finite) if lower else min(finite)) if finite else None
         params = ", ".join(f"{key}={value!r}" for key, value in sorted(fold.params.items()))
         rows.append(
@@ -404,7 +429,7 @@ def performance_view(evidence: ReviewEvidence | None) -> dict[str, Any] | None:
                 baseline.model_value,
                 headline.estimate.interval if headline and headline.estimate else None,
             ),
-            "sentence": baseline.sentence,
+            "sentence": baseline_sentence(evidence),
         },
     }
 
@@ -458,7 +483,7 @@ def summary_view(
                 f"{confusion.negative_label}"
             )
     if evidence.baseline is not None:
-        view["baseline"] = evidence.baseline.sentence
+        view["baseline"] = baseline_sentence(evidence)
     alternatives = len({c.other_run_id for c in evidence.comparisons})
     view["comparisons"] = [
         comparison_view(c, labels.get(c.other_run_id, c.other_run_id), alternatives)
@@ -468,6 +493,27 @@ def summary_view(
         view["weakest"] = _weakest(headline, _weak_pairs(evidence))
     view["selection"] = selection_sentence(evidence)
     return view
+
+
+def baseline_sentence(evidence: ReviewEvidence) -> str | None:
+    """What a model that ignores its inputs scores, beside the chosen run's figure, both rounded
+    to what the chosen figure's interval supports."""
+    baseline = evidence.baseline
+    if baseline is None:
+        return None
+    headline = evidence.chosen_estimate()
+    interval = headline.estimate.interval if headline and headline.estimate else None
+    digits = decimals_for(interval, baseline.model_value)
+    if interval is not None:
+        digits = _bounds(interval, digits)[2]
+    trivial = _fixed(baseline.value, digits)
+    if "." in trivial:  # 0.5, not 0.500: the trivial figure is exact
+        trivial = trivial.rstrip("0").rstrip(".")
+    chosen = "—" if baseline.model_value is None else _fixed(baseline.model_value, digits)
+    return (
+        f"A model that ignores its inputs ({baseline.strategy}) scores {baseline.metric} = "
+        f"{trivial} on the same rows; the chosen model scores {chosen}."
+    )
 
 
 def _weak_pairs(evidence: ReviewEvidence) -> set[tuple[str, str]]:

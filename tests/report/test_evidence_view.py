@@ -5,6 +5,7 @@ same labels, numbers and finding codes in HTML, Markdown and JSON."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -69,6 +70,11 @@ def test_estimates_differences_and_p_values_in_words() -> None:
     assert format_difference(-0.0001, ci(-0.0002, 0.00001)).startswith("−0.0001 ")
     assert format_interval(ci(-0.2, 0.1)) == "−0.2 to 0.1"
     assert format_interval(None) == "—"
+    # Rounded outwards, with more decimals where a bound would otherwise cross zero: a printed
+    # interval never hides which side of 0 it lies on.
+    assert format_difference(0.0096, ci(-0.0004, 0.0196)) == "+0.01 (95% CI −0.01 to +0.02)"
+    assert format_difference(0.0104, ci(0.0004, 0.0204)) == "+0.0104 (95% CI +0.0004 to +0.0204)"
+    assert format_estimate(0.99771, ci(0.99299, 1.0)) == "0.998 (95% CI 0.992–1.000)"
     assert format_p(0.3612) == "p = 0.36"
     assert format_p(0.0123) == "p = 0.012"
     assert format_p(0.00001) == "p < 0.001"
@@ -216,7 +222,11 @@ def test_html_markdown_and_json_carry_the_same_labels_numbers_and_findings(
     chosen = payload["chosen"]
     low, high = chosen["interval"]["low"], chosen["interval"]["high"]
     digits = decimals_for(Interval(low, high, 0.95, "DeLong"))
-    shown = f"{chosen['value']:.{digits}f} (95% CI {low:.{digits}f}–{high:.{digits}f}"
+    scale = 10**digits  # bounds rounded outwards
+    shown = (
+        f"{chosen['value']:.{digits}f} (95% CI {math.floor(low * scale) / scale:.{digits}f}–"
+        f"{math.ceil(high * scale) / scale:.{digits}f}"
+    )
     assert shown in html and shown in markdown
     for comparison in payload["comparisons"]:
         assert f"p = {comparison['p_value']:.2g}" in html or "p < 0.001" in html
@@ -329,3 +339,16 @@ def test_the_confidence_level_is_the_users(
         main([*args, "--confidence", "95"])
     assert exit_info.value.code == 2
     assert "between 0.5 and 0.999" in capsys.readouterr().err
+
+
+def test_the_worst_fold_of_a_scorer_is_its_lowest_score_even_for_a_loss() -> None:
+    from nbmodelbook.report.evidence import FoldScores, RunFigures
+    from nbmodelbook.report.evidence_view import _fold_rows
+
+    scores = (-0.865, -1.181, -0.9)
+    folds = [
+        FoldScores("cross_val_score", 0, 0, {}, "neg_mean_squared_error", scores, -0.98, 0.1, True),
+        FoldScores("loop", 1, 0, {}, "mean_squared_error", (0.8, 1.2), 1.0, 0.2, False),
+    ]
+    rows = _fold_rows(RunFigures("r", folds=folds))
+    assert [row["worst"] for row in rows] == ["−1.181", "1.200"]
