@@ -293,12 +293,16 @@ def _shape(shape: Any) -> str:
 
 
 def model_family(run: RunRecord) -> str | None:
-    """The model class a run built (the tracker records `var = ClassName` plus `var.*`)."""
+    """The model class a run built (the tracker records `var = ClassName` plus `var.*`): a
+    pipeline's final estimator, a search's estimator, else the class itself."""
     for key, value in run.params.items():
         if "." in key or not isinstance(value, str):
             continue
         prefix = key + "."
         if any(other.startswith(prefix) for other in run.params):
-            final = run.params.get(prefix + "final_estimator")
-            return final if isinstance(final, str) else value
+            for inner in ("final_estimator", "estimator"):
+                found = run.params.get(prefix + inner)
+                if isinstance(found, str):
+                    return found
+            return value
     return None

@@ -61,6 +61,10 @@ def test_single_model_is_renamed_for_comparison_only() -> None:
     assert comparable_params(two_models) == two_models.params
     pipeline = run("p", params={"pipe": "Pipeline", "pipe.final_estimator": "LogisticRegression"})
     assert model_family(pipeline) == "LogisticRegression"
+    # A search is judged by the estimator it tunes: two searches over different models are
+    # two families, not one "GridSearchCV".
+    search = run("s", params={"search": "GridSearchCV", "search.estimator": "SVC", "search.cv": 5})
+    assert model_family(search) == "SVC"
 
 
 def test_data_differences_in_words() -> None:
