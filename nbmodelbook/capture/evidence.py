@@ -562,7 +562,8 @@ def _add_search(evidence: CollectedEvidence, search: Any, group: int) -> None:
         and key.endswith(f"_test_{scorer_key}")
         and key.split("_", 1)[0].removeprefix("split").isdigit()
     )
-    best = getattr(search, "best_index_", None)
+    # A search fitted with refit=False keeps no model: its best candidate was never chosen.
+    best = getattr(search, "best_index_", None) if getattr(search, "refit", True) else None
     params_list = list(results["params"])[:MAX_CANDIDATES]
     for index, params in enumerate(params_list):
         scores = [numeric_value(results[key][index]) for _fold, key in folds]

@@ -125,6 +125,15 @@ def test_a_search_with_several_scorers_follows_its_refit_scorer() -> None:
         assert candidate.fold_scores == pytest.approx(expected)
 
 
+def test_a_search_that_refits_nothing_chose_no_candidate() -> None:
+    search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, cv=3, refit=False)
+    search.fit(X, Y)
+    assert hasattr(search, "best_index_")  # scikit-learn still ranks them
+    evidence = collect_evidence([], {"search": search}, bound={"search"}, searches=["search"])
+    assert len(evidence.candidates) == 3
+    assert not any(c.chosen for c in evidence.candidates)
+
+
 def test_a_loop_scoring_several_models_gives_its_configurations() -> None:
     namespace = _namespace()
     namespace["scores_by_c"] = {}
