@@ -571,7 +571,9 @@ def margin_not_significant(context: AuditContext) -> Iterable[Finding]:
         chosen = _run_label(context, comparison.run_id)
         other = _run_label(context, comparison.other_run_id)
         figures = _comparison_words(comparison, comparison.metric)
-        if says_indistinguishable(decision.annotation):
+        pair = (comparison.run_id, comparison.other_run_id)
+        names = [context.runs[r].name for r in pair if r in context.runs]
+        if says_indistinguishable(decision.annotation, comparison.metric, names):
             # The decision itself says the metric cannot separate them and chooses on other
             # grounds: the evidence agrees, which is worth a sentence, not a block.
             yield Finding(
@@ -601,7 +603,8 @@ def margin_not_significant(context: AuditContext) -> Iterable[Finding]:
         )
 
 
-# How a decision says that its metric does not separate the runs (matched in lower case).
+# How a decision says that its metric does not separate the runs (matched in lower case, in a
+# sentence that names the metric or one of the compared runs).
 INDISTINGUISHABLE_PHRASES: tuple[str, ...] = (
     "not distinguishable",
     "indistinguishable",
@@ -617,15 +620,23 @@ INDISTINGUISHABLE_PHRASES: tuple[str, ...] = (
     "within the noise",
     "equal discrimination",
     "equally good",
-    "as good as",
     "on par",
 )
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 
 
-def says_indistinguishable(annotation: Annotation) -> bool:
-    """Whether an annotation says its metric cannot separate the runs it compares."""
-    text = " ".join(f"{annotation.title} {annotation.body}".lower().split())
-    return any(phrase in text for phrase in INDISTINGUISHABLE_PHRASES)
+def says_indistinguishable(annotation: Annotation, metric: str, runs: Sequence[str] = ()) -> bool:
+    """Whether an annotation says, in a sentence naming `metric` (or `metric:NAME`, or "that
+    metric") or one of the compared `runs`, that the metric cannot separate them. A phrase
+    about something else ("calibration differences are not significant") does not count."""
+    text = " ".join(f"{annotation.title}. {annotation.body}".lower().split())
+    names = [metric.lower(), "that metric", "this metric", *(name.lower() for name in runs if name)]
+    for sentence in _SENTENCE_END.split(text):
+        if any(name in sentence for name in names) and any(
+            phrase in sentence for phrase in INDISTINGUISHABLE_PHRASES
+        ):
+            return True
+    return False
 
 
 @audit_check

@@ -138,8 +138,8 @@ def test_a_lead_that_is_not_significant_is_high_and_sized() -> None:
     "says",
     [
         " On AUC this test set cannot tell them apart; we take the simpler model.",
-        " The difference is not significant, so we chose on cost.",
-        " At equal discrimination the linear model is easier to explain.",
+        " The difference in auc is not significant, so we chose on cost.",
+        " On that metric the two are on par; the linear model is easier to explain.",
     ],
 )
 def test_a_decision_that_says_the_metric_cannot_separate_them_is_told_so_gently(
@@ -150,6 +150,19 @@ def test_a_decision_that_says_the_metric_cannot_separate_them_is_told_so_gently(
     finding = the_finding(review, "margin-not-significant")
     assert finding.severity is Severity.LOW
     assert "as the decision says" in finding.title
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        " Its AUC is higher. Calibration differences are not significant.",
+        " It is clearly better, and at least as good as the incumbent on cost.",
+    ],
+)
+def test_a_phrase_about_something_else_does_not_soften_a_claimed_lead(claims: str) -> None:
+    logreg, almost = leader_and_follower()
+    review = review_of(decide(logreg.name, almost.name, extra=claims), runs=[logreg, almost])
+    assert the_finding(review, "margin-not-significant").severity is Severity.HIGH
 
 
 def test_a_chosen_run_behind_an_indistinguishable_alternative_has_no_lead_to_question() -> None:
