@@ -129,7 +129,12 @@ def curve_figures(
         except (InvalidArgument, ValueError, TypeError) as error:
             return replace(base, kind="regression", reason=f"no residuals: {error}")
         return replace(base, kind="regression", residuals=residuals)
-    truth = binary_truth(evaluation.y_true, evaluation.options.get("pos_label"))
+    # roc_auc_score scores the greater of two classes (predict_proba's second column).
+    truth = binary_truth(
+        evaluation.y_true,
+        evaluation.options.get("pos_label"),
+        greater_is_positive=evaluation.function == "roc_auc_score",
+    )
     if truth is None:
         return replace(
             base,

@@ -571,7 +571,11 @@ def _is_auc(evaluation: Evaluation) -> bool:
 def _positive_of(evaluation: Evaluation) -> tuple[npt.NDArray[np.bool_], Any, Any] | None:
     """Each row's truth as positive or not, the positive label and the negative one, for a
     binary y_true (None otherwise): `stats.positive.binary_truth`, the rule curves use too."""
-    truth = binary_truth(evaluation.y_true, evaluation.options.get("pos_label"))
+    truth = binary_truth(
+        evaluation.y_true,
+        evaluation.options.get("pos_label"),
+        greater_is_positive=_is_auc(evaluation),
+    )
     if truth is None:
         return None
     return truth.positive, truth.pos_label, truth.neg_label

@@ -35,9 +35,15 @@ class BinaryTruth:
     neg_label: Any
 
 
-def binary_truth(y_true: npt.ArrayLike, pos_label: Any = None) -> BinaryTruth | None:
+def binary_truth(
+    y_true: npt.ArrayLike, pos_label: Any = None, *, greater_is_positive: bool = False
+) -> BinaryTruth | None:
     """The positive rows of a binary `y_true` (see the module docstring); None when it is not
-    a binary label column or `pos_label` is not one of its two classes."""
+    a binary label column or `pos_label` is not one of its two classes.
+
+    `greater_is_positive`: without a `pos_label`, two classes take the greater as positive, as
+    `roc_auc_score` does (its scores are the greater class's: `predict_proba(X)[:, 1]`), so
+    labels {1, 2} score class 2."""
     labels = np.asarray(y_true)
     if labels.ndim != 1:
         return None
@@ -46,6 +52,8 @@ def binary_truth(y_true: npt.ArrayLike, pos_label: Any = None) -> BinaryTruth | 
         return None
     if len(classes) > 2 or (labels.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0)):
         return None
+    if pos_label is None and greater_is_positive and len(classes) == 2:
+        pos_label = classes[-1]
     if pos_label is None:
         if labels.dtype.kind in "biuf":
             # 1, as scikit-learn's metrics take it, also when the rows hold only 0s (or -1s).

@@ -158,3 +158,16 @@ def test_a_regression_gets_residuals_seeded_and_bounded() -> None:
     logged = Evaluation("log_predictions", "rmse", 1.0, observed, y_pred=predicted)
     found = curve_figures(logged, level=0.95, seed=2)
     assert found is not None and found.residuals == figures.residuals
+
+
+def test_labels_one_and_two_score_the_greater_class_as_roc_auc_score_does() -> None:
+    from sklearn.metrics import roc_auc_score as sklearn_auc
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(1, 3, 500)
+    score = np.clip((y - 1) * 0.3 + rng.random(500) * 0.7, 0, 1)
+    evaluation = Evaluation("roc_auc_score", "auc", float(sklearn_auc(y, score)), y, score)
+    figures = curve_figures(evaluation, level=0.95, seed=0)
+    assert figures is not None and figures.roc is not None
+    assert figures.positive_label == "2"
+    assert figures.roc.auc == pytest.approx(sklearn_auc(y, score), abs=1e-12)

@@ -70,3 +70,13 @@ def test_string_labels_take_the_last_in_sorted_order() -> None:
     assert found is not None
     assert found.pos_label == "yes" and found.neg_label == "no"
     assert found.positive.tolist() == [False, True, False]
+
+
+def test_the_greater_class_is_positive_where_roc_auc_score_takes_it() -> None:
+    found = binary_truth(np.array([1, 2, 2, 1]), greater_is_positive=True)
+    assert found is not None and found.pos_label == 2 and found.positive.tolist() == [0, 1, 1, 0]
+    # An explicit pos_label wins; one class keeps the default rule.
+    explicit = binary_truth(np.array([1, 2]), 1, greater_is_positive=True)
+    assert explicit is not None and explicit.pos_label == 1
+    single = binary_truth(np.array([0, 0]), greater_is_positive=True)
+    assert single is not None and single.pos_label == 1 and not single.positive.any()
