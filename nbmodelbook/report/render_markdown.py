@@ -30,6 +30,7 @@ __all__ = ["md_code", "md_text", "render_markdown"]
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]{}|~$!#])")
 # What would start a list item, a thematic break or a setext underline at the start of a line.
 _LINE_START = re.compile(r"^(\d{0,9})([.)]|(?<![0-9])[-+])(?=\s|$)|^()([-=])(?=[-=\s]*$)")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _BARE_URL = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*:|\bwww)([/.])")
 _IMAGE_EXT = {"image/png": "png", "image/jpeg": "jpg"}
 
@@ -64,8 +65,10 @@ def md_code(text: object) -> str:
 
 
 def md_cell(text: str) -> str:
-    """Content for a GFM table cell: `|` escaped (also inside code spans, as GFM requires)."""
-    return text.replace("|", "\\|")
+    """Content for a GFM table cell: `|` escaped (also inside code spans, as GFM requires),
+    once: a pipe `md_text` already escaped stays `\\|` (a second backslash would end the cell
+    in renderers that read `\\\\` first, such as mistune)."""
+    return _UNESCAPED_PIPE.sub(r"\\|", text)
 
 
 def code_block(code: str, language: str = "") -> str:

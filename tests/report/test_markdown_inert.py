@@ -266,3 +266,13 @@ def test_review_property_never_active(payload: str, body: str) -> None:
     review.notes[1] = Annotation(note.kind, body, body, note.refs, note.cell_index, note.cell_id)
     text, _ = render_markdown(review, Path("r_files"))
     assert_inert(text)
+
+
+def test_a_pipe_in_untrusted_text_keeps_every_table_a_table() -> None:
+    """A `|` in a run name or value is escaped once: renderers that read an escaped backslash
+    first (mistune) broke the whole table on `\\\\|`."""
+    text, _ = render_markdown(make_review("tree|`x` | y"), Path("r_files"))
+    tables = MarkdownIt("commonmark").enable("table").render(text).count("<table")
+    assert tables >= 10
+    assert markdown2html_mistune(text).count("<table") == tables
+    assert "tree|" in markdown2html_mistune(text)
