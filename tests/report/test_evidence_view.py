@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from sklearn.metrics import roc_auc_score
 
 from nbmodelbook.cli import main
-from nbmodelbook.record import Candidate, Evaluation, RunRecord
+from nbmodelbook.record import Candidate, Evaluation
 from nbmodelbook.report.curves import MAX_CURVE_ROWS, review_curves
 from nbmodelbook.report.evidence_view import (
     decimals_for,
@@ -31,7 +31,7 @@ from nbmodelbook.report.render_html import render_html
 from nbmodelbook.report.render_markdown import render_markdown
 from nbmodelbook.stats.results import Interval
 from nbmodelbook.store.store import RunStore
-from tests.report.test_review_evidence import standard_runs, write_notebook
+from tests.report.test_review_evidence import reviewed, standard_runs, write_notebook
 
 
 def ci(low: float, high: float, method: str = "DeLong") -> Interval:
@@ -84,18 +84,6 @@ def test_estimates_differences_and_p_values_in_words() -> None:
 # --- reports of real stores -------------------------------------------------------------------
 
 
-def _review_files(tmp_path: Path, decision: str) -> tuple[Path, Path, list[RunRecord]]:
-    notebook = tmp_path / "model.ipynb"
-    records = standard_runs(str(notebook.resolve()))
-    store_path = tmp_path / "runs.sqlite"
-    store = RunStore.open(str(store_path))
-    for record in records:
-        store.finish_run(record)
-    store.close()
-    write_notebook(notebook, records, decision)
-    return notebook, store_path, records
-
-
 BEATS_STUMP = (
     "> [!DECISION] Logistic regression\n"
     "> We chose run:logreg over run:stump and run:bayes. metric:auc"
@@ -131,7 +119,7 @@ def _sections(text: str, start: str, end: str) -> str:
 
 
 def test_page_one_says_in_words_whether_the_lead_is_real(tmp_path: Path) -> None:
-    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    notebook, store_path, _ = reviewed(tmp_path, BEATS_STUMP)
     review = load_review(notebook, str(store_path), progress=lambda _m: None)
     html = text_of_html(render_html(review))
     page_one = _sections(html, "1. Summary", "2. Decisions")
@@ -147,7 +135,7 @@ def test_page_one_says_in_words_whether_the_lead_is_real(tmp_path: Path) -> None
 
 
 def test_a_lead_within_the_noise_is_called_so(tmp_path: Path) -> None:
-    notebook, store_path, _ = _review_files(tmp_path, BEATS_ALMOST)
+    notebook, store_path, _ = reviewed(tmp_path, BEATS_ALMOST)
     review = load_review(notebook, str(store_path), progress=lambda _m: None)
     markdown, _ = render_markdown(review, None)
     page_one = _sections(text_of_markdown(markdown), "1. Summary", "2. Decisions")
@@ -157,7 +145,7 @@ def test_a_lead_within_the_noise_is_called_so(tmp_path: Path) -> None:
 
 
 def test_performance_evidence_of_the_chosen_run(tmp_path: Path) -> None:
-    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    notebook, store_path, _ = reviewed(tmp_path, BEATS_STUMP)
     review = load_review(notebook, str(store_path), progress=lambda _m: None)
     for text in (
         text_of_html(render_html(review)),
@@ -173,7 +161,7 @@ def test_performance_evidence_of_the_chosen_run(tmp_path: Path) -> None:
 
 
 def test_a_cited_run_without_evidence_says_why_it_has_no_interval(tmp_path: Path) -> None:
-    notebook, store_path, records = _review_files(tmp_path, BEATS_STUMP)
+    notebook, store_path, records = reviewed(tmp_path, BEATS_STUMP)
     store = RunStore.open(str(store_path))
     stump = records[2]
     store.remove_runs([stump.run_id])
@@ -193,7 +181,7 @@ _NUMBER = re.compile(r"[−+-]?\d+\.\d+")
 def test_html_markdown_and_json_carry_the_same_labels_numbers_and_findings(
     tmp_path: Path,
 ) -> None:
-    notebook, store_path, _ = _review_files(
+    notebook, store_path, _ = reviewed(
         tmp_path,
         BEATS_STUMP + "\n\n> [!DECISION] Also\n> run:logreg over run:missing-run. metric:auc",
     )
@@ -233,7 +221,7 @@ def test_html_markdown_and_json_carry_the_same_labels_numbers_and_findings(
 
 
 def test_curves_and_interval_bars_are_drawn_for_the_decision(tmp_path: Path) -> None:
-    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    notebook, store_path, _ = reviewed(tmp_path, BEATS_STUMP)
     review = load_review(notebook, str(store_path), progress=lambda _m: None)
     assert review.evidence is not None
     assert len(review.evidence.curves) == 3  # the chosen run and both alternatives
@@ -318,7 +306,7 @@ def test_the_search_behind_the_chosen_run_and_the_selection_effect(tmp_path: Pat
 def test_the_confidence_level_is_the_users(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    notebook, store_path, _ = _review_files(tmp_path, BEATS_STUMP)
+    notebook, store_path, _ = reviewed(tmp_path, BEATS_STUMP)
     intervals = {}
     for level in ("0.95", "90%"):
         out = tmp_path / f"review-{level.rstrip('%')}.json"

@@ -438,7 +438,14 @@ def write_notebook(path: Path, records: list[RunRecord], decision: str) -> None:
     nbformat.write(notebook, path)
 
 
-def reviewed(tmp_path: Path) -> tuple[Path, Path, list[RunRecord]]:
+DECISION = (
+    "> [!DECISION] Logistic regression\n"
+    "> We chose run:logreg over run:stump and run:bayes. metric:auc"
+)
+
+
+def reviewed(tmp_path: Path, decision: str = DECISION) -> tuple[Path, Path, list[RunRecord]]:
+    """A notebook of the standard runs, annotated with `decision`, and its store."""
     notebook = tmp_path / "model.ipynb"
     records = standard_runs(str(notebook.resolve()))
     store_path = tmp_path / "runs.sqlite"
@@ -446,12 +453,7 @@ def reviewed(tmp_path: Path) -> tuple[Path, Path, list[RunRecord]]:
     for record in records:
         store.finish_run(record)
     store.close()
-    write_notebook(
-        notebook,
-        records,
-        "> [!DECISION] Logistic regression\n"
-        "> We chose run:logreg over run:stump and run:bayes. metric:auc",
-    )
+    write_notebook(notebook, records, decision)
     return notebook, store_path, records
 
 
