@@ -198,7 +198,8 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        help="output file (default: NOTEBOOK.review.html or .review.md beside the notebook)",
+        help="output file (default: NOTEBOOK.review.html, .review.md or .review.json beside the"
+        " notebook, after --format)",
     )
     parser.add_argument(
         "--format",
@@ -223,7 +224,10 @@ def _add_confidence(parser: argparse.ArgumentParser) -> None:
 
 def _confidence(text: str) -> float:
     try:
-        level = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        # Rounded: 99.9 / 100 is 0.9990000000000001 in binary.
+        level = round(
+            float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1), 9
+        )
     except ValueError:
         level = math.nan
     if not 0.5 <= level <= 0.999:

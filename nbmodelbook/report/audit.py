@@ -23,7 +23,7 @@ from nbmodelbook.report.evidence import (
     FoldScores,
     ReviewEvidence,
 )
-from nbmodelbook.report.evidence_view import format_difference, format_p
+from nbmodelbook.report.evidence_view import format_difference, format_optimism, format_p
 from nbmodelbook.report.model import (
     Annotation,
     Decision,
@@ -622,18 +622,31 @@ INDISTINGUISHABLE_PHRASES: tuple[str, ...] = (
     "equally good",
     "on par",
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+# A sentence ends at . ! or ? before a capital letter (or the end); not after "vs." and the like.
+_SENTENCE_END = re.compile(r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+(?=[A-Z])")
+_METRIC_PREFIXES = ("roc_", "test_", "val_", "valid_", "holdout_", "cv_", "mean_")
 
 
 def says_indistinguishable(annotation: Annotation, metric: str, runs: Sequence[str] = ()) -> bool:
     """Whether an annotation says, in a sentence naming `metric` (or `metric:NAME`, or "that
     metric") or one of the compared `runs`, that the metric cannot separate them. A phrase
-    about something else ("calibration differences are not significant") does not count."""
-    text = " ".join(f"{annotation.title}. {annotation.body}".lower().split())
-    names = [metric.lower(), "that metric", "this metric", *(name.lower() for name in runs if name)]
+    about something else ("calibration differences are not significant") does not count.
+    Names match as whole words; a metric also under its short name (`roc_auc` as "AUC")."""
+    text = " ".join(f"{annotation.title}. {annotation.body}".split())
+    names = {metric, *(name for name in runs if name), "that metric", "this metric"}
+    short = metric
+    for prefix in _METRIC_PREFIXES:
+        short = short.removeprefix(prefix)
+    names.add(short)
+    patterns = [
+        re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+        for name in names
+        if name
+    ]
     for sentence in _SENTENCE_END.split(text):
-        if any(name in sentence for name in names) and any(
-            phrase in sentence for phrase in INDISTINGUISHABLE_PHRASES
+        lowered = sentence.lower()
+        if any(pattern.search(sentence) for pattern in patterns) and any(
+            phrase in lowered for phrase in INDISTINGUISHABLE_PHRASES
         ):
             return True
     return False
@@ -820,7 +833,7 @@ def selected_on_test_set(context: AuditContext) -> Iterable[Finding]:
     if effect.optimism is not None and effect.standard_error is not None:
         size = (
             f"Picking the best of k = {effect.k} makes the figure optimistic by up "
-            f"to about {_num(effect.optimism, 2)} (standard error {_num(effect.standard_error, 2)}"
+            f"to about {format_optimism(evidence)} (standard error {_num(effect.standard_error, 2)}"
             f" x E[max of {effect.k} independent N(0, 1)] = {_num(effect.expected_max, 3)}; "
             f"{effect.method})."
         )

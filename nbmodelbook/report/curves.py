@@ -47,7 +47,7 @@ from nbmodelbook.stats.curves import (
     residual_points,
     roc_points,
 )
-from nbmodelbook.stats.positive import binary_truth
+from nbmodelbook.stats.positive import binary_truth, scores_the_greater_class
 from nbmodelbook.stats.results import Estimate
 
 __all__ = [
@@ -129,11 +129,11 @@ def curve_figures(
         except (InvalidArgument, ValueError, TypeError) as error:
             return replace(base, kind="regression", reason=f"no residuals: {error}")
         return replace(base, kind="regression", residuals=residuals)
-    # roc_auc_score scores the greater of two classes (predict_proba's second column).
+    # The scores are the greater class's for AUC, Brier and log loss (predict_proba's [:, 1]).
     truth = binary_truth(
         evaluation.y_true,
         evaluation.options.get("pos_label"),
-        greater_is_positive=evaluation.function == "roc_auc_score",
+        greater_is_positive=scores_the_greater_class(evaluation.function, evaluation.metric),
     )
     if truth is None:
         return replace(

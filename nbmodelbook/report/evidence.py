@@ -39,7 +39,7 @@ from nbmodelbook.stats.auc import auc_estimate, paired_auc_test
 from nbmodelbook.stats.auc_shared import SharedRowsAUC
 from nbmodelbook.stats.bootstrap import bootstrap_estimate, paired_bootstrap
 from nbmodelbook.stats.multiple import holm_adjust
-from nbmodelbook.stats.positive import binary_truth
+from nbmodelbook.stats.positive import binary_truth, scores_the_greater_class
 from nbmodelbook.stats.proportions import mcnemar_test, proportion_estimate
 from nbmodelbook.stats.results import Estimate, Interval, PairedComparison
 from nbmodelbook.stats.selection import (
@@ -574,7 +574,7 @@ def _positive_of(evaluation: Evaluation) -> tuple[npt.NDArray[np.bool_], Any, An
     truth = binary_truth(
         evaluation.y_true,
         evaluation.options.get("pos_label"),
-        greater_is_positive=_is_auc(evaluation),
+        greater_is_positive=scores_the_greater_class(evaluation.function, evaluation.metric),
     )
     if truth is None:
         return None

@@ -65,22 +65,30 @@ def format_level(level: float) -> str:
     return f"{level * 100:g}%"
 
 
-MAX_BOUND_DECIMALS = 6
-
-
 def _bounds(interval: Interval, decimals: int) -> tuple[float, float, int]:
-    """The interval rounded outwards (low down, high up) at `decimals`, with more decimals
-    while a bound that is not zero would print as zero or with the other sign: a printed
-    interval never claims less uncertainty than the computed one, nor a different side of 0."""
+    """The interval rounded outwards (low down, high up) at `decimals`, with more decimals (up
+    to `MAX_DECIMALS`) while a bound that is not zero would print as zero: a printed interval
+    never claims less uncertainty than the computed one. (A bound still rounding to zero keeps
+    its sign when printed: `_signed_bound`.) Non-finite bounds are left as they are."""
     digits = decimals
+    if not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return interval.low, interval.high, digits
     while True:
         scale = 10.0**digits
         low = math.floor(interval.low * scale + 1e-9) / scale
         high = math.ceil(interval.high * scale - 1e-9) / scale
         crosses = (interval.low > 0 >= low) or (interval.high < 0 <= high)
-        if not crosses or digits >= MAX_BOUND_DECIMALS:
+        if not crosses or digits >= MAX_DECIMALS:
             return low, high, digits
         digits += 1
+
+
+def _signed_bound(rounded: float, true: float, digits: int) -> str:
+    """A signed bound; one that rounds to zero shows the side of zero it lies on ("−0.000")."""
+    text = _fixed(rounded, digits, signed=True)
+    if rounded == 0 and true < 0:
+        return _MINUS + text.lstrip("+")
+    return text
 
 
 def format_interval(interval: Interval | None, decimals: int | None = None) -> str:
@@ -112,13 +120,19 @@ def format_difference(difference: float, interval: Interval | None) -> str:
     """ "+0.003 (95% CI −0.003 to +0.008)": signed, the interval's bounds signed too (rounded
     outwards, see `_bounds`)."""
     digits = decimals_for(interval, difference)
+    if interval is not None:
+        low, high, digits = _bounds(interval, digits)
+    # A difference that is not zero never prints as zero ("+0.00" beside the word "lead").
+    shown = digits
+    while difference != 0 and round(difference, shown) == 0 and shown < MAX_DECIMALS:
+        shown += 1
+    text = _fixed(difference, shown, signed=True)
     if interval is None:
-        return _fixed(difference, digits, signed=True)
-    low, high, digits = _bounds(interval, digits)
-    text = _fixed(difference, digits, signed=True)
+        return text
     return (
-        f"{text} ({format_level(interval.level)} CI {_fixed(low, digits, signed=True)} to "
-        f"{_fixed(high, digits, signed=True)})"
+        f"{text} ({format_level(interval.level)} CI "
+        f"{_signed_bound(low, interval.low, digits)} to "
+        f"{_signed_bound(high, interval.high, digits)})"
     )
 
 
@@ -561,6 +575,22 @@ def _search_view(search: SearchFigures) -> dict[str, Any]:
     }
 
 
+def format_optimism(evidence: ReviewEvidence) -> str:
+    """The selection effect's optimism at the headline figure's decimals (at least one
+    significant digit)."""
+    effect = evidence.selection_effect
+    if effect is None or effect.optimism is None:
+        return "—"
+    headline = evidence.chosen_estimate()
+    interval = headline.estimate.interval if headline and headline.estimate else None
+    digits = decimals_for(interval, effect.optimism)
+    if interval is not None:
+        digits = _bounds(interval, digits)[2]
+    while effect.optimism and round(effect.optimism, digits) == 0 and digits < MAX_DECIMALS:
+        digits += 1
+    return _fixed(effect.optimism, digits)
+
+
 def selection_sentence(evidence: ReviewEvidence, *, method: bool = False) -> str | None:
     """The selection effect in words, when the choice was made on the rows that report it
     (`method`: with how the optimism was computed)."""
@@ -573,7 +603,7 @@ def selection_sentence(evidence: ReviewEvidence, *, method: bool = False) -> str
         f"{metric} ({effect.configurations} configurations were tried in all)"
     )
     if effect.optimism is not None:
-        optimism = _fixed(effect.optimism, decimals_for(None, effect.optimism))
+        optimism = format_optimism(evidence)
         sentence += (
             f": picking the best of {effect.k} makes the figure optimistic by up to about "
             f"{optimism}"

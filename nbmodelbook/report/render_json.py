@@ -26,6 +26,7 @@ from nbmodelbook.report.evidence import (
     SelectionEffect,
     WeakSegment,
 )
+from nbmodelbook.report.evidence_view import baseline_sentence
 from nbmodelbook.report.model import Review
 from nbmodelbook.stats.results import Estimate, Interval
 
@@ -216,14 +217,14 @@ def _comparison(comparison: Comparison) -> dict[str, Any]:
 
 def _baseline(evidence: ReviewEvidence | None) -> dict[str, Any] | None:
     baseline = evidence.baseline if evidence else None
-    if baseline is None:
+    if baseline is None or evidence is None:
         return None
     return {
         "metric": baseline.metric,
         "value": baseline.value,
         "strategy": baseline.strategy,
         "model_value": baseline.model_value,
-        "sentence": baseline.sentence,
+        "sentence": baseline_sentence(evidence),  # as page 1 words it
     }
 
 

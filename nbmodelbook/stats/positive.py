@@ -21,7 +21,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BinaryTruth", "binary_truth"]
+__all__ = ["BinaryTruth", "binary_truth", "scores_the_greater_class"]
+
+# scikit-learn functions whose scores are the greater class's (predict_proba(X)[:, 1]): without
+# a pos_label they take the greater of two labels as positive.
+_GREATER_CLASS_SCORES = frozenset({"roc_auc_score", "brier_score_loss", "log_loss"})
+
+
+def scores_the_greater_class(function: str, metric: str = "") -> bool:
+    """Whether an evaluation's scores are the greater class's, as `roc_auc_score`,
+    `brier_score_loss` and `log_loss` read them (an AUC given to `log_predictions` too)."""
+    if function in _GREATER_CLASS_SCORES:
+        return True
+    return function == "log_predictions" and "auc" in metric.lower()
+
 
 _SMALL_RANGE = 20  # whole numbers spanning at most this many values are counted without a sort
 

@@ -35,7 +35,7 @@ from nbmodelbook.report.audit import (
 )
 from nbmodelbook.report.build import build_review
 from nbmodelbook.report.evidence import review_evidence
-from nbmodelbook.report.evidence_view import format_difference, format_p
+from nbmodelbook.report.evidence_view import format_difference, format_optimism, format_p
 from nbmodelbook.report.model import Finding, Review, Severity
 from nbmodelbook.report.render_json import review_payload
 from nbmodelbook.stats.selection import expected_max_standard_normal
@@ -140,6 +140,8 @@ def test_a_lead_that_is_not_significant_is_high_and_sized() -> None:
         " On AUC this test set cannot tell them apart; we take the simpler model.",
         " The difference in auc is not significant, so we chose on cost.",
         " On that metric the two are on par; the linear model is easier to explain.",
+        " The difference in AUC (0.99 vs. 0.98) is not significant, so we pick the simpler one.",
+        " On AUC: the two are indistinguishable; we take the simplest.",
     ],
 )
 def test_a_decision_that_says_the_metric_cannot_separate_them_is_told_so_gently(
@@ -157,6 +159,7 @@ def test_a_decision_that_says_the_metric_cannot_separate_them_is_told_so_gently(
     [
         " Its AUC is higher. Calibration differences are not significant.",
         " It is clearly better, and at least as good as the incumbent on cost.",
+        " It wins. Differences in performance at the tails are not significant.",
     ],
 )
 def test_a_phrase_about_something_else_does_not_soften_a_claimed_lead(claims: str) -> None:
@@ -460,7 +463,8 @@ def test_a_choice_made_on_the_reported_rows_is_sized() -> None:
     assert effect.expected_max == pytest.approx(1 / math.sqrt(math.pi))
     assert effect.optimism == pytest.approx(se / math.sqrt(math.pi))
     assert "independent" in effect.method and "upper-side" in effect.method
-    assert f"{effect.optimism:.2g}" in finding.detail
+    # At the headline figure's decimals, as page 1 shows it.
+    assert f"optimistic by up to about {format_optimism(review.evidence)} " in finding.detail
     payload = review_payload(review)["selection_effect"]
     assert set(payload) >= {"configurations", "same_rows", "optimism", "method"}
     assert payload["configurations"] == 2 and payload["same_rows"] is True

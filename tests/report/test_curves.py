@@ -171,3 +171,21 @@ def test_labels_one_and_two_score_the_greater_class_as_roc_auc_score_does() -> N
     assert figures is not None and figures.roc is not None
     assert figures.positive_label == "2"
     assert figures.roc.auc == pytest.approx(sklearn_auc(y, score), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("function", "metric"),
+    [("brier_score_loss", "brier"), ("log_loss", "loss"), ("log_predictions", "test_auc")],
+)
+def test_scores_of_labels_one_and_two_are_the_greater_class_for_every_score_metric(
+    function: str, metric: str
+) -> None:
+    rng = np.random.default_rng(4)
+    y = rng.integers(1, 3, 300)
+    score = np.clip((y - 1) * 0.4 + rng.random(300) * 0.6, 0, 1)
+    evaluation = Evaluation(function, metric, 0.5, y, score)
+    figures = curve_figures(evaluation, level=0.95, seed=0)
+    assert figures is not None and figures.positive_label == "2"
+    assert figures.roc is not None and figures.roc.auc > 0.5
+    positive = _positive_of(evaluation)
+    assert positive is not None and positive[1] == 2  # the evidence reads it the same way

@@ -75,6 +75,11 @@ def test_estimates_differences_and_p_values_in_words() -> None:
     assert format_difference(0.0096, ci(-0.0004, 0.0196)) == "+0.01 (95% CI −0.01 to +0.02)"
     assert format_difference(0.0104, ci(0.0004, 0.0204)) == "+0.0104 (95% CI +0.0004 to +0.0204)"
     assert format_estimate(0.99771, ci(0.99299, 1.0)) == "0.998 (95% CI 0.992–1.000)"
+    # A bound that still rounds to zero keeps its side; a lead that is not zero never prints
+    # as zero; a bound that is not a number prints as such, without failing the report.
+    assert format_difference(-0.01, ci(-0.02, -1e-9)).endswith("to −0.0000)")
+    assert format_difference(0.0044, ci(-0.01, 0.02)).startswith("+0.004 ")
+    assert format_interval(ci(math.nan, 0.5)) == "nan–0.5000"
     assert format_p(0.3612) == "p = 0.36"
     assert format_p(0.0123) == "p = 0.012"
     assert format_p(0.00001) == "p < 0.001"
@@ -323,6 +328,7 @@ def test_the_confidence_level_is_the_users(
     main(["check", str(notebook), "--store", str(store_path), "--confidence", "0.9"])
     checked = capsys.readouterr().out
     assert "(90% CI " in checked and "95% CI" not in checked
+    assert main([*args, "--confidence", "99.9%"]) == 0  # 99.9 / 100 is 0.9990000000000001
     with pytest.raises(SystemExit) as exit_info:
         main([*args, "--confidence", "95"])
     assert exit_info.value.code == 2
