@@ -166,15 +166,6 @@ def metric_with_interval(evidence: ReviewEvidence | None, run_id: str, metric: s
     return format_estimate(found.estimate.value, found.estimate.interval)
 
 
-def interval_for(evidence: ReviewEvidence | None, run_id: str, metric: str) -> str | None:
-    """ "95% CI 0.994–1.000" for `metric` of a run, when the evidence has an interval."""
-    found: EvaluationFigures | None = evaluation_for(evidence, run_id, metric)
-    if found is None or found.estimate is None or found.estimate.interval is None:
-        return None
-    interval = found.estimate.interval
-    return f"{format_level(interval.level)} CI {format_interval(interval)}"
-
-
 def rounded_with_interval(
     evidence: ReviewEvidence | None, run_id: str, metric: str
 ) -> tuple[str, str] | None:
