@@ -29,8 +29,9 @@ from nbmodelbook.report import audit
 from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.audit import SELECTION_EFFECT_RUNS
 from nbmodelbook.report.build import build_review
-from nbmodelbook.report.model import Finding, Review, Severity
+from nbmodelbook.report.model import Review, Severity
 from nbmodelbook.run_marker import RUN_MIMETYPE, run_marker
+from tests.report.findings import codes, findings_of, the_finding
 from tests.report.test_audit_evidence import EVIDENCE_CODES
 from tests.report.test_render import make_run
 
@@ -94,20 +95,6 @@ def review_of(*cells: NotebookNode, runs: Sequence[RunRecord]) -> Review:
     assert problems == []  # every input here is a well-formed notebook
     by_id = {run.run_id: run for run in runs}
     return build_review(notebook, "credit.ipynb", by_id, annotations, problems)
-
-
-def findings_of(review: Review, code: str) -> list[Finding]:
-    return [finding for finding in review.findings if finding.code == code]
-
-
-def the_finding(review: Review, code: str) -> Finding:
-    found = findings_of(review, code)
-    assert len(found) == 1, (code, review.findings)
-    return found[0]
-
-
-def codes(review: Review) -> set[str]:
-    return {finding.code for finding in review.findings}
 
 
 def forest_and_logreg(**chosen: Any) -> tuple[RunRecord, RunRecord]:

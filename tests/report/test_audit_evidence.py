@@ -24,8 +24,6 @@ from nbmodelbook.record import (
     RunRecord,
     RunStatus,
     SegmentLabels,
-    code_hash,
-    new_run_id,
 )
 from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.audit import (
@@ -36,10 +34,11 @@ from nbmodelbook.report.audit import (
 from nbmodelbook.report.build import build_review
 from nbmodelbook.report.evidence import review_evidence
 from nbmodelbook.report.evidence_view import format_difference, format_optimism, format_p
-from nbmodelbook.report.model import Finding, Review, Severity
+from nbmodelbook.report.model import Review, Severity
 from nbmodelbook.report.render_json import review_payload
 from nbmodelbook.stats.selection import expected_max_standard_normal
 from nbmodelbook.store.store import RunStore
+from tests.report.findings import codes, the_finding
 from tests.report.test_review_evidence import (
     ALMOST,
     STRONG,
@@ -47,6 +46,7 @@ from tests.report.test_review_evidence import (
     X_OTHER,
     Y_OTHER,
     auc_evaluation,
+    evaluated_run,
     fingerprint,
     run_of,
     standard_runs,
@@ -79,20 +79,6 @@ def review_of(*cells: NotebookNode, runs: Sequence[RunRecord], **options: Any) -
     assert problems == []
     by_id = {run.run_id: run for run in runs}
     return build_review(notebook, "model.ipynb", by_id, annotations, problems, **options)
-
-
-def findings_of(review: Review, code: str) -> list[Finding]:
-    return [finding for finding in review.findings if finding.code == code]
-
-
-def the_finding(review: Review, code: str) -> Finding:
-    found = findings_of(review, code)
-    assert len(found) == 1, (code, review.findings)
-    return found[0]
-
-
-def codes(review: Review) -> set[str]:
-    return {finding.code for finding in review.findings}
 
 
 def model_run(name: str, model: Any, offset: int, *evaluations: Evaluation) -> RunRecord:
@@ -226,24 +212,10 @@ def scored(scores: Any, y: Any = Y, **fields: Any) -> Evaluation:
 
 
 def plain_run(name: str, offset: int, *evaluations: Evaluation, **fields: Any) -> RunRecord:
-    started = 1_700_000_000.0 + offset
-    code = f"%%track {name}\nmodel.fit(X, y)"
     params = fields.pop("params", {"model": "LogisticRegression", "model.C": float(offset)})
-    run = RunRecord(
-        run_id=new_run_id(started),
-        name=name,
-        started_at=started,
-        ended_at=started + 1,
-        code=code,
-        code_hash=code_hash(code),
-        status=fields.pop("status", RunStatus.OK),
-        notebook=NOTEBOOK,
-        params=params,
-        metrics={e.metric: float(e.value) for e in evaluations if e.value is not None},
-        **fields,
+    return evaluated_run(
+        name, offset, list(evaluations), notebook=NOTEBOOK, params=params, **fields
     )
-    run.evaluations = list(evaluations)
-    return run
 
 
 def test_a_model_no_better_than_the_prior_is_high() -> None:

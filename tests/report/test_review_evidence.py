@@ -87,9 +87,18 @@ def accuracy_evaluation(model: Any, X: Any = X_TEST, y: Any = Y_TEST) -> Evaluat
     )
 
 
-def run_of(
-    name: str, model: Any, evaluations: list[Evaluation], *, notebook: str, offset: float
+def evaluated_run(
+    name: str,
+    offset: float,
+    evaluations: list[Evaluation],
+    *,
+    notebook: str,
+    params: dict[str, Any],
+    status: RunStatus = RunStatus.OK,
+    **fields: Any,
 ) -> RunRecord:
+    """A finished run started `offset` seconds after the others' epoch, its metrics the values
+    of its evaluations."""
     started = 1_700_000_000.0 + offset
     code = f"%%track {name}\nmodel.fit(X, y)"
     record = RunRecord(
@@ -99,13 +108,21 @@ def run_of(
         ended_at=started + 1,
         code=code,
         code_hash=code_hash(code),
-        status=RunStatus.OK,
+        status=status,
         notebook=notebook,
-        params={"model": type(model).__name__, **{f"model.{k}": v for k, v in _params(model)}},
+        params=params,
         metrics={e.metric: float(e.value) for e in evaluations if e.value is not None},
+        **fields,
     )
     record.evaluations = evaluations
     return record
+
+
+def run_of(
+    name: str, model: Any, evaluations: list[Evaluation], *, notebook: str, offset: float
+) -> RunRecord:
+    params = {"model": type(model).__name__, **{f"model.{k}": v for k, v in _params(model)}}
+    return evaluated_run(name, offset, evaluations, notebook=notebook, params=params)
 
 
 def _params(model: Any) -> list[tuple[str, Any]]:
