@@ -7,11 +7,21 @@ import random
 import sys
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xxhash
 
-from nbmodelbook.record import LineageCell, RunError, RunRecord, RunStatus, new_run_id
+if TYPE_CHECKING:
+    import numpy as np
+
+from nbmodelbook.record import (
+    Candidate,
+    LineageCell,
+    RunError,
+    RunRecord,
+    RunStatus,
+    new_run_id,
+)
 
 PARAM_NAMES = (
     "n_estimators",
@@ -204,3 +214,30 @@ def mlflow_payload(record: RunRecord) -> tuple[dict[str, Any], dict[str, float],
     params = {key: str(value) for key, value in record.params.items()}
     tags = {tag: "true" for tag in record.tags}
     return params, dict(record.metrics), tags
+
+
+def grid_search_candidates(
+    rng: np.random.Generator,
+    grid: list[tuple[int, float]],
+    scores: tuple[float, float],
+    folds: int,
+) -> list[Candidate]:
+    """A fitted GridSearchCV's candidates over (max_depth, learning_rate): fold scores drawn
+    uniformly from `scores`, one of them (drawn first) refitted."""
+    best = int(rng.integers(0, len(grid)))
+    candidates = []
+    for index, (depth, rate) in enumerate(grid):
+        fold_scores = [float(score) for score in rng.uniform(*scores, folds)]
+        candidates.append(
+            Candidate(
+                "GridSearchCV",
+                0,
+                index,
+                {"max_depth": depth, "learning_rate": rate},
+                "roc_auc",
+                fold_scores,
+                chosen=index == best,
+                mean_score=sum(fold_scores) / folds,
+            )
+        )
+    return candidates

@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 from _common import BenchFailure, Figure, Result, finish, ms, quiet_third_party, table
-from _records import RecordFactory
+from _records import RecordFactory, grid_search_candidates
 
 from nbmodelbook import api
-from nbmodelbook.record import Candidate, Evaluation, RunRecord, SegmentLabels
+from nbmodelbook.record import Evaluation, RunRecord, SegmentLabels
 from nbmodelbook.store import codec
 from nbmodelbook.store.backends import sqlite_sidecar
 from nbmodelbook.store.store import RunStore
@@ -79,22 +79,7 @@ class Evidence:
             ),
         ]
         grid = [(depth, rate) for depth in (2, 3, 4, 6) for rate in (0.03, 0.1, 0.3)]
-        best = int(rng.integers(0, CANDIDATES))
-        record.candidates = []
-        for index, (depth, rate) in enumerate(grid[:CANDIDATES]):
-            folds = [float(score) for score in rng.uniform(0.6, 0.8, FOLDS)]
-            record.candidates.append(
-                Candidate(
-                    "GridSearchCV",
-                    0,
-                    index,
-                    {"max_depth": depth, "learning_rate": rate},
-                    "roc_auc",
-                    folds,
-                    chosen=index == best,
-                    mean_score=sum(folds) / FOLDS,
-                )
-            )
+        record.candidates = grid_search_candidates(rng, grid[:CANDIDATES], (0.6, 0.8), FOLDS)
         return record
 
 

@@ -27,12 +27,12 @@ from pathlib import Path
 import nbformat
 import numpy as np
 from _common import Figure, Result, finish, ms, quiet_third_party, table
-from _records import RecordFactory
+from _records import RecordFactory, grid_search_candidates
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from scipy.special import expit
 from scipy.stats import rankdata
 
-from nbmodelbook.record import Candidate, Evaluation, RunRecord, SegmentLabels
+from nbmodelbook.record import Evaluation, RunRecord, SegmentLabels
 from nbmodelbook.report.formats import REPORT_FORMATS
 from nbmodelbook.report.load import load_review
 from nbmodelbook.report.model import Review
@@ -93,7 +93,7 @@ class TestSet:
             )
             for metric, value in values.items()
         ]
-        record.candidates = _grid(rng) if search else []
+        record.candidates = grid_search_candidates(rng, GRID, (0.78, 0.84), 3) if search else []
         return record
 
 
@@ -109,26 +109,6 @@ def _auc(y_true: np.ndarray, scores: np.ndarray) -> float:
 def _f1(y_true: np.ndarray, labels: np.ndarray) -> float:
     true_positives = int(np.sum((labels == 1) & (y_true == 1)))
     return 2 * true_positives / (int(labels.sum()) + int(y_true.sum()))
-
-
-def _grid(rng: np.random.Generator) -> list[Candidate]:
-    best = int(rng.integers(0, len(GRID)))
-    candidates = []
-    for index, (depth, rate) in enumerate(GRID):
-        folds = [float(score) for score in rng.uniform(0.78, 0.84, 3)]
-        candidates.append(
-            Candidate(
-                "GridSearchCV",
-                0,
-                index,
-                {"max_depth": depth, "learning_rate": rate},
-                "roc_auc",
-                folds,
-                chosen=index == best,
-                mean_score=sum(folds) / len(folds),
-            )
-        )
-    return candidates
 
 
 def prepare(folder: Path, runs: int, rows: int) -> tuple[Path, Path]:
