@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml labextension/package.json
 		|| { echo "Building the JupyterLab extension needs Node.js 20.19+ or 22.12+ (found: $$(node --version 2>/dev/null || echo none))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(WITH_VENV) $(PY) -m pip install --quiet -e '.[test,demo,dev,mlflow]'
+	$(WITH_VENV) $(PY) -m pip install --quiet -e '.[test,demo,dev,mlflow,pdf,docx]'
 	$(WITH_VENV) $(VENV)/bin/jupyter labextension develop --overwrite .
 	@touch $(STAMP)
 

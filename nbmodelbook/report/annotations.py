@@ -68,8 +68,8 @@ _MARKUP_CHARS = tuple("\n!#$%&*+-:<=>@[\\]^_`{|}~")
 _MAX_TAGS = 1_000
 _TAG_CUTOFF = 0.85  # "decisions" -> decision, but "metadata" is not "data"
 
-_KINDS = {kind.name: kind for kind in AnnotationKind}
-_KIND_NAMES = [kind.name for kind in AnnotationKind]
+_KINDS = {kind.marker: kind for kind in AnnotationKind}
+_KIND_NAMES = [kind.marker for kind in AnnotationKind]
 _KINDS_BY_VALUE = {kind.value: kind for kind in AnnotationKind}
 _MARKER = re.compile(r"\[!\s*([A-Za-z][A-Za-z0-9_-]{0,63})\s*\]")
 _QUOTE_PREFIX = re.compile(r" {0,3}>[ \t]?")
@@ -82,6 +82,11 @@ _TEXT_TOKENS = frozenset({"text", "text_special", "code_inline", "html_inline", 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 # Block structure only: where quotes and paragraphs are, without reading their inline text.
 _MD_BLOCKS = MarkdownIt("commonmark").enable(["table", "strikethrough"]).disable("inline")
+
+
+def _marker_name(written: str) -> str:
+    """`intended_use` and `Intended-Use` are both the INTENDED-USE marker."""
+    return written.upper().replace("_", "-")
 
 
 def find_run_refs(text: str) -> tuple[str, ...]:
@@ -306,7 +311,7 @@ def _alerts(
 ) -> list[Annotation]:
     annotations: list[Annotation] = []
     for marker in scan.markers:
-        name = marker.kind.upper()
+        name = _marker_name(marker.kind)
         kind = _KINDS.get(name)
         if not marker.alert:
             if kind is not None:
@@ -334,7 +339,7 @@ def _unquote(line: str) -> str:
 
 
 def _misplaced(marker: _Marker, where: str) -> str:
-    name = marker.kind.upper()
+    name = _marker_name(marker.kind)
     if not marker.in_quote:
         return (
             f"[!{name}] in {where} is not read as an annotation because it is not in a quote; "
@@ -347,7 +352,8 @@ def _misplaced(marker: _Marker, where: str) -> str:
 
 
 def _unknown(kind: str, where: str) -> str:
-    close = difflib.get_close_matches(kind.upper(), [*_KIND_NAMES, *GITHUB_ALERT_KINDS], 1, 0.6)
+    known = [*_KIND_NAMES, *GITHUB_ALERT_KINDS]
+    close = difflib.get_close_matches(_marker_name(kind), known, 1, 0.6)
     if close:
         return f"unknown annotation kind {kind} in {where}; did you mean {close[0]}?"
     return f"unknown annotation kind {kind} in {where}; use one of {', '.join(_KIND_NAMES)}"
@@ -365,8 +371,8 @@ def _tagged(
     messages: list[str],
 ) -> list[Annotation]:
     for marker in scan.markers:
-        name = marker.kind.upper()
-        if name == kind.name or name in GITHUB_ALERT_KINDS:
+        name = _marker_name(marker.kind)
+        if name == kind.marker or name in GITHUB_ALERT_KINDS:
             continue
         if name in _KINDS:
             messages.append(
@@ -378,7 +384,7 @@ def _tagged(
     title, used = _first_line_title(scan)
     body = _trim_blank(line for number, line in enumerate(scan.lines) if number not in used)
     if not title and not body:
-        messages.append(f"empty {kind.name} annotation in {where} (tagged '{kind.value}')")
+        messages.append(f"empty {kind.marker} annotation in {where} (tagged '{kind.value}')")
         return []
     refs = _merge(_token_refs(scan.tokens))
     return [Annotation(kind, title, body, refs, cell_index, cell_id, "tag")]
@@ -399,7 +405,7 @@ def _first_line_title(scan: _Scan) -> tuple[str, range]:
         else:  # a table cell: no sensible title, keep the whole cell as body
             return "", range(0)
         match = _MARKER.match(raw.lstrip())
-        if match and match.group(1).upper() in _KINDS:
+        if match and _marker_name(match.group(1)) in _KINDS:
             raw = raw.lstrip()[match.end() :]
         return _title(raw, scan.env), used
     return "", range(0)
@@ -408,7 +414,7 @@ def _first_line_title(scan: _Scan) -> tuple[str, range]:
 def _tag_kind(tags: object, where: str, messages: list[str]) -> AnnotationKind | None:
     kinds = _kind_tags(tags)
     for tag in _tag_strings(tags):
-        word = tag.strip().lower()
+        word = tag.strip().lower().replace("_", "-")
         if word in _KINDS_BY_VALUE or len(word) > 40:
             continue
         close = difflib.get_close_matches(word, list(_KINDS_BY_VALUE), 1, _TAG_CUTOFF)
@@ -428,7 +434,7 @@ def _tag_kind(tags: object, where: str, messages: list[str]) -> AnnotationKind |
 def _kind_tags(tags: object) -> list[AnnotationKind]:
     found: dict[AnnotationKind, None] = {}
     for tag in _tag_strings(tags):
-        kind = _KINDS_BY_VALUE.get(tag.strip().lower())
+        kind = _KINDS_BY_VALUE.get(tag.strip().lower().replace("_", "-"))
         if kind is not None:
             found.setdefault(kind, None)
     return list(found)

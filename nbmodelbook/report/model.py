@@ -27,10 +27,37 @@ class AnnotationKind(StrEnum):
     DATA = "data"
     METHOD = "method"
     CONTEXT = "context"
+    # Model facts: what the model is for and who answers for it (Model Cards, SR 11-7, Annex IV).
+    INTENDED_USE = "intended-use"
+    OUT_OF_SCOPE = "out-of-scope"
+    TARGET = "target"
+    OWNER = "owner"
+    VERSION = "version"
+    OVERSIGHT = "oversight"
+    MONITORING = "monitoring"
+    # An acceptance criterion, machine-checked: `> [!CRITERION] auc >= 0.95 on segment region`.
+    CRITERION = "criterion"
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return self.value.replace("-", " ").capitalize()
+
+    @property
+    def marker(self) -> str:
+        """How the kind is written in a notebook: `[!INTENDED-USE]`."""
+        return self.value.upper()
+
+
+# The model facts a committee reads first, in the order a model card lists them.
+FACT_KINDS = (
+    AnnotationKind.INTENDED_USE,
+    AnnotationKind.OUT_OF_SCOPE,
+    AnnotationKind.TARGET,
+    AnnotationKind.OWNER,
+    AnnotationKind.VERSION,
+    AnnotationKind.OVERSIGHT,
+    AnnotationKind.MONITORING,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +170,87 @@ class Evidence:
         return [row for row in self.params if row.differs and len(row.setters(runs)) >= 2]
 
 
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One model fact: written by the authors (an annotation) or read from the runs (captured)."""
+
+    key: str  # an annotation kind's value ("intended-use") or a captured key ("training-data")
+    label: str  # "Intended use"
+    text: str  # plain text: the annotation's title, or the captured value in words
+    body: str = ""  # Markdown source of an annotation's body
+    source: str = "annotation"  # "annotation" (written) | "captured" (filled in automatically)
+    cell_index: int | None = None
+
+
+class CriterionStatus(StrEnum):
+    MET = "met"
+    MET_ON_POINT = "met on the point estimate only"  # the interval reaches past the bar
+    NOT_MET = "not met"
+    NOT_EVALUATED = "not evaluated"  # unreadable, or no figure to check it on
+
+    @property
+    def passes(self) -> bool:
+        return self is CriterionStatus.MET
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionCheck:
+    """A criterion checked on one scope: the whole evaluation, or one level of a segment."""
+
+    scope: str  # "overall" or "region = north"
+    value: float | None
+    lower: float | None  # the interval's bounds, when the figure has one
+    upper: float | None
+    status: CriterionStatus
+    rows: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """An acceptance criterion (`> [!CRITERION] auc >= 0.95 on segment region`), checked."""
+
+    annotation: Annotation
+    text: str  # the rule as written
+    metric: str | None
+    operator: str | None  # ">=" | "<="
+    threshold: float | None
+    segment: str | None  # the segment column whose every level must meet it
+    status: CriterionStatus
+    checks: tuple[CriterionCheck, ...]
+    reason: str  # one sentence: what was checked on which run, or why it could not be
+    run_id: str | None = None
+
+
+class CoverageStatus(StrEnum):
+    COVERED = "covered"
+    PARTLY = "partly covered"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class ElementCoverage:
+    """One element of a framework (a model card section, an SR 11-7 expectation, an Annex IV
+    point) and what in the review covers it."""
+
+    element_id: str
+    title: str
+    clause: str  # where the framework asks for it, e.g. "Annex IV §2(b)"
+    status: CoverageStatus
+    covered_by: tuple[str, ...]  # sections, annotations or captured facts, in words
+    missing: tuple[str, ...]  # what to write, naming the annotation kind that fills it
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkCoverage:
+    framework_id: str  # "eu-ai-act", or the stem of an organisation's own file
+    title: str
+    source: str  # the document the clauses cite
+    elements: tuple[ElementCoverage, ...]
+
+    def count(self, status: CoverageStatus) -> int:
+        return sum(1 for element in self.elements if element.status is status)
+
+
 @dataclass(slots=True)
 class Decision:
     annotation: Annotation
@@ -211,6 +319,11 @@ class Review:
     # The figures behind the decisions (intervals, paired comparisons, confusion counts,
     # baseline, effort, folds), from the evidence of the runs the decisions cite.
     evidence: ReviewEvidence | None = None
+    # Model facts, authored then captured, in FACT_KINDS order; acceptance criteria, checked;
+    # framework coverage, for the frameworks the notebook or the command line names.
+    facts: list[Fact] = field(default_factory=list)
+    criteria: list[Criterion] = field(default_factory=list)
+    coverage: list[FrameworkCoverage] = field(default_factory=list)
 
     def run_label(self, run_id: str) -> str:
         """A run named on its own (`report.labels.run_label`), or the id of a run not here."""

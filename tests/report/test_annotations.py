@@ -242,7 +242,26 @@ def test_unknown_kind_suggestions() -> None:
     ]
     assert problems_of("> [!BANANA] x") == [
         "unknown annotation kind BANANA in cell 1; use one of DECISION, REJECTED, RISK, "
-        "LIMITATION, ASSUMPTION, DATA, METHOD, CONTEXT"
+        "LIMITATION, ASSUMPTION, DATA, METHOD, CONTEXT, INTENDED-USE, OUT-OF-SCOPE, TARGET, "
+        "OWNER, VERSION, OVERSIGHT, MONITORING, CRITERION"
+    ]
+
+
+def test_model_fact_kinds_are_written_with_a_hyphen_or_an_underscore() -> None:
+    text = "> [!INTENDED-USE] Triage of biopsies\n\n> [!out_of_scope] Screening\n\n> [!Target] y"
+    annotations, problems = parse_cell(text, 0, None)
+    assert problems == []
+    assert [(a.kind, a.title) for a in annotations] == [
+        (AnnotationKind.INTENDED_USE, "Triage of biopsies"),
+        (AnnotationKind.OUT_OF_SCOPE, "Screening"),
+        (AnnotationKind.TARGET, "y"),
+    ]
+    tagged, problems = parse_cell("Weekly AUC on new biopsies", 2, None, ["monitoring"])
+    assert problems == [] and tagged[0].kind is AnnotationKind.MONITORING
+    tagged, problems = parse_cell("# Jane Doe, risk analytics", 3, None, ["Intended_Use"])
+    assert problems == [] and tagged[0].kind is AnnotationKind.INTENDED_USE
+    assert problems_of("> [!INTENDED-USES] x") == [
+        "unknown annotation kind INTENDED-USES in cell 1; did you mean INTENDED-USE?"
     ]
 
 
