@@ -60,8 +60,13 @@ __all__ = [
     "kind_heading",
 ]
 
+# The report's sections in order. Those in OPTIONAL_SECTIONS are left out (and the others
+# numbered without them) when the view has nothing for them.
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("summary", "Summary"),
+    ("changes", "Changes since the last review"),
+    ("facts", "Model facts"),
+    ("criteria", "Acceptance criteria"),
     ("decisions", "Decisions"),
     ("rejected", "Rejected alternatives"),
     ("history", "Experiment history"),
@@ -69,8 +74,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("performance", "Performance of the chosen model"),
     ("risks", "Risks, limitations and assumptions"),
     ("audit", "Integrity audit"),
+    ("coverage", "Framework coverage"),
     ("appendix", "Appendix: environment and run log"),
 )
+OPTIONAL_SECTIONS = frozenset({"changes", "facts", "criteria", "coverage"})
 
 SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 STATUS_TEXT = {
@@ -1015,14 +1022,10 @@ def build_view(review: Review) -> dict[str, Any]:
             ],
         }
     failed = sum(1 for row in history if row["failed"])
-    return {
+    page: dict[str, Any] = {
         "title": review.title,
         "notebook": review.notebook,
         "store": review.store_location,
-        "sections": [
-            {"anchor": anchor, "number": number, "heading": heading}
-            for number, (anchor, heading) in enumerate(SECTIONS, start=1)
-        ],
         "summary": _summary_view(ctx),
         "evidence_summary": summary_view(review.evidence, _labels(ctx)),
         "decisions": decisions,
@@ -1049,7 +1052,28 @@ def build_view(review: Review) -> dict[str, Any]:
         "problems": problems,
         "environment": environment_view(chosen),
         "run_log": _run_log_rows(ctx, history),
+        # Filled in by the sections still to come; None or empty leaves them out.
+        "changes": None,
+        "facts": None,
+        "criteria": None,
+        "coverage": None,
     }
+    page["sections"] = numbered_sections(page)
+    page["n"] = {section["anchor"]: section["number"] for section in page["sections"]}
+    return page
+
+
+def numbered_sections(page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The sections the page shows, numbered in order (an optional one only with content)."""
+    shown = [
+        (anchor, heading)
+        for anchor, heading in SECTIONS
+        if anchor not in OPTIONAL_SECTIONS or page.get(anchor)
+    ]
+    return [
+        {"anchor": anchor, "number": number, "heading": heading}
+        for number, (anchor, heading) in enumerate(shown, start=1)
+    ]
 
 
 def kind_heading(kind: AnnotationKind) -> str:
