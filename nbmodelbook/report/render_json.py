@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.coverage import coverage_payload
 from nbmodelbook.report.evidence import (
     Comparison,
     EvaluationFigures,
@@ -82,6 +83,7 @@ def review_payload(review: Review) -> dict[str, Any]:
                 for finding in review.findings
             ],
             "evidence_reason": evidence.reason if evidence else "no evidence figures",
+            "coverage": coverage_payload(review.coverage),
         }
     )
     return payload

@@ -21,6 +21,7 @@ from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.compare import model_family, params_sentence
+from nbmodelbook.report.coverage import coverage_view
 from nbmodelbook.report.evidence_view import (
     comparison_view,
     evaluation_for,
@@ -1056,7 +1057,7 @@ def build_view(review: Review) -> dict[str, Any]:
         "changes": None,
         "facts": None,
         "criteria": None,
-        "coverage": None,
+        "coverage": coverage_view(review.coverage),
     }
     page["sections"] = numbered_sections(page)
     page["n"] = {section["anchor"]: section["number"] for section in page["sections"]}
