@@ -441,7 +441,11 @@ def parse_framework(text: str, where: str, default_id: str) -> Framework:
     for position, entry in enumerate(raw, start=1):
         element = _element(entry, position, problem)
         if any(seen.element_id == element.element_id for seen in elements):
-            problem(f"element id {element.element_id!r} is used twice", f'"{element.element_id}"')
+            problem(
+                f"element id {element.element_id!r} is used twice",
+                f'"{element.element_id}"',
+                after=problem.element_line(position),
+            )
         elements.append(element)
     return Framework(framework_id, title, source, tuple(elements), url)
 
