@@ -118,6 +118,14 @@ def test_the_three_builtin_frameworks_load_and_cite_their_source() -> None:
     assert conformity.outside and "declaration of conformity" in conformity.outside
 
 
+def test_the_wheel_packages_the_framework_files() -> None:
+    wheel = pytest.importorskip("hatchling.builders.wheel")
+    root = Path(__file__).resolve().parents[2]
+    packaged = {f.distribution_path for f in wheel.WheelBuilder(str(root)).recurse_included_files()}
+    for name in builtin_frameworks():
+        assert f"nbmodelbook/report/frameworks/{name}.toml" in packaged
+
+
 def test_an_organisations_own_file_loads_relative_to_a_folder(tmp_path: Path) -> None:
     (tmp_path / "our-bank.toml").write_text(OWN, encoding="utf-8")
     framework = load_framework("our-bank.toml", base=tmp_path)
