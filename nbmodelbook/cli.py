@@ -25,7 +25,7 @@ from nbmodelbook.errors import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nbmodelbook.report.model import FrameworkCoverage
+    from nbmodelbook.report.model import FrameworkCoverage, Review
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +328,10 @@ def _run_check(args: argparse.Namespace) -> int:
             "notebook": str(source),
             "ready": ready,
             "items": [{**item.as_dict(), "severity": severity(item)} for item in items],
+            "criteria": [
+                {"text": c.text, "status": c.status.value, "reason": c.reason}
+                for c in review.criteria
+            ],
             "missing_elements": missing,
             "coverage": coverage_payload(review.coverage),
         }
@@ -338,6 +342,7 @@ def _run_check(args: argparse.Namespace) -> int:
             f"{source.name}: {verdict} ({len(review.history)} runs, "
             f"{len(review.decisions)} decision(s))"
         )
+        _print_criteria(review)
         for item in items:
             where = f"cell {item.cell_index + 1}: " if item.cell_index is not None else ""
             mark = "✗" if item.blocking else "!"
@@ -346,6 +351,16 @@ def _run_check(args: argparse.Namespace) -> int:
         for line in _coverage_lines(review.coverage):
             print(line)
     return EXIT_OK if ready else EXIT_NOT_READY
+
+
+def _print_criteria(review: Review) -> None:
+    from nbmodelbook.report.criteria_view import criterion_sentence
+
+    level = review.evidence.level if review.evidence is not None else 0.95
+    for criterion in review.criteria:
+        mark = {"met": "✓", "met on the point estimate only": "!"}.get(criterion.status.value, "✗")
+        label = review.run_label(criterion.run_id) if criterion.run_id else None
+        print(f"  {mark} criterion: {criterion_sentence(criterion, level, label)}")
 
 
 _COVERAGE_MARKS = {"covered": "✓", "partly covered": "~", "missing": "✗"}
