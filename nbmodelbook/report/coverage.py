@@ -168,7 +168,7 @@ _CAPTURED_FIXES: dict[str, str] = {
 }
 
 
-def _clip(text: str, limit: int = 80) -> str:
+def _clip(text: str, limit: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

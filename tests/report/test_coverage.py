@@ -25,6 +25,7 @@ from nbmodelbook.report.coverage import (
     load_framework,
     notebook_frameworks,
 )
+from nbmodelbook.report.facts import CAPTURED_FACTS
 from nbmodelbook.report.model import (
     AnnotationKind,
     CoverageStatus,
@@ -40,8 +41,6 @@ from tests.report.test_review_evidence import reviewed, standard_runs
 
 # The standard runs, annotated so that the notebook is ready for review.
 READY = "> [!DECISION] Logistic regression\n> We chose run:logreg over run:stump. metric:auc"
-CAPTURED_KEYS = ("training-data", "evaluation-data", "class-balance", "code", "environment")
-CAPTURED_KEYS += ("run-date",)
 EVIDENCE_KEYS = ("interval", "comparisons", "baseline", "segments", "folds", "calibration")
 EVIDENCE_KEYS += ("selection-effect", "search")
 
@@ -87,7 +86,7 @@ def element(coverage: FrameworkCoverage, element_id: str) -> Any:
 
 def test_the_vocabulary_names_every_annotation_kind_fact_and_figure() -> None:
     expected = {f"annotation:{kind.value}" for kind in AnnotationKind}
-    expected |= {f"fact:{key}" for key in CAPTURED_KEYS}
+    expected |= {f"fact:{key}" for key in CAPTURED_FACTS}  # every fact the review captures
     expected |= {f"evidence:{key}" for key in EVIDENCE_KEYS}
     expected |= {"review:history", "review:audit", "review:criteria-met"}
     assert set(PROBES) == expected
