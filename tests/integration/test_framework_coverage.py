@@ -57,7 +57,18 @@ EVERY_FACT = [
     "> [!RISK] A region with little data may be ranked worse than it deserves.",
     "> [!LIMITATION] Not tested on applicants outside the two regions.",
     "> [!DECISION] Logistic regression\n> We chose run:logreg over run:stump. metric:auc",
+    "> [!CRITERION] auc >= 0.8",
 ]
+POLICY = """\
+title = "Our bank's model standard"
+source = "Model Risk Policy MRP-4 (2025)"
+
+[[element]]
+id = "acceptance"
+title = "Acceptance criteria stated and met"
+clause = "MRP-4 §5"
+requires = ["annotation:criterion", "review:criteria-met"]
+"""
 
 
 def execute(folder: Path, *cells: str, annotations: Sequence[str] = ()) -> Path:
@@ -136,6 +147,35 @@ def test_a_notebook_with_every_fact_covers_the_whole_model_card(
     assert any("region" in text for text in elements["factors"]["covered_by"])
     assert any("95% interval (DeLong)" in text for text in elements["metrics"]["covered_by"])
     assert "Model Cards for Model Reporting: 9 elements: 9 covered" in payload["text"]
+
+
+def test_an_organisations_own_framework_reads_the_criteria(
+    every_fact: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = every_fact.parent / "our-bank.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    status, payload = check(every_fact, capsys, str(policy))
+    assert status == 0
+    [acceptance] = by_id(payload, "our-bank").values()
+    assert acceptance["status"] == "covered"
+    assert acceptance["covered_by"] == [
+        "the CRITERION annotation (cell 13)",
+        "the 1 acceptance criterion met",
+    ]
+    # A bar the model does not clear: the criterion is written, but not met.
+    original = every_fact.read_bytes()
+    notebook = nbformat.read(every_fact, as_version=4)
+    notebook.cells[-1].source = "> [!CRITERION] auc >= 0.9999"
+    nbformat.write(notebook, every_fact)
+    try:
+        status, payload = check(every_fact, capsys, str(policy))
+    finally:
+        every_fact.write_bytes(original)
+    assert [criterion["status"] for criterion in payload["criteria"]] == ["not met"]
+    [acceptance] = by_id(payload, "our-bank").values()
+    assert acceptance["status"] == "partly covered"
+    assert acceptance["covered_by"] == ["the CRITERION annotation (cell 13)"]
+    assert "meet every one" in acceptance["missing"][0]
 
 
 def test_a_notebook_with_nothing_written_misses_every_section_with_its_fix(
