@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.coverage import coverage_payload
 from nbmodelbook.report.evidence import (
     Comparison,
     EvaluationFigures,
@@ -84,6 +85,7 @@ def review_payload(review: Review) -> dict[str, Any]:
             "evidence_reason": evidence.reason if evidence else "no evidence figures",
             "facts": [_fact(fact) for fact in review.facts],
             "criteria": [_criterion(criterion) for criterion in review.criteria],
+            "coverage": coverage_payload(review.coverage),
         }
     )
     return payload

@@ -21,6 +21,7 @@ from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.compare import model_family, params_sentence
+from nbmodelbook.report.coverage import coverage_view
 from nbmodelbook.report.criteria_view import criteria_view
 from nbmodelbook.report.evidence_view import (
     comparison_view,
@@ -1060,7 +1061,7 @@ def build_view(review: Review) -> dict[str, Any]:
         "criteria": criteria_view(
             review.criteria, review.evidence.level if review.evidence else 0.95, _labels(ctx)
         ),
-        "coverage": None,
+        "coverage": coverage_view(review.coverage),
         "page_one_facts": _page_one_facts(review),
     }
     # Annotation bodies are Markdown, rendered by each format as the other annotations are.
