@@ -12,6 +12,8 @@ What differs from the HTML is only in this module and `templates/review.docx.lua
 * Figures are PNG (older Word cannot show SVG): our charts and captured SVG figures are drawn
   with vl-convert after every reference to something outside the SVG is removed (resvg would
   read a local file an `<image href>` names); captured PNG and JPEG figures are kept as they are.
+  pandoc is given PNG stand-ins of the same size and the pictures are put in afterwards
+  (`Pictures`): it reads base64 slowly.
 * pandoc reads only the HTML's `<main>`: the title comes from `<title>`, the header line becomes
   the subtitle (a plain metadata string, never parsed), the contents list and footer are left
   out (Word's navigation pane lists the headings).
@@ -30,8 +32,12 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import subprocess
 import zipfile
+import zlib
+from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import jinja2
 
 __all__ = [
+    "Pictures",
+    "docx_html",
     "finish_package",
     "inert_svg",
     "render_docx",
@@ -63,6 +71,7 @@ _CORE_DATE = re.compile(
     r"(<dcterms:(created|modified) xsi:type=\"dcterms:W3CDTF\">)[^<]*(</dcterms:\2>)"
 )
 _BASE64_IMAGE = {"image/png", "image/jpeg"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _pandoc() -> str:
@@ -118,25 +127,73 @@ def svg_to_png(svg_text: str) -> bytes | None:
         return None
 
 
-def _png_uri(png: bytes | None) -> str:
-    from nbmodelbook.report.sanitize import image_data_uri
+class Pictures:
+    """The PNG pictures of one document, handed to pandoc as stand-ins.
 
-    # No picture: pandoc, in its sandbox, shows the image's description instead.
-    return image_data_uri("image/png", png) if png is not None else ""
+    pandoc reads a data URI's base64 slowly (about 2 s for the half megabyte of a report's
+    charts), yet only needs a picture's size: each PNG goes in as a stand-in with the same
+    header (width, height, resolution) and a number, and `finish_package` puts the real bytes
+    in the .docx where pandoc stored the stand-in, unchanged.
+    """
+
+    def __init__(self) -> None:
+        self.real: dict[bytes, bytes] = {}  # stand-in -> the picture
+
+    def src(self, mime: str, data: bytes | None) -> str:
+        from nbmodelbook.report.sanitize import image_data_uri
+
+        if data is None:
+            return ""  # pandoc, in its sandbox, shows the image's description instead
+        stand_in = _png_stand_in(data, len(self.real)) if mime == "image/png" else None
+        if stand_in is None:
+            return image_data_uri(mime, data)
+        self.real[stand_in] = data
+        return image_data_uri(mime, stand_in)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def _png_stand_in(png: bytes, number: int) -> bytes | None:
+    """A PNG with `png`'s size and resolution (IHDR, pHYs), numbered, without its pixels; None
+    if `png` has no IHDR."""
+    if not png.startswith(_PNG_SIGNATURE):
+        return None
+    kept: list[bytes] = []
+    position = len(_PNG_SIGNATURE)
+    while position + 12 <= len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        kind = png[position + 4 : position + 8]
+        if kind in (b"IHDR", b"pHYs"):
+            kept.append(png[position : position + 12 + length])
+        if kind in (b"IDAT", b"IEND"):
+            break
+        position += 12 + length
+    if not kept or kept[0][4:8] != b"IHDR":
+        return None
+    number_chunk = _png_chunk(b"tEXt", b"nbmodelbook-picture\x00" + str(number).encode())
+    # pandoc reads the size up to the first IDAT: an empty one ends its reading.
+    pixels = _png_chunk(b"IDAT", zlib.compress(b""))
+    return _PNG_SIGNATURE + b"".join(kept) + number_chunk + pixels + _png_chunk(b"IEND", b"")
+
+
+# The pictures of the document being rendered (the macros' filters have no render context).
+_PICTURES: ContextVar[Pictures] = ContextVar("nbmodelbook_docx_pictures")
 
 
 def _chart_src(chart: ChartImage) -> str:
-    return _png_uri(svg_to_png(chart.svg))
+    return _PICTURES.get().src("image/png", svg_to_png(chart.svg))
 
 
 def _figure_src(figure: Figure) -> str:
-    from nbmodelbook.report.sanitize import image_data_uri
-
+    pictures = _PICTURES.get()
     if figure.image_bytes is None or not figure.image_mime:
         return ""
     if figure.image_mime in _BASE64_IMAGE:
-        return image_data_uri(figure.image_mime, figure.image_bytes)
-    return _png_uri(svg_to_png(figure.image_bytes.decode("utf-8", "replace")))
+        return pictures.src(figure.image_mime, figure.image_bytes)
+    return pictures.src("image/png", svg_to_png(figure.image_bytes.decode("utf-8", "replace")))
 
 
 def _markup(html: str) -> Any:
@@ -169,16 +226,26 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        prose=_prose, chart_src=_chart_src, figure_src=_figure_src, figure_html=_figure_html
+        prose=_prose,
+        chart_src=_chart_src,
+        figure_src=_figure_src,
+        figure_html=_figure_html,
     )
     return env
 
 
-def docx_html(page: dict[str, Any]) -> str:
-    """The HTML pandoc reads: the HTML report of `page`, with its figures as PNG."""
+def docx_html(page: dict[str, Any]) -> tuple[str, Pictures]:
+    """The HTML pandoc reads: the HTML report of `page`, its figures PNG stand-ins; and the
+    pictures that replace them."""
     from nbmodelbook.report.render_html import CSP
 
-    return _environment().get_template("review.html.j2").render(page={**page, "csp": CSP})
+    pictures = Pictures()
+    token = _PICTURES.set(pictures)
+    try:
+        html = _environment().get_template("review.html.j2").render(page={**page, "csp": CSP})
+    finally:
+        _PICTURES.reset(token)
+    return html, pictures
 
 
 # ---------------------------------------------------------------------------
@@ -254,9 +321,14 @@ def ruled_tables(styles_xml: str) -> str:
     )
 
 
-def finish_package(docx: bytes, when: datetime) -> bytes:
-    """`docx` with every file dated `when`, its properties created and modified then, and its
-    tables ruled: the same review gives the same bytes."""
+def finish_package(
+    docx: bytes, when: datetime, pictures: Mapping[bytes, bytes] | None = None
+) -> bytes:
+    """`docx` with every file dated `when`, its properties created and modified then, its
+    tables ruled and its picture stand-ins replaced by `pictures` (stand-in -> picture): the
+    same review gives the same bytes."""
+    pictures = pictures or {}
+    replaced = 0
     stamp = when.astimezone(UTC)
     iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     date_time = stamp.timetuple()[:6]
@@ -272,11 +344,16 @@ def finish_package(docx: bytes, when: datetime) -> bytes:
                 data = text.encode("utf-8")
             elif entry.filename == "word/styles.xml":
                 data = ruled_tables(data.decode("utf-8")).encode("utf-8")
+            elif entry.filename.startswith("word/media/") and data in pictures:
+                data = pictures[data]
+                replaced += 1
             info = zipfile.ZipInfo(entry.filename, date_time=date_time)
             info.compress_type = entry.compress_type
             info.external_attr = 0o644 << 16  # rw-r--r--, whatever the writer's umask was
             info.create_system = 0  # the same bytes whichever system wrote them
             target.writestr(info, data)
+    if replaced != len(pictures):
+        raise RuntimeError(f"pandoc kept {replaced} of the document's {len(pictures)} pictures")
     return out.getvalue()
 
 
@@ -284,5 +361,6 @@ def render_docx(review: Review) -> bytes:
     """The review as a Word document: title, summary, then every section the view shows."""
     _pandoc()  # fail before any work when pandoc is missing
     page = build_view(review)
-    document = _run_pandoc(docx_html(page), _subtitle(page))
-    return finish_package(document, review_date(review))
+    html, pictures = docx_html(page)
+    document = _run_pandoc(html, _subtitle(page))
+    return finish_package(document, review_date(review), pictures.real)

@@ -27,7 +27,7 @@ from nbmodelbook.report.render_docx import (
 )
 from nbmodelbook.report.render_html import render_html
 from nbmodelbook.report.view import build_view
-from tests.report.test_render import PAYLOADS, empty_review, make_review
+from tests.report.test_render import PAYLOADS, empty_review, make_review, tiny_png
 
 docx = pytest.importorskip("docx")
 pytest.importorskip("pypandoc")
@@ -157,6 +157,8 @@ def test_tables_hold_the_views_cells(word: Word, page: dict[str, Any]) -> None:
 
 
 def test_figures_are_embedded_as_png_with_captions(review: Review, word: Word) -> None:
+    from PIL import Image
+
     html_images = render_html(review).count("<img ")
     assert html_images >= 4  # charts and the chosen run's PNG and SVG figures
     assert len(word.document.inline_shapes) == html_images
@@ -164,6 +166,13 @@ def test_figures_are_embedded_as_png_with_captions(review: Review, word: Word) -
     assert len(media) == html_images
     assert all(data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")) for data in media)
     assert not any(name.endswith(".svg") for name in word.zip.namelist())
+    assert not any(b"nbmodelbook-picture" in data for data in media)  # no stand-in left
+    assert tiny_png() in media  # the captured PNG, byte for byte
+    for shape in word.document.inline_shapes:
+        rid = shape._inline.graphic.graphicData.pic.blipFill.blip.embed
+        width, height = Image.open(io.BytesIO(word.document.part.related_parts[rid].blob)).size
+        # The picture is laid out at its own proportions (pandoc read them from the stand-in).
+        assert shape.width / shape.height == pytest.approx(width / height, rel=0.02)
     captions = [text for _, text in word.styled("Image Caption")]
     assert any(text.startswith("Every run's headline metric over time") for text in captions)
     assert "Output 1 (image/png)" in captions
