@@ -5,7 +5,8 @@ already lays out every section, table and figure of the view; pandoc's HTML read
 real Word structure — Heading 1-4 styles (the report's `<h2>` sections are Heading 1), Word tables
 with their captions, embedded pictures with captions, bullet lists, links to the run log — so a
 section added to the HTML template appears in Word with no extra work. With python-docx every
-section would need a second, hand-kept layout. The document uses pandoc's default styles.
+section would need a second, hand-kept layout. The document has pandoc's default styles, its
+tables ruled.
 
 What differs from the HTML is only in this module and `templates/review.docx.lua`:
 

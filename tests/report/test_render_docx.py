@@ -235,6 +235,8 @@ def test_hostile_text_stays_text(payload: str) -> None:
     assert flat(f"random-forest{payload}") in flat(text)
     [(_, title)] = word.styled("Title")
     assert flat(title) == flat(f"Credit default model{payload} — model review")
+    [(_, subtitle)] = word.styled("Subtitle")
+    assert flat(subtitle).startswith(flat(f"Model review of notebook credit{payload}.ipynb ·"))
     if payload == RAW_BLOCK:  # a fenced block in an annotation's Markdown is shown as code
         code = [p.text for p in word.document.paragraphs if p.style.name == "Source Code"]
         assert "<w:p><w:r><w:t>RAWXML</w:t></w:r></w:p>" in code
