@@ -332,3 +332,11 @@ def test_without_pandoc_the_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "pypandoc", None)  # as if the extra were not installed
     with pytest.raises(Unavailable, match=re.escape("pip install 'nbmodelbook[docx]'")):
         render_docx(review)
+
+
+def test_every_run_link_reaches_its_bookmark(word: Word, page: dict[str, Any]) -> None:
+    document = word.zip.read("word/document.xml").decode()
+    bookmarks = set(re.findall(r'<w:bookmarkStart w:id="\d+" w:name="([^"]+)"', document))
+    anchors = set(re.findall(r'w:anchor="([^"]+)"', document))
+    assert {row["anchor"] for row in page["run_log"]} <= anchors  # the decisions link to runs
+    assert anchors <= bookmarks

@@ -15,3 +15,18 @@ function Span(el)
     return pandoc.Strong(el.content)
   end
 end
+
+-- Word bookmarks a span, not a table row: a row's id (the run log's `run-...`, which every run
+-- link points to) moves onto an empty span at the start of its first cell.
+function Table(tbl)
+  for _, body in ipairs(tbl.bodies) do
+    for _, row in ipairs(body.body) do
+      local first = row.cells[1] and row.cells[1].contents[1]
+      if row.identifier ~= "" and first and (first.t == "Plain" or first.t == "Para") then
+        first.content:insert(1, pandoc.Span({}, {id = row.identifier}))
+        row.identifier = ""
+      end
+    end
+  end
+  return tbl
+end
