@@ -72,6 +72,8 @@ _CORE_DATE = re.compile(
     r"(<dcterms:(created|modified) xsi:type=\"dcterms:W3CDTF\">)[^<]*(</dcterms:\2>)"
 )
 _BASE64_IMAGE = {"image/png", "image/jpeg"}
+# pandoc names each picture after its source: for a data URI, the whole base64 again.
+_SOURCE_AS_NAME = re.compile(r'(<pic:cNvPr descr=")data:[^"]*(")')
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -326,8 +328,8 @@ def finish_package(
     docx: bytes, when: datetime, pictures: Mapping[bytes, bytes] | None = None
 ) -> bytes:
     """`docx` with every file dated `when`, its properties created and modified then, its
-    tables ruled and its picture stand-ins replaced by `pictures` (stand-in -> picture): the
-    same review gives the same bytes."""
+    tables ruled, its picture stand-ins replaced by `pictures` (stand-in -> picture) and no
+    picture named by its data URI: the same review gives the same bytes."""
     pictures = pictures or {}
     replaced = 0
     stamp = when.astimezone(UTC)
@@ -343,6 +345,8 @@ def finish_package(
             if entry.filename == "docProps/core.xml":
                 text = _CORE_DATE.sub(lambda m: f"{m.group(1)}{iso}{m.group(3)}", data.decode())
                 data = text.encode("utf-8")
+            elif entry.filename == "word/document.xml":
+                data = _SOURCE_AS_NAME.sub(r"\1\2", data.decode("utf-8")).encode("utf-8")
             elif entry.filename == "word/styles.xml":
                 data = ruled_tables(data.decode("utf-8")).encode("utf-8")
             elif entry.filename.startswith("word/media/") and data in pictures:

@@ -167,6 +167,7 @@ def test_figures_are_embedded_as_png_with_captions(review: Review, word: Word) -
     assert all(data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")) for data in media)
     assert not any(name.endswith(".svg") for name in word.zip.namelist())
     assert not any(b"nbmodelbook-picture" in data for data in media)  # no stand-in left
+    assert "data:image" not in word.zip.read("word/document.xml").decode()
     assert tiny_png() in media  # the captured PNG, byte for byte
     for shape in word.document.inline_shapes:
         rid = shape._inline.graphic.graphicData.pic.blipFill.blip.embed
