@@ -196,19 +196,22 @@ register(
 
 
 def _configure_report(parser: argparse.ArgumentParser) -> None:
+    from nbmodelbook.report.formats import REPORT_FORMATS
+
+    suffixes = ", ".join(f.suffix for f in REPORT_FORMATS.values())
+    extensions = ", ".join("/".join(f.extensions) for f in REPORT_FORMATS.values())
     parser.add_argument("notebook", help="the annotated notebook")
     parser.add_argument(
         "-o",
         "--output",
-        help="output file (default: NOTEBOOK.review.html, .review.md, .review.json or"
-        " .review.docx beside the notebook, after --format)",
+        help=f"output file (default: NOTEBOOK{suffixes.split(',')[0]} beside the notebook, or"
+        f" the suffix of --format: {suffixes})",
     )
     parser.add_argument(
         "--format",
-        choices=("html", "md", "json", "docx"),
+        choices=tuple(REPORT_FORMATS),
         default=None,
-        help="report format (default: from -o's extension: .html/.htm, .md/.markdown, .json or"
-        " .docx; else html)",
+        help=f"report format (default: from -o's extension: {extensions}; else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
     _add_confidence(parser)
