@@ -575,13 +575,32 @@ def pad(values: Sequence[Any], width: int) -> list[Any]:
     return [values[index] if index < len(values) else None for index in range(width)]
 
 
+NOT_APPLICABLE = "not applicable"
+NOT_SET = "(not set)"
+
+
 def param_cells(row: ParamRow, width: int) -> list[str]:
-    """A param's value in each of `width` compared runs, as text; "(not set)" where a run has
-    no such param (a run that recorded None shows it)."""
+    """A param's value in each of `width` compared runs, as text: "not applicable" where the
+    run's model has no such param, "(not set)" where it has but the run recorded none (a run
+    that recorded None shows it)."""
     return [
-        format_value(value) if row.is_set(position) else "(not set)"
+        format_value(value)
+        if row.is_set(position)
+        else NOT_SET
+        if row.applies_to(position)
+        else NOT_APPLICABLE
         for position, value in enumerate(pad(row.values, width))
     ]
+
+
+def param_sameness(row: ParamRow, width: int) -> str:
+    """The "Same in all?" answer, true where some runs' models have no such param."""
+    if row.differs:
+        return "no"
+    having = sum(row.applies_to(position) for position in range(width))
+    if having == width:
+        return "yes"
+    return "yes, where it applies" if having > 1 else "only one run's model has it"
 
 
 def _finite(value: float | None) -> float:
@@ -661,7 +680,12 @@ def _evidence_view(
 ) -> dict[str, Any]:
     runs = [ctx.ref(run_id) for run_id in evidence.run_ids]
     all_params = [
-        {"name": row.name, "values": param_cells(row, len(runs)), "differs": row.differs}
+        {
+            "name": row.name,
+            "values": param_cells(row, len(runs)),
+            "differs": row.differs,
+            "same": param_sameness(row, len(runs)),
+        }
         for row in evidence.params
     ]
     compared = {row.name for row in evidence.compared_params}
