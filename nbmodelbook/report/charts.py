@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from nbmodelbook.report.numbers import format_number
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import altair as alt
     import pandas as pd
@@ -173,7 +175,7 @@ def metric_bars(evidence_frame: pd.DataFrame | Rows) -> alt.FacetChart:
             panel += f" ({better} is better)"
         best = bool(row.get("best"))
         value = float(row["value"])
-        label = _number(value) + (" best" if best else "")
+        label = format_number(value) + (" best" if best else "")  # rounded, as in the tables
         rows.append(
             {"run": str(row["run"]), "panel": panel, "value": value, "best": best, "label": label}
         )

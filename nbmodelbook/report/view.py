@@ -42,6 +42,7 @@ from nbmodelbook.report.model import (
     Review,
     Severity,
 )
+from nbmodelbook.report.numbers import format_number, format_precise
 from nbmodelbook.report.sweep import sweep_parameter, sweep_rows
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "environment_view",
     "format_duration",
     "format_number",
+    "format_precise",
     "format_time",
     "format_value",
     "kind_heading",
@@ -99,22 +101,6 @@ VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 # Formatting (shared with the Markdown renderer)
 
 
-def format_number(value: float | int | None) -> str:
-    """Metric values: up to six significant digits, scientific only for extreme magnitudes."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    number = float(value)
-    if math.isnan(number) or math.isinf(number):
-        return str(number)
-    if number != 0 and (abs(number) >= 1e7 or abs(number) < 1e-4):
-        return f"{number:.4g}"
-    return f"{number:.6g}"
-
-
 def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -124,7 +110,7 @@ def format_value(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool | int | float):
-        return format_number(value)
+        return format_precise(value)  # a setting is shown as set, not rounded like a figure
     if isinstance(value, str):
         return _clip(value, limit)
     if isinstance(value, Mapping) and isinstance(value.get("repr"), str) and "type" in value:
@@ -325,10 +311,15 @@ class ReviewContext:
         return "lower is better" if self.lower_is_better(metric) else "higher is better"
 
     def headline_value(self, run: RunRecord) -> str:
+        """The run's headline figure, rounded to what its interval supports when it has one
+        (as the evidence tables print it)."""
         if not self.headline:
             return "—"
         value = run.metrics.get(self.headline)
-        return format_number(value) if isinstance(value, int | float) else "—"
+        if not isinstance(value, int | float):
+            return "—"
+        shown = rounded_with_interval(self.review.evidence, run.run_id, self.headline)
+        return shown[0] if shown is not None else format_number(value)
 
     # -- findings ------------------------------------------------------------
 
@@ -828,7 +819,8 @@ def _params_compact(run: RunRecord) -> str:
 
 
 def _metrics_compact(run: RunRecord) -> str:
-    return "; ".join(f"{key}={format_number(run.metrics[key])}" for key in sorted(run.metrics))
+    # The run log keeps each figure as recorded; the body rounds them.
+    return "; ".join(f"{key}={format_precise(run.metrics[key])}" for key in sorted(run.metrics))
 
 
 def _history_rows(ctx: ReviewContext) -> list[dict[str, Any]]:
