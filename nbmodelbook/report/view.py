@@ -738,6 +738,11 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
             else None
         )
     effort = ctx.review.effort
+    # Risks before limitations, each in notebook order.
+    risks = sorted(
+        (note for note in ctx.review.notes if note.kind in RISK_KINDS),
+        key=lambda note: RISK_KINDS.index(note.kind),
+    )
     return {
         "chosen": ctx.ref(summary.chosen_run_id) if summary.chosen_run_id else None,
         "chosen_name": summary.chosen_name,
@@ -748,16 +753,16 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
         "sentences": list(summary.sentences),
         "effort": effort.sentence if effort is not None else None,
         "open_risks": summary.open_risks,
-        # By name: a reader of page 1 learns what the risks are, not how many there are.
+        # By name: a reader of page 1 learns what the risks are, not only how many.
         "risks": [
             {
                 "kind": note.kind.label,
                 "title": note.title or note.kind.label,
                 "cell": note.cell_index + 1,
             }
-            for note in ctx.review.notes
-            if note.kind in (AnnotationKind.RISK, AnnotationKind.LIMITATION)
+            for note in risks
         ],
+        "risk_counts": _risk_counts(risks),
         "serious": [
             {"severity": str(finding.severity), "title": finding.title, "code": finding.code}
             for finding in ctx.findings()
@@ -768,6 +773,21 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
         "decisions": len(ctx.review.decisions),
         "rejections": len(ctx.review.rejections),
     }
+
+
+RISK_KINDS = (AnnotationKind.RISK, AnnotationKind.LIMITATION)
+_RISK_NOUNS = {AnnotationKind.RISK: "risk", AnnotationKind.LIMITATION: "limitation"}
+
+
+def _risk_counts(notes: Sequence[Annotation]) -> str:
+    """ "1 risk and 2 limitations": what page 1's list holds, kind by kind."""
+    counts = Counter(note.kind for note in notes)
+    parts = [
+        f"{counts[kind]} {_RISK_NOUNS[kind]}{'s' if counts[kind] != 1 else ''}"
+        for kind in RISK_KINDS
+        if counts[kind]
+    ]
+    return " and ".join(parts)
 
 
 def _performance_evidence(ctx: ReviewContext) -> dict[str, Any] | None:
