@@ -378,10 +378,30 @@ class ReviewContext:
 
     def history_chart(self) -> ChartImage | None:
         metric = self.headline
+        found = self.history_chart_rows()
+        if metric is None or found is None:
+            return None
+        from nbmodelbook.report import charts
+
+        rows, title = found
+        svg = _draw(lambda: charts.to_svg(charts.history_chart(rows, metric, title)))
+        if svg is None:
+            return None
+        return ChartImage(
+            "chart-history", svg, f"{metric} of every run over time, failed runs marked"
+        )
+
+    def history_chart_rows(self) -> tuple[list[dict[str, Any]], str] | None:
+        """The history chart's rows (`report.charts.history_chart`), one per run with a start
+        time, and its colour title; None when no run has a figure to draw."""
+        metric = self.headline
         if not metric or not self.order:
             return None
+        from nbmodelbook.report import charts
+
         families = {run_id: model_family(self.runs[run_id]) for run_id in self.order}
         by_family = any(families.values())
+        lower = self.lower_is_better(metric)
         rows: list[dict[str, Any]] = []
         for run_id in self.order:
             run = self.runs[run_id]
@@ -390,27 +410,27 @@ class ReviewContext:
             if started == "—":
                 continue
             group = (families[run_id] or "(no model found)") if by_family else run.name
+            recorded_as = metric
+            if not isinstance(value, int | float):
+                # Every run is a mark: a sweep's `cv_auc.lr=0.1` by its best figure (hollow),
+                # a run with no such figure on the time axis.
+                related = charts.history_value(run.metrics, metric, lower)
+                value, recorded_as = related if related is not None else (None, metric)
             rows.append(
                 {
                     "run": self.review.run_label(run_id),
                     "group": group,
                     "started": started,
-                    "value": float(value) if isinstance(value, int | float) else math.nan,
+                    "value": float(value) if value is not None else math.nan,
+                    "value_metric": recorded_as,
                     "failed": is_failed(run),
+                    "unmeasured": value is None,
                     "chosen": run_id == self.chosen_id,
                 }
             )
         if not any(not math.isnan(row["value"]) for row in rows):
             return None
-        from nbmodelbook.report import charts
-
-        title = "Model family" if by_family else "Run name"
-        svg = _draw(lambda: charts.to_svg(charts.history_chart(rows, metric, title)))
-        if svg is None:
-            return None
-        return ChartImage(
-            "chart-history", svg, f"{metric} of every run over time, failed runs marked"
-        )
+        return rows, "Model family" if by_family else "Run name"
 
     def history_sweep_chart(self) -> ChartImage | None:
         """The chosen cell's own runs, when they differ in exactly one parameter."""
