@@ -408,16 +408,16 @@ def history_chart(
         legend=alt.Legend(orient="bottom", columns=3, symbolLimit=len(domain)),
     )
     shape = alt.Shape("group:N", scale=alt.Scale(domain=domain, range=shapes), legend=None)
-    hover = (
-        {
-            "tooltip": [
-                alt.Tooltip("run:N", title="Run"),
-                alt.Tooltip("group:N", title=colour_title),
-                alt.Tooltip("started_text:N", title="Started (UTC)"),
-                alt.Tooltip("value_metric:N", title="Metric"),
-                alt.Tooltip("value:Q", title="Value", format=".4~g"),
-            ]
-        }
+    hover = [
+        alt.Tooltip("run:N", title="Run"),
+        alt.Tooltip("group:N", title=colour_title),
+        alt.Tooltip("started_text:N", title="Started (UTC)"),
+        alt.Tooltip("value:Q", title=metric, format=".4~g"),
+    ]
+    measured_hover = {"tooltip": hover} if tooltips else {}
+    # A figure recorded under another name says which on hover.
+    other_hover = (
+        {"tooltip": [*hover, alt.Tooltip("value_metric:N", title="Recorded as")]}
         if tooltips
         else {}
     )
@@ -425,14 +425,14 @@ def history_chart(
         alt.Chart()
         .transform_filter("datum.kind === 'measured'")
         .mark_point(filled=True, size=36, opacity=0.85)
-        .encode(x=x, y=y, color=colour, shape=shape, **hover)
+        .encode(x=x, y=y, color=colour, shape=shape, **measured_hover)
     ]
     if others:
         layers.append(
             alt.Chart()
             .transform_filter("datum.kind === 'other'")
             .mark_point(filled=False, size=60, strokeWidth=1.5)
-            .encode(x=x, y=y, color=colour, shape=shape, **hover)
+            .encode(x=x, y=y, color=colour, shape=shape, **other_hover)
         )
     if chosen_count:
         layers.append(
