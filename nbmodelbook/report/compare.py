@@ -91,10 +91,7 @@ def compared_params(runs: Sequence[RunRecord]) -> list[ParamRow]:
         values = tuple(run_params.get(name) for run_params in params)
         set_in = tuple(name in run_params for run_params in params)
         owners = [_owner(p, m, name) for p, m in zip(params, models, strict=True)]
-        applies = tuple(
-            found or owner is None or ".best_params." in name
-            for found, owner in zip(set_in, owners, strict=True)
-        )
+        applies = tuple(found or owner is None for found, owner in zip(set_in, owners, strict=True))
         # Bookkeeping is compared within a family only: each spells "off" its own way.
         groups = (
             [owner[0] if owner else family for owner, family in zip(owners, families, strict=True)]
@@ -144,7 +141,9 @@ def _owner(
     LogisticRegression step, as `C`. The tracker records every param a model has, so a name
     such a run lacks is one its model does not have."""
     variable, _, rest = name.partition(".")
-    if not rest or variable not in models:
+    # A model's own params have no dot after its name (nested ones use `__`); a dotted rest
+    # is something else recorded beside it: a search's `best_params.C`, a call's argument.
+    if not rest or "." in rest or variable not in models:
         return None
     step, _, own = rest.rpartition("__")
     found = run_params.get(f"{variable}.{step}") if step else run_params[variable]

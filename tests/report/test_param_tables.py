@@ -198,3 +198,16 @@ def test_the_compare_widget_agrees_with_the_report() -> None:
     by_name = {row[0].removeprefix("≠ "): row[1:] for row in table[1:]}
     assert by_name["model.bootstrap"] == [NOT_APPLICABLE, NOT_APPLICABLE, "True"]
     assert by_name["C"] == ["1", NOT_SET, NOT_SET]
+
+
+def test_what_is_recorded_beside_a_model_is_not_set_not_inapplicable() -> None:
+    # A search's best params and a call's argument sit under the model's name but are no
+    # params of its family: a run without them did not record them.
+    searched = run(1, "search", {**recorded("model", RandomForestClassifier())})
+    searched.params["model.best_params.max_depth"] = 4
+    searched.params["model.fit.sample_weight"] = "balanced"
+    plain = run(2, "plain", recorded("model", RandomForestClassifier()))
+    rows = rows_by_name([searched, plain])
+    assert param_cells(rows["model.best_params.max_depth"], 2) == ["4", NOT_SET]
+    assert param_cells(rows["model.fit.sample_weight"], 2) == ["balanced", NOT_SET]
+    assert param_cells(rows["model.bootstrap"], 2) == ["True", "True"]
