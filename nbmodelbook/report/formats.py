@@ -3,7 +3,9 @@
     fmt = REPORT_FORMATS["html"]
     written = fmt.render(review, fmt.path_for("credit.ipynb"))  # [Path("credit.review.html")]
 
-Renderers are imported when a report is written, not when this module is imported.
+Renderers are imported when a report is written, not when this module is imported. A format
+that needs an optional package or a system library says so through `available()`: the reason it
+cannot be written here, or None when it can (the server lists it, greyed out, with that reason).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from nbmodelbook.report.model import Review
 
 __all__ = [
     "REPORT_FORMATS",
+    "Availability",
     "ReportFormat",
+    "always_available",
     "check_report_output",
     "format_for_output",
     "get_format",
@@ -29,6 +33,14 @@ __all__ = [
 ]
 
 Renderer = Callable[[Review, Path], list[Path]]
+# Why a format cannot be written here (a missing package or system library, said with how to
+# get it), or None when it can.
+Availability = Callable[[], str | None]
+
+
+def always_available() -> None:
+    """The availability of a format that needs nothing beyond nbmodelbook's own dependencies."""
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,8 @@ class ReportFormat:
     render: Renderer  # (review, out_path) -> the files written, the report itself first
     # The extensions a file of this format may have, lower case (default: the suffix's last).
     extensions: tuple[str, ...] = ()
+    # Asked before writing and by frontends offering a choice: cheap after its first call.
+    available: Availability = always_available
 
     def __post_init__(self) -> None:
         if not self.extensions:
