@@ -185,6 +185,21 @@ def _render_docx(review: Review, out_path: Path) -> list[Path]:
     return [write_file(Path(out_path), render_docx(review))]
 
 
+def _docx_available() -> str | None:
+    """Word reports need pandoc: the `pypandoc-binary` wheel carries it."""
+    from nbmodelbook.report.render_docx import INSTALL_HINT
+
+    try:
+        import pypandoc
+    except ImportError:
+        return f"Word reports need pandoc, which is not installed: {INSTALL_HINT}"
+    try:
+        pypandoc.get_pandoc_path()
+    except OSError as exc:
+        return f"Word reports need pandoc, which cannot be found ({exc}): {INSTALL_HINT}"
+    return None
+
+
 def _render_json(review: Review, out_path: Path) -> list[Path]:
     from nbmodelbook.report.render_json import review_json
 
@@ -225,5 +240,6 @@ register_format(
         "A Word document (Heading styles, Word tables, PNG figures), made with pandoc "
         "(pip install 'nbmodelbook[docx]').",
         _render_docx,
+        available=_docx_available,
     )
 )

@@ -4,6 +4,7 @@ write each, and a format it cannot write refused with the reason, writing nothin
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,24 @@ async def test_exporting_an_unavailable_format_says_why_and_writes_nothing(
     assert "export as html, md, json" in message  # and what else works here
     assert unwritable.rendered == []
     assert list(workspace.notebook.parent.glob("*.review.*")) == []
+
+
+@pytest.mark.skipif("docx" not in REPORT_FORMATS, reason="no Word format registered")
+async def test_word_without_pandoc_is_greyed_out_and_refused(
+    jp_fetch: Fetch, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server runs in this process: without pypandoc importable, Word cannot be written.
+    monkeypatch.setitem(sys.modules, "pypandoc", None)
+    _status, body = await call(jp_fetch, "formats")
+    entry = next(entry for entry in body["formats"] if entry["name"] == "docx")
+    assert entry["available"] is False
+    assert "pandoc" in entry["reason"] and "nbmodelbook[docx]" in entry["reason"]
+    status, body = await call(
+        jp_fetch, "export", method="POST", body=export_body(report_format="docx")
+    )
+    assert status == 503
+    assert "this server cannot write docx reports: Word reports need pandoc" in body["message"]
+    assert not (workspace.notebook.parent / "credit.review.docx").exists()
 
 
 async def test_every_format_the_server_can_write_is_written_beside_the_notebook(
