@@ -185,18 +185,20 @@ def _render_docx(review: Review, out_path: Path) -> list[Path]:
     return [write_file(Path(out_path), render_docx(review))]
 
 
-def _docx_available() -> str | None:
-    """Word reports need pandoc: the `pypandoc-binary` wheel carries it."""
-    from nbmodelbook.report.render_docx import INSTALL_HINT
+_DOCX_HINT = "pip install 'nbmodelbook[docx]'"
 
+
+def _docx_available() -> str | None:
+    """Word reports need pandoc: the `pypandoc-binary` wheel carries it. (Asked without
+    importing the renderer, which takes seconds: a dialog waits for the answer.)"""
     try:
         import pypandoc
     except ImportError:
-        return f"Word reports need pandoc, which is not installed: {INSTALL_HINT}"
+        return f"Word reports need pandoc, which is not installed: {_DOCX_HINT}"
     try:
         pypandoc.get_pandoc_path()
     except OSError as exc:
-        return f"Word reports need pandoc, which cannot be found ({exc}): {INSTALL_HINT}"
+        return f"Word reports need pandoc, which cannot be found ({exc}): {_DOCX_HINT}"
     return None
 
 
