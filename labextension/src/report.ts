@@ -74,11 +74,7 @@ function openDocument(
   path: string
 ): IDocumentWidget | undefined {
   for (const widget of app.shell.widgets('main')) {
-    if (
-      'context' in widget &&
-      isDocumentWidget(widget) &&
-      widget.context.path === path
-    ) {
+    if (isDocumentWidget(widget) && widget.context.path === path) {
       return widget;
     }
   }
@@ -99,7 +95,10 @@ async function showReport(
   }
   if (display === 'lab') {
     // A tab still showing an earlier export reads the new file: Lab does not watch files.
-    await openDocument(app, report)?.context.revert();
+    // The report is written either way: a tab that cannot reread it keeps what it shows.
+    await openDocument(app, report)
+      ?.context.revert()
+      .catch(error => console.warn('nbmodelbook: could not reload', error));
     // Lab's own viewer for the type: Markdown and JSON as text, a PDF in its PDF viewer.
     await app.commands.execute('docmanager:open', { path: report });
     return true;

@@ -56,6 +56,18 @@ _MAIN_AREA_PATHS_JS = """
   .map((widget) => [widget.context.path, widget.node.className])
 """
 
+_DOCUMENT_TEXT_JS = """
+async ([path, revert]) => {
+  for (const widget of window.jupyterapp.shell.widgets('main')) {
+    if (widget.context && widget.context.path === path) {
+      if (revert) await widget.context.revert();
+      return widget.context.model.toString();
+    }
+  }
+  return null;
+}
+"""
+
 _FOCUS_NOTEBOOK_JS = """
 (path) => {
   const app = window.jupyterapp;
@@ -210,3 +222,27 @@ def test_the_dialog_starts_on_the_last_choice(lab: LabSession) -> None:
         assert checked_format(dialog) == name
         dialog.locator(".jp-mod-reject").click()
         dialog.wait_for(state="detached", timeout=UI_MS)
+
+
+def test_exporting_again_refreshes_a_report_already_open(lab: LabSession) -> None:
+    report = f"{FOLDER}/work/credit.review.json"
+    written = lab.server.root_dir / report
+    dialog = open_dialog(lab)
+    dialog.locator(".jp-ModelBook-format[data-format=json] input").check()
+    dialog.locator(".jp-mod-accept").click()
+    wait_for_current(lab, report)
+    # The open tab shows an older file; a new export must replace what it shows.
+    written.write_text('{"stale": true}', encoding="utf-8")
+    assert lab.page.evaluate(_DOCUMENT_TEXT_JS, [report, True]) == '{"stale": true}'
+    dialog = open_dialog(lab)
+    dialog.locator(".jp-mod-accept").click()  # json again: the last choice
+    lab.page.wait_for_function(
+        "(path) => !!window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.context"
+        " && window.jupyterapp.shell.currentWidget.context.path === path"
+        " && !window.jupyterapp.shell.currentWidget.context.model.toString().includes('stale')",
+        arg=report,
+        timeout=EXPORT_MS,
+    )
+    shown = lab.page.evaluate(_DOCUMENT_TEXT_JS, [report, False])
+    assert shown == written.read_text(encoding="utf-8")
