@@ -198,15 +198,15 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        help="output file (default: NOTEBOOK.review.html, .review.md or .review.json beside the"
-        " notebook, after --format)",
+        help="output file (default: NOTEBOOK.review.html, .review.md, .review.json or .review.pdf"
+        " beside the notebook, after --format)",
     )
     parser.add_argument(
         "--format",
-        choices=("html", "md", "json"),
+        choices=("html", "md", "json", "pdf"),
         default=None,
-        help="report format (default: from -o's extension: .html/.htm, .md/.markdown or .json;"
-        " else html)",
+        help="report format (default: from -o's extension: .html/.htm, .md/.markdown, .json or"
+        " .pdf; else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
     _add_confidence(parser)
