@@ -198,15 +198,15 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        help="output file (default: NOTEBOOK.review.html, .review.md, .review.json or"
-        " .review.docx beside the notebook, after --format)",
+        help="output file (default: NOTEBOOK.review.html, .review.md, .review.json, .review.pdf"
+        " or .review.docx beside the notebook, after --format)",
     )
     parser.add_argument(
         "--format",
-        choices=("html", "md", "json", "docx"),
+        choices=("html", "md", "json", "pdf", "docx"),
         default=None,
-        help="report format (default: from -o's extension: .html/.htm, .md/.markdown, .json or"
-        " .docx; else html)",
+        help="report format (default: from -o's extension: .html/.htm, .md/.markdown, .json,"
+        " .pdf or .docx; else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
     _add_confidence(parser)

@@ -179,6 +179,12 @@ def _render_markdown(review: Review, out_path: Path) -> list[Path]:
     return written
 
 
+def _render_pdf(review: Review, out_path: Path) -> list[Path]:
+    from nbmodelbook.report.render_pdf import render_pdf
+
+    return [write_file(Path(out_path), render_pdf(review))]
+
+
 def _render_docx(review: Review, out_path: Path) -> list[Path]:
     from nbmodelbook.report.render_docx import render_docx
 
@@ -233,6 +239,14 @@ register_format(
         'The review model as JSON ("schema": "nbmodelbook.review/1"): figures, comparisons, '
         "findings.",
         _render_json,
+    )
+)
+register_format(
+    ReportFormat(
+        "pdf",
+        ".review.pdf",
+        "An A4 PDF for a review committee (WeasyPrint: the pdf extra and the Pango library).",
+        _render_pdf,
     )
 )
 register_format(
