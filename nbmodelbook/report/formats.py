@@ -185,6 +185,13 @@ def _render_pdf(review: Review, out_path: Path) -> list[Path]:
     return [write_file(Path(out_path), render_pdf(review))]
 
 
+def _pdf_available() -> str | None:
+    """PDF reports need WeasyPrint and the Pango library it loads (asked once, about 2 s)."""
+    from nbmodelbook.report.render_pdf import pdf_unavailable
+
+    return pdf_unavailable()
+
+
 def _render_docx(review: Review, out_path: Path) -> list[Path]:
     from nbmodelbook.report.render_docx import render_docx
 
@@ -247,6 +254,7 @@ register_format(
         ".review.pdf",
         "An A4 PDF for a review committee (WeasyPrint: the pdf extra and the Pango library).",
         _render_pdf,
+        available=_pdf_available,
     )
 )
 register_format(

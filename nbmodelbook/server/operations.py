@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import __version__
-from nbmodelbook.errors import AnnotationsInvalid, PathRejected, Unavailable, UnknownRunError
+from nbmodelbook.errors import (
+    AnnotationsInvalid,
+    FormatUnavailable,
+    PathRejected,
+    UnknownRunError,
+)
 from nbmodelbook.links import saved_links
 from nbmodelbook.server import payloads
 from nbmodelbook.server.arguments import MAX_LIMIT, InvalidArgument
@@ -338,7 +343,7 @@ def _writable_format(format_name: str) -> ReportFormat:
             name for name, other in REPORT_FORMATS.items() if other.available() is None
         )
         reason = reason.rstrip(".")
-        raise Unavailable(
+        raise FormatUnavailable(
             f"this server cannot write {format_name} reports: {reason}. Install what it needs "
             f"and restart Jupyter, or export as {others}"
         )
