@@ -21,6 +21,7 @@ import { IStateDB } from '@jupyterlab/statedb';
 import type { IDisposable } from '@lumino/disposable';
 
 import { ANNOTATION_KINDS, annotationKind } from './annotation';
+import { fetchFormats } from './api';
 import { ModelBookController } from './controller';
 import { FormatMemory } from './exportdialog';
 import { modelBookIcon, reportIcon } from './icons';
@@ -159,6 +160,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(panel, PANEL_ID);
     addCommands(app, tracker, controller, palette);
     app.docRegistry.addWidgetExtension('Notebook', new ExportButton(app));
+    // The server learns once whether each format can be written (loading WeasyPrint takes
+    // seconds): ask when Lab is up, so the export dialog opens at once.
+    void app.restored.then(() => fetchFormats()).catch(() => undefined);
     if (settingRegistry) {
       void settingRegistry
         .load(PLUGIN_ID)
