@@ -10,13 +10,15 @@ dialog, the format is picked, and:
 - docx, which Lab cannot show, is not opened: the notification names the file and its
   Download button saves it from Jupyter's files URL; the file is a Word zip (`word/document.xml`).
 
-Formats this server cannot write are greyed out with their reason; the dialog starts on the
+Formats this server cannot write are greyed out with their reason (a second server, whose
+Python cannot import pypandoc, shows Word so and refuses it); the dialog starts on the
 settings' format, then on the last choice. pdf and docx are asserted whenever the server lists them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.jupyterlab import LabError, LabSession, open_lab_session, screenshot_paths
+from tests.browser.jupyterlab import (
+    LabError,
+    LabSession,
+    open_lab_session,
+    running_lab_server,
+    screenshot_paths,
+)
 from tests.server._workspace import DECISION, RISK, make_workspace
 
 if TYPE_CHECKING:
@@ -249,3 +257,45 @@ def test_exporting_again_refreshes_a_report_already_open(lab: LabSession) -> Non
     )
     shown = lab.page.evaluate(_DOCUMENT_TEXT_JS, [report, False])
     assert shown == written.read_text(encoding="utf-8")
+
+
+def test_a_format_the_server_cannot_write_is_greyed_out_and_refused(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A server on which pypandoc cannot be imported, as where the docx extra is not installed.
+    shadow = tmp_path_factory.mktemp("no-pandoc")
+    (shadow / "pypandoc").mkdir()
+    (shadow / "pypandoc" / "__init__.py").write_text(
+        'raise ImportError("No module named pypandoc (hidden for this test)")\n'
+    )
+    path = os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")]))
+    base = tmp_path_factory.mktemp("lab-no-pandoc")
+    with running_lab_server(base, extra_env={"PYTHONPATH": path}) as server:
+        listed = server.api("GET", "nbmodelbook/api/formats")["formats"]
+        if "docx" not in [entry["name"] for entry in listed]:
+            pytest.skip("no Word format registered")
+        make_workspace(server.root_dir / FOLDER, DECISION, RISK)
+        with open_lab_session(browser, server) as session:
+            session.open_notebook(NOTEBOOK)
+            dialog = open_dialog(session)
+            option = dialog.locator(".jp-ModelBook-format[data-format=docx]")
+            assert option.locator("input").is_disabled()
+            assert "jp-mod-disabled" in (option.get_attribute("class") or "")
+            text = option.inner_text()
+            assert "Not available on this server: Word reports need pandoc" in text, text
+            assert "nbmodelbook[docx]" in text, text
+            assert dialog.locator(".jp-ModelBook-format[data-format=html] input").is_enabled()
+            for shot in screenshot_paths("lab-export-dialog-unavailable.png"):
+                session.screenshot(shot, dialog.locator(".jp-Dialog-content"))
+            dialog.locator(".jp-mod-reject").click()
+            dialog.wait_for(state="detached", timeout=UI_MS)
+            # Asked for by name (a shortcut, a script), the export says why and writes nothing.
+            session.page.evaluate(
+                "() => { window.jupyterapp.commands.execute('nbmodelbook:export-report', "
+                "{ format: 'docx' }); }"
+            )
+            error = session.page.locator(".jp-Dialog", has_text="Review report not written")
+            error.wait_for(timeout=EXPORT_MS)
+            assert "this server cannot write docx reports" in error.inner_text()
+            error.locator("button.jp-Dialog-button").last.click()  # Dismiss
+            assert not (server.root_dir / FOLDER / "work" / "credit.review.docx").exists()
