@@ -36,9 +36,11 @@ demo: install
 	$(VENV)/bin/nbmodelbook check build/demo.ipynb --store .nbmodelbook/runs.sqlite || true
 	@echo "Review report:"
 	$(VENV)/bin/nbmodelbook report build/demo.ipynb --store .nbmodelbook/runs.sqlite -o build/demo.review.html
+	$(VENV)/bin/nbmodelbook report build/demo.ipynb --store .nbmodelbook/runs.sqlite -o build/demo.review.pdf
 
 test: lint
 	bash scripts/ensure_browser.sh
+	bash scripts/ensure_pdf.sh
 	bash scripts/ensure_postgres.sh
 	cd labextension && $(WITH_VENV) jlpm test
 	$(WITH_VENV) $(PY) -m pytest
