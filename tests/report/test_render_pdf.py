@@ -300,3 +300,11 @@ def test_without_weasyprint_the_error_says_what_to_install(kind: str, tmp_path: 
 
 def test_pdf_is_available_here() -> None:
     assert pdf_unavailable() is None
+
+
+def test_hostile_text_is_printed_as_text(tmp_path: Path) -> None:
+    payload = "<img src=x onerror=alert(1)>"
+    path = tmp_path / "hostile.review.pdf"
+    REPORT_FORMATS["pdf"].render(make_review(payload), path)
+    text = " ".join("".join(page_texts(path)).split())
+    assert f"Credit default model{payload}" in text
