@@ -31,6 +31,7 @@ from nbmodelbook.report.render_html import render_html
 from nbmodelbook.report.render_pdf import (
     MAX_INLINE_PARAM_ROWS,
     MAX_RUN_COLUMNS,
+    pdf_unavailable,
     print_layout,
     render_html_for_print,
     render_pdf,
@@ -223,7 +224,7 @@ def test_contents_give_each_section_its_page(review: Review, pdf: Path, pages: l
     assert len(listed) == len(page["sections"]), contents
     for section in page["sections"]:
         heading = f"{section['number']}. {section['heading']}"
-        starts = next(i for i, text in enumerate(pages, start=1) if f"\n{heading}\n" in text)
+        starts = next(i for i, text in enumerate(pages, start=1) if heading in text.splitlines())
         assert listed[heading] == starts, heading
 
 
@@ -282,6 +283,8 @@ def test_without_weasyprint_the_error_says_what_to_install(kind: str, tmp_path: 
         f"    REPORT_FORMATS['pdf'].render(empty_review(), {str(tmp_path / 'x.pdf')!r})\n"
         "except FormatUnavailable as exc:\n"
         "    print('FormatUnavailable', exc.exit_code, exc)\n"
+        "from nbmodelbook.report.render_pdf import pdf_unavailable\n"
+        "print('unavailable:', pdf_unavailable())\n"
     )
     done = python_without_weasyprint(kind, code, ROOT)
     assert done.returncode == 0, done.stderr
@@ -291,3 +294,17 @@ def test_without_weasyprint_the_error_says_what_to_install(kind: str, tmp_path: 
     assert "libpango-1.0-0 libpangoft2-1.0-0" in out and "brew install pango" in out
     assert ("could not be loaded" in out) == (kind == "oserror")
     assert not (tmp_path / "x.pdf").exists()
+    # What a frontend asks before offering the format: the same reason.
+    assert "unavailable: PDF reports need" in out
+
+
+def test_pdf_is_available_here() -> None:
+    assert pdf_unavailable() is None
+
+
+def test_hostile_text_is_printed_as_text(tmp_path: Path) -> None:
+    payload = "<img src=x onerror=alert(1)>"
+    path = tmp_path / "hostile.review.pdf"
+    REPORT_FORMATS["pdf"].render(make_review(payload), path)
+    text = " ".join("".join(page_texts(path)).split())
+    assert f"Credit default model{payload}" in text
