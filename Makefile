@@ -30,6 +30,7 @@ $(LAB_BUILD): $(LAB_SOURCES) | $(STAMP)
 install: $(STAMP) $(LAB_BUILD)
 
 demo: install
+	bash scripts/ensure_pdf.sh
 	$(VENV)/bin/nbmodelbook execute demo.ipynb -o build/demo.ipynb
 	@echo "Runs recorded in .nbmodelbook/runs.sqlite:"
 	$(VENV)/bin/nbmodelbook runs demo.ipynb
