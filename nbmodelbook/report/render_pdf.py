@@ -75,14 +75,8 @@ def _parts(
             {
                 "caption": f"Runs {start + 1}–{end} of {width}" if len(spans) > 1 else "",
                 "runs": list(runs[start:end]),
-                "rows": [
-                    {
-                        "name": row["name"],
-                        "values": list(row["values"][start:end]),
-                        "differs": row["differs"],
-                    }
-                    for row in rows
-                ],
+                # Every key of the row (its "Same in all?" answer too), the values cut.
+                "rows": [{**row, "values": list(row["values"][start:end])} for row in rows],
                 # "Same in all?" answers for every compared run: said once, in the last part.
                 "mark_same": mark_same and end == width,
             }
