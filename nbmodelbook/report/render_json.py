@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.changes import ReviewChanges, text_sha256
+from nbmodelbook.report.changes_view import changes_summary
 from nbmodelbook.report.evidence import (
     Comparison,
     EvaluationFigures,
@@ -58,6 +60,7 @@ def review_payload(review: Review) -> dict[str, Any]:
                     "alternative_run_ids": list(decision.alternative_run_ids),
                     "metric": decision.headline_metric,
                     "missing_refs": list(decision.evidence.missing_refs),
+                    "text_sha256": text_sha256(decision.annotation),
                 }
                 for decision in review.decisions
             ],
@@ -84,7 +87,13 @@ def review_payload(review: Review) -> dict[str, Any]:
             "evidence_reason": evidence.reason if evidence else "no evidence figures",
         }
     )
+    if review.changes is not None:  # only with an earlier review: otherwise the same bytes
+        payload["changes"] = _clean(_changes(review.changes))
     return payload
+
+
+def _changes(changes: ReviewChanges) -> dict[str, Any]:
+    return {**changes.as_dict(), "summary": changes_summary(changes)}
 
 
 def _interval(interval: Interval | None) -> dict[str, Any] | None:
