@@ -25,6 +25,8 @@ from nbmodelbook.errors import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from nbmodelbook.report.model import Review
+
 
 @dataclass(frozen=True, slots=True)
 class Command:
@@ -322,6 +324,10 @@ def _run_check(args: argparse.Namespace) -> int:
             "notebook": str(source),
             "ready": ready,
             "items": [{**item.as_dict(), "severity": severity(item)} for item in items],
+            "criteria": [
+                {"text": c.text, "status": c.status.value, "reason": c.reason}
+                for c in review.criteria
+            ],
         }
         print(json.dumps(payload, indent=1))
     else:
@@ -330,12 +336,23 @@ def _run_check(args: argparse.Namespace) -> int:
             f"{source.name}: {verdict} ({len(review.history)} runs, "
             f"{len(review.decisions)} decision(s))"
         )
+        _print_criteria(review)
         for item in items:
             where = f"cell {item.cell_index + 1}: " if item.cell_index is not None else ""
             mark = "✗" if item.blocking else "!"
             graded = severity(item)
             print(f"  {mark} {where}{item.message}" + (f" [{graded}]" if graded else ""))
     return EXIT_OK if ready else EXIT_NOT_READY
+
+
+def _print_criteria(review: Review) -> None:
+    from nbmodelbook.report.criteria_view import criterion_sentence
+
+    level = review.evidence.level if review.evidence is not None else 0.95
+    for criterion in review.criteria:
+        mark = {"met": "✓", "met on the point estimate only": "!"}.get(criterion.status.value, "✗")
+        label = review.run_label(criterion.run_id) if criterion.run_id else None
+        print(f"  {mark} criterion: {criterion_sentence(criterion, level, label)}")
 
 
 register(

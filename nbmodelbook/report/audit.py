@@ -10,12 +10,13 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nbmodelbook.links import CellLink
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import LineageCell, RunRecord, RunStatus
 from nbmodelbook.report.compare import FEATURES_DIFFER, model_family
+from nbmodelbook.report.criteria_view import criterion_sentence
 from nbmodelbook.report.evidence import (
     NOT_DISTINGUISHABLE,
     SIGNIFICANTLY_WORSE,
@@ -26,6 +27,8 @@ from nbmodelbook.report.evidence import (
 from nbmodelbook.report.evidence_view import format_difference, format_optimism, format_p
 from nbmodelbook.report.model import (
     Annotation,
+    Criterion,
+    CriterionStatus,
     Decision,
     Finding,
     Rejection,
@@ -59,6 +62,7 @@ class AuditContext:
     unknown_refs: list[tuple[Annotation, str]]
     chosen_run_id: str | None
     evidence: ReviewEvidence | None = None  # the figures behind the decisions, when computed
+    criteria: list[Criterion] = field(default_factory=list)  # acceptance criteria, checked
 
     def cell_of_run(self, run_id: str) -> CellLink | None:
         return next((link for link in self.links if run_id in link.run_ids), None)
@@ -1109,3 +1113,71 @@ def _contradiction(
         run_ids=(run_id,),
         cell_index=annotation.cell_index,
     )
+
+
+# --- acceptance criteria ------------------------------------------------------------------------
+
+_CRITERION_FINDINGS: dict[CriterionStatus, tuple[str, Severity, str, str]] = {
+    CriterionStatus.NOT_MET: (
+        "criterion-not-met",
+        Severity.HIGH,
+        "An acceptance criterion is not met",
+        "The model does not reach the bar its authors set. Choose another model, or say in "
+        "the decision why the committee should accept it anyway.",
+    ),
+    CriterionStatus.NOT_EVALUATED: (
+        "criterion-not-evaluated",
+        Severity.HIGH,
+        "An acceptance criterion could not be checked",
+        "A bar nobody can check is no evidence: fix the rule or capture the figure it names.",
+    ),
+    CriterionStatus.MET_ON_POINT: (
+        "criterion-met-on-point-only",
+        Severity.MEDIUM,
+        "An acceptance criterion is met on the point estimate only",
+        "The figure reaches the bar, but the evidence does not rule out that the model falls "
+        "short of it: more evaluation rows, or a bar the committee accepts with that margin.",
+    ),
+}
+
+
+@audit_check
+def acceptance_criteria(context: AuditContext) -> Iterable[Finding]:
+    level = context.evidence.level if context.evidence is not None else 0.95
+    for criterion in context.criteria:
+        found = _CRITERION_FINDINGS.get(criterion.status)
+        if found is None:
+            continue
+        code, severity, title, advice = found
+        label = _run_label(context, criterion.run_id) if criterion.run_id else None
+        yield Finding(
+            code=code,
+            severity=severity,
+            title=title,
+            detail=f"{criterion_sentence(criterion, level, label)} {advice}",
+            run_ids=(criterion.run_id,) if criterion.run_id else (),
+            cell_index=criterion.annotation.cell_index,
+        )
+
+
+@audit_check
+def decision_without_criterion(context: AuditContext) -> Iterable[Finding]:
+    if context.criteria:
+        return
+    for decision in context.decisions:
+        if decision.chosen_run_id is None:
+            continue
+        yield Finding(
+            code="no-acceptance-criterion",
+            severity=Severity.MEDIUM,
+            title="The decision has no acceptance criterion",
+            detail=(
+                "Nothing says how good is good enough, so the committee cannot tell whether "
+                f"{_run_label(context, decision.chosen_run_id)} is fit for use or only the "
+                "best of those tried. Add a bar the evidence is checked against, e.g. "
+                "'> [!CRITERION] auc >= 0.90'."
+            ),
+            run_ids=(decision.chosen_run_id,),
+            cell_index=decision.annotation.cell_index,
+        )
+        return  # one is enough: the fix is the same

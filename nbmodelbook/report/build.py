@@ -13,7 +13,9 @@ from nbmodelbook.metric_names import headline_metric
 from nbmodelbook.record import FEATURES_KIND, RunRecord, code_hash
 from nbmodelbook.report.audit import AuditContext, NotebookCell, run_audit
 from nbmodelbook.report.compare import compare_runs, model_family
+from nbmodelbook.report.criteria import check_criteria
 from nbmodelbook.report.evidence import ReviewEvidence, review_evidence
+from nbmodelbook.report.facts import model_facts
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -111,6 +113,7 @@ def build_review(
         candidate_counts=candidate_counts,
         level=level,
     )
+    criteria = check_criteria(annotations, runs, chosen_id, figures)
     context = AuditContext(
         cells=_cells(notebook),
         links=links,
@@ -121,6 +124,7 @@ def build_review(
         unknown_refs=unknown,
         chosen_run_id=chosen_id,
         evidence=figures,
+        criteria=criteria,
     )
     findings = run_audit(context)
     chosen = runs.get(chosen_id or "")
@@ -142,6 +146,8 @@ def build_review(
         chosen_run_id=chosen_id,
         store_location=store_location,
         evidence=figures,
+        facts=model_facts(annotations, chosen),
+        criteria=criteria,
     )
 
 

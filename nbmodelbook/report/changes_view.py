@@ -161,7 +161,7 @@ def _status(status: str | None, figure: Measured | None, digits: int) -> str:
         return "—"
     if figure is None or figure.value is None:
         return status
-    return f"{status} ({figure_text(figure, digits)})"
+    return f"{status}: {figure_text(figure, digits)}"
 
 
 def _criterion_row(change: CriterionChange) -> dict[str, Any]:

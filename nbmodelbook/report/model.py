@@ -204,6 +204,7 @@ class CriterionCheck:
     upper: float | None
     status: CriterionStatus
     rows: int | None = None
+    method: str | None = None  # how the interval was computed ("DeLong", "Wilson", ...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from nbmodelbook.report.evidence import (
     WeakSegment,
 )
 from nbmodelbook.report.evidence_view import baseline_sentence
-from nbmodelbook.report.model import Review
+from nbmodelbook.report.model import Criterion, Fact, Review
 from nbmodelbook.stats.results import Estimate, Interval
 
 __all__ = ["SCHEMA", "review_json", "review_payload"]
@@ -85,6 +85,8 @@ def review_payload(review: Review) -> dict[str, Any]:
                 for finding in review.findings
             ],
             "evidence_reason": evidence.reason if evidence else "no evidence figures",
+            "facts": [_fact(fact) for fact in review.facts],
+            "criteria": [_criterion(criterion) for criterion in review.criteria],
         }
     )
     if review.changes is not None:  # only with an earlier review: otherwise the same bytes
@@ -94,6 +96,46 @@ def review_payload(review: Review) -> dict[str, Any]:
 
 def _changes(changes: ReviewChanges) -> dict[str, Any]:
     return {**changes.as_dict(), "summary": changes_summary(changes)}
+
+
+def _fact(fact: Fact) -> dict[str, Any]:
+    return {
+        "key": fact.key,
+        "label": fact.label,
+        "text": fact.text,
+        "source": fact.source,
+        "cell": fact.cell_index + 1 if fact.cell_index is not None else None,
+    }
+
+
+def _criterion(criterion: Criterion) -> dict[str, Any]:
+    overall = criterion.checks[0] if criterion.checks else None
+    return {
+        "text": criterion.text,
+        "metric": criterion.metric,
+        "operator": criterion.operator,
+        "threshold": criterion.threshold,
+        "segment": criterion.segment,
+        "status": criterion.status.value,
+        "run_id": criterion.run_id,
+        "value": overall.value if overall else None,
+        "lower": overall.lower if overall else None,
+        "upper": overall.upper if overall else None,
+        "reason": criterion.reason,
+        "cell": criterion.annotation.cell_index + 1,
+        "checks": [
+            {
+                "scope": check.scope,
+                "value": check.value,
+                "lower": check.lower,
+                "upper": check.upper,
+                "method": check.method,
+                "rows": check.rows,
+                "status": check.status.value,
+            }
+            for check in criterion.checks
+        ],
+    }
 
 
 def _interval(interval: Interval | None) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_fail
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.changes_view import changes_view
 from nbmodelbook.report.compare import model_family, params_sentence
+from nbmodelbook.report.criteria_view import criteria_view
 from nbmodelbook.report.evidence_view import (
     comparison_view,
     evaluation_for,
@@ -31,6 +32,7 @@ from nbmodelbook.report.evidence_view import (
     rounded_with_interval,
     summary_view,
 )
+from nbmodelbook.report.facts_view import fact_text, facts_view
 from nbmodelbook.report.labels import run_labels
 from nbmodelbook.report.model import (
     Annotation,
@@ -78,7 +80,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("coverage", "Framework coverage"),
     ("appendix", "Appendix: environment and run log"),
 )
-OPTIONAL_SECTIONS = frozenset({"changes", "facts", "criteria", "coverage"})
+OPTIONAL_SECTIONS = frozenset({"changes", "coverage"})
 
 SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 STATUS_TEXT = {
@@ -1055,13 +1057,28 @@ def build_view(review: Review) -> dict[str, Any]:
         "run_log": _run_log_rows(ctx, history),
         # Filled in by the sections still to come; None or empty leaves them out.
         "changes": changes_view(review, ctx.ref),
-        "facts": None,
-        "criteria": None,
+        "facts": facts_view(review.facts),
+        "criteria": criteria_view(
+            review.criteria, review.evidence.level if review.evidence else 0.95, _labels(ctx)
+        ),
         "coverage": None,
+        "page_one_facts": _page_one_facts(review),
     }
+    # Annotation bodies are Markdown, rendered by each format as the other annotations are.
+    for fact in page["facts"]["written"]:
+        fact["body"] = Body(fact["body"])
+    for criterion_row in page["criteria"]["rows"]:
+        criterion_row["body"] = Body(criterion_row["body"])
     page["sections"] = numbered_sections(page)
     page["n"] = {section["anchor"]: section["number"] for section in page["sections"]}
     return page
+
+
+def _page_one_facts(review: Review) -> dict[str, str | None]:
+    """The facts page 1 names: what the model predicts, for what, whose, which version."""
+    return {
+        key: fact_text(review.facts, key) for key in ("target", "intended-use", "owner", "version")
+    }
 
 
 def numbered_sections(page: Mapping[str, Any]) -> list[dict[str, Any]]:

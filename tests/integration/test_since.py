@@ -58,6 +58,8 @@ SECOND_DECISION = (
     "> We chose run:forest-deep over run:logreg and run:forest: it ranks best. metric:auc"
 )
 RISK = "> [!RISK] Synthetic data only."
+FIRST_CRITERION = "> [!CRITERION] auc >= 0.85"
+SECOND_CRITERION = "> [!CRITERION] auc >= 0.95"
 
 
 @dataclass
@@ -101,7 +103,7 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Reviewed:
     folder = tmp_path_factory.mktemp("since")
     notebook, store = folder / "model.ipynb", folder / "store" / "runs.sqlite"
     cells = [new_code_cell(source) for source in ("%load_ext nbmodelbook", SETUP, LOGREG, FOREST)]
-    cells += [new_markdown_cell(FIRST_DECISION), new_markdown_cell(RISK)]
+    cells += [new_markdown_cell(text) for text in (FIRST_DECISION, FIRST_CRITERION, RISK)]
     document = new_notebook(cells=cells)
     document.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(document, notebook)
@@ -114,6 +116,8 @@ def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Reviewed:
     changed.cells.insert(4, new_code_cell(DEEP))
     decision = next(cell for cell in changed.cells if cell.source == FIRST_DECISION)
     decision.source = SECOND_DECISION
+    bar = next(cell for cell in changed.cells if cell.source == FIRST_CRITERION)
+    bar.source = SECOND_CRITERION  # the committee raised the bar
     nbformat.write(changed, notebook)
     second_runs = _execute(notebook, store)
     html = folder / "plain.review.html"
@@ -189,8 +193,19 @@ def test_the_section_lists_exactly_what_changed_between_the_executions(
     }
     assert opened == keyed(now) - keyed(previous)
     assert closed == keyed(previous) - keyed(now)
-    if "criteria" not in previous:
-        assert changes["criteria_recorded_before"] is False
+    # The bar raised: one criterion changed, its status before and after as each review said.
+    assert changes["criteria_recorded_before"] is True
+    (criterion,) = changes["criteria"]
+    assert criterion["change"] == "changed"
+    assert criterion["fields"] == [
+        {"field": "rule", "before": "auc >= 0.85", "after": "auc >= 0.95"}
+    ]
+    assert (criterion["status_before"], criterion["status_after"]) == (
+        previous["criteria"][0]["status"],
+        now["criteria"][0]["status"],
+    )
+    assert criterion["before"]["value"] == previous["criteria"][0]["value"]
+    assert criterion["after"]["value"] == now["criteria"][0]["value"]
 
     html = reviewed.folder / "since.review.html"
     assert reviewed.report("--since", str(reviewed.previous), "-o", str(html)) == 0
@@ -200,7 +215,10 @@ def test_the_section_lists_exactly_what_changed_between_the_executions(
         f"2. Changes since the last review 3 runs added; the chosen run is now {deep_label} "
         f"(was {labels(reviewed, [logreg_1])[0]}); auc "
     )
-    assert "1 decision changed" in text
+    assert "1 decision changed; 1 criterion changed" in text
+    assert (
+        f"changed auc >= 0.95 rule: auc >= 0.85 → auc >= 0.95 {criterion['status_before']}" in text
+    )
     assert f"Added (3): {', '.join(labels(reviewed, reviewed.second_runs))}." in text
     assert "no longer in the store" not in text
 

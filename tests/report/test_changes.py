@@ -278,22 +278,9 @@ def criterion(text: str, status: CriterionStatus, value: float, threshold: float
     )
 
 
-def criteria_json(*items: Criterion) -> list[dict[str, Any]]:
-    """Criteria as the earlier review's JSON lists them (its top-level "criteria")."""
-    return [
-        {
-            "text": c.text,
-            "metric": c.metric,
-            "operator": c.operator,
-            "threshold": c.threshold,
-            "segment": c.segment,
-            "status": c.status.value,
-            "value": c.checks[0].value,
-            "lower": c.checks[0].lower,
-            "upper": c.checks[0].upper,
-        }
-        for c in items
-    ]
+def with_criteria(review: Review, *items: Criterion) -> dict[str, Any]:
+    """The JSON of `review` had it checked these criteria."""
+    return as_json(dataclasses.replace(review, criteria=list(items)))
 
 
 def test_an_earlier_review_without_criteria_says_so(earlier: Review) -> None:
@@ -316,9 +303,8 @@ def test_criteria_added_changed_and_removed_with_their_status(earlier: Review) -
     raised = criterion("auc >= 0.99", CriterionStatus.NOT_MET, 0.95, 0.99)
     dropped = criterion("brier <= 0.2", CriterionStatus.MET, 0.1, 0.2)
     dropped = dataclasses.replace(dropped, metric="brier", operator="<=")
-    previous = as_json(earlier)
-    previous["criteria"] = criteria_json(
-        kept, criterion("auc >= 0.95", CriterionStatus.MET, 0.97, 0.95), dropped
+    previous = with_criteria(
+        earlier, kept, criterion("auc >= 0.95", CriterionStatus.MET, 0.97, 0.95), dropped
     )
     fresh = criterion("auc >= 0.8 on segment region", CriterionStatus.MET_ON_POINT, 0.95, 0.8)
     now = dataclasses.replace(earlier, criteria=[kept, raised, fresh])
@@ -334,8 +320,8 @@ def test_criteria_added_changed_and_removed_with_their_status(earlier: Review) -
         ("rule", "auc >= 0.95", "auc >= 0.99")
     ]
     view = build_view(dataclasses.replace(now, changes=changes))["changes"]
-    assert view["criteria"][0]["before"] == "met (0.97 (0.95–0.98))"
-    assert view["criteria"][0]["after"] == "not met (0.95 (0.93–0.96))"
+    assert view["criteria"][0]["before"] == "met: 0.97 (0.95–0.98)"
+    assert view["criteria"][0]["after"] == "not met: 0.95 (0.93–0.96)"
     assert "1 criterion changed" in view["summary"] and "1 criterion added" in view["summary"]
 
 
@@ -357,8 +343,8 @@ def test_the_section_and_the_page_one_line_in_html_and_markdown(
     later = review_of(decide("stump", "logreg"), runs=[*runs, logreg(180.0, "logreg-2")])
     later.changes = review_changes(previous, later)
     page = build_view(later)
-    assert [s["anchor"] for s in page["sections"]][:3] == ["summary", "changes", "decisions"]
-    assert page["n"]["changes"] == 2 and page["n"]["decisions"] == 3
+    assert [s["anchor"] for s in page["sections"]][:3] == ["summary", "changes", "facts"]
+    assert page["n"]["changes"] == 2 and page["n"]["facts"] == 3
     html = render_html(later)
     assert '<section class="section" id="changes">' in html
     assert "<h2>2. Changes since the last review</h2>" in html
@@ -371,7 +357,7 @@ def test_the_section_and_the_page_one_line_in_html_and_markdown(
     # The decision's title, the run's name, the finding's title and its code.
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt; | *x*") == 4
     assert 'class="badge badge-kind"' in html  # a grade this nbmodelbook does not know
-    assert html.index('id="summary"') < html.index('id="changes"') < html.index('id="decisions"')
+    assert html.index('id="summary"') < html.index('id="changes"') < html.index('id="facts"')
     text, _files = render_markdown(later, Path("x_files"))
     assert "## 2. Changes since the last review" in text
     assert "**Since the last review:** 1 run added; 1 run no longer in the store; the" in text

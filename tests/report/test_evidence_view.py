@@ -127,14 +127,14 @@ def test_page_one_says_in_words_whether_the_lead_is_real(tmp_path: Path) -> None
     notebook, store_path, _ = reviewed(tmp_path, BEATS_STUMP)
     review = load_review(notebook, str(store_path), progress=lambda _m: None)
     html = text_of_html(render_html(review))
-    page_one = _sections(html, "1. Summary", "2. Decisions")
+    page_one = _sections(html, "1. Summary", "2. Model facts")
     assert re.search(r"scores 0\.\d+ \(95% CI 0\.\d+–[01]\.\d+, DeLong\)", page_one)
     assert "lead over stump" in page_one and "is real" in page_one
     assert "A model that ignores its inputs (prior) scores auc = 0.5" in page_one
     assert re.search(r"At the threshold used, it misses \d+ of \d+ positive cases", page_one)
     # The risk by name, not a count.
     assert "Risk: Breast cancer data only." in page_one
-    decisions = _sections(html, "2. Decisions", "3. Rejected alternatives")
+    decisions = _sections(html, "4. Decisions", "5. Rejected alternatives")
     assert "Is the lead real?" in decisions and "significantly better" in decisions
     assert "Holm" in decisions
 
@@ -143,7 +143,7 @@ def test_a_lead_within_the_noise_is_called_so(tmp_path: Path) -> None:
     notebook, store_path, _ = reviewed(tmp_path, BEATS_ALMOST)
     review = load_review(notebook, str(store_path), progress=lambda _m: None)
     markdown, _ = render_markdown(review, None)
-    page_one = _sections(text_of_markdown(markdown), "1. Summary", "2. Decisions")
+    page_one = _sections(text_of_markdown(markdown), "1. Summary", "2. Model facts")
     assert "is not distinguishable from chance" in page_one
     assert "after Holm" not in page_one  # one alternative: nothing to adjust for
     assert "significantly" not in page_one
@@ -156,7 +156,7 @@ def test_performance_evidence_of_the_chosen_run(tmp_path: Path) -> None:
         text_of_html(render_html(review)),
         text_of_markdown(render_markdown(review, None)[0]),
     ):
-        section = _sections(text, "6. Performance", "7. Risks")
+        section = _sections(text, "8. Performance", "9. Risks")
         assert "Evidence behind the figures" in section
         assert re.search(r"auc roc_auc_score 0\.\d+ 0\.\d+–[01]\.\d+ DeLong 143", section)
         assert re.search(r"accuracy accuracy_score 0\.\d+ 0\.\d+–[01]\.\d+ Wilson 143", section)
@@ -174,9 +174,9 @@ def test_a_cited_run_without_evidence_says_why_it_has_no_interval(tmp_path: Path
     store.finish_run(stump)
     store.close()
     review = load_review(notebook, str(store_path), progress=lambda _m: None)
-    decisions = _sections(text_of_html(render_html(review)), "2. Decisions", "3. Rejected")
+    decisions = _sections(text_of_html(render_html(review)), "4. Decisions", "5. Rejected")
     assert re.search(r"stump \(\w+\): no interval for auc: no evaluations recorded", decisions)
-    page_one = _sections(text_of_html(render_html(review)), "1. Summary", "2. Decisions")
+    page_one = _sections(text_of_html(render_html(review)), "1. Summary", "2. Model facts")
     assert "cannot be compared with stump" in page_one
 
 
@@ -208,7 +208,7 @@ def test_html_markdown_and_json_carry_the_same_labels_numbers_and_findings(
     # The same figures, rounded the same way, in every section the two formats share.
     label = re.compile(r"[\w.-]+ \([0-9a-f]{12}\)")
     assert sorted(label.findall(html)) == sorted(label.findall(markdown))
-    for start, end in (("1. Summary", "2. Decisions"), ("6. Performance", "7. Risks")):
+    for start, end in (("1. Summary", "2. Model facts"), ("8. Performance", "9. Risks")):
         assert sorted(_NUMBER.findall(_sections(html, start, end))) == sorted(
             _NUMBER.findall(_sections(markdown, start, end))
         )
@@ -294,12 +294,12 @@ def test_the_search_behind_the_chosen_run_and_the_selection_effect(tmp_path: Pat
         text_of_html(render_html(review)),
         text_of_markdown(render_markdown(review, None)[0]),
     ):
-        section = _sections(text, "6. Performance", "7. Risks")
+        section = _sections(text, "8. Performance", "9. Risks")
         assert "The search behind the chosen run (GridSearchCV, by roc_auc)" in section
         assert re.search(r"1 C=1\.0 refitted 0\.987", section.replace("(refitted)", "refitted"))
         assert "The refitted configuration ranks 1 of 3 by mean roc_auc." in section
         assert "C = 1 is the highest value searched (0.01, 0.1, 1): the best may lie" in section
-        page_one = _sections(text, "1. Summary", "2. Decisions")
+        page_one = _sections(text, "1. Summary", "2. Model facts")
         assert re.search(
             r"The choice was made among (3) runs scored on the same rows that report its auc \(6 "
             r"configurations were tried in all\): picking the best of \1 makes the figure "

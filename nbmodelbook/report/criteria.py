@@ -1,0 +1,250 @@
+"""Acceptance criteria: `> [!CRITERION] auc >= 0.95 [on segment region]`, checked. Pure.
+
+A criterion is a rule on one captured metric of the chosen run:
+
+- `METRIC >= NUMBER` (higher is better) or `METRIC <= NUMBER` (lower is better); `≥`/`≤` are
+  accepted, a number may be a percentage (`90%` is 0.9), `metric:auc` is `auc`.
+- `... on segment COLUMN` asks for it on every level of a captured segment column as well as
+  overall.
+
+Each scope is checked against the figure's interval (the evidence's level, two-sided):
+
+- met: the whole interval is on the right side of the bar (for `>=`, its lower bound is at or
+  above it);
+- met on the point estimate only: the figure meets the bar but its interval reaches past it, or
+  the figure has no interval (no predictions were kept for it), so the evidence cannot show it;
+- not met: the figure itself misses the bar;
+- not evaluated: the rule cannot be read, no run was chosen, or the chosen run has no such figure.
+
+The criterion's status is its worst scope's, in that order (not met is worst).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from nbmodelbook.record import RunRecord
+from nbmodelbook.report.evidence import EvaluationFigures, ReviewEvidence
+from nbmodelbook.report.model import (
+    Annotation,
+    AnnotationKind,
+    Criterion,
+    CriterionCheck,
+    CriterionStatus,
+)
+from nbmodelbook.stats.results import Estimate
+
+__all__ = ["RULE_HELP", "check_criteria", "check_criterion", "parse_rule"]
+
+RULE_HELP = (
+    "write it as `METRIC >= NUMBER` or `METRIC <= NUMBER`, e.g. `auc >= 0.95 on segment region`"
+)
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_RULE = re.compile(
+    rf"""^\s*(?:metric:)?(?P<metric>[A-Za-z_][\w.\-]*?)\s*
+    (?P<op><=|>=|≤|≥|=<|=>|<|>|==|=)\s*
+    (?P<number>{_NUMBER})\s*(?P<percent>%)?
+    (?:\s+on\s+(?:segment\s+)?(?P<segment>[\w.\-]+))?
+    \s*\.?\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_OPERATORS = {">=": ">=", "≥": ">=", "=>": ">=", "<=": "<=", "≤": "<=", "=<": "<="}
+# Worst first: a criterion is as good as its worst scope.
+_SEVERITY = (
+    CriterionStatus.NOT_MET,
+    CriterionStatus.NOT_EVALUATED,
+    CriterionStatus.MET_ON_POINT,
+    CriterionStatus.MET,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    metric: str
+    operator: str  # ">=" | "<="
+    threshold: float
+    segment: str | None
+
+
+def parse_rule(text: str) -> Rule | str:
+    """The rule in `text`, or a sentence saying why it cannot be read."""
+    match = _RULE.match(text.replace("\u2212", "-"))
+    if match is None:
+        return f"the rule {text.strip()!r} could not be read: {RULE_HELP}"
+    operator = _OPERATORS.get(match.group("op"))
+    if operator is None:
+        return (
+            f"the rule {text.strip()!r} uses {match.group('op')!r}: a criterion is a bar to "
+            "reach, so use >= (higher is better) or <= (lower is better)"
+        )
+    threshold = float(match.group("number")) / (100.0 if match.group("percent") else 1.0)
+    if not math.isfinite(threshold):
+        return f"the rule {text.strip()!r} has no finite bar: {RULE_HELP}"
+    return Rule(match.group("metric"), operator, threshold, match.group("segment"))
+
+
+def check_criteria(
+    annotations: Sequence[Annotation],
+    runs: Mapping[str, RunRecord],
+    chosen_run_id: str | None,
+    evidence: ReviewEvidence | None,
+) -> list[Criterion]:
+    """Every `CRITERION` annotation, checked on the chosen run, in notebook order."""
+    chosen = runs.get(chosen_run_id) if chosen_run_id else None
+    return [
+        check_criterion(annotation, chosen, evidence)
+        for annotation in annotations
+        if annotation.kind is AnnotationKind.CRITERION
+    ]
+
+
+def check_criterion(
+    annotation: Annotation, chosen: RunRecord | None, evidence: ReviewEvidence | None
+) -> Criterion:
+    text = annotation.title.strip() or annotation.body.strip().split("\n", 1)[0]
+    rule = parse_rule(text)
+    if isinstance(rule, str):
+        return _unchecked(annotation, text, None, rule)
+    if chosen is None:
+        return _unchecked(
+            annotation, text, rule, "no run was chosen: a decision must cite the chosen run"
+        )
+    metric = _metric_name(rule.metric, chosen, evidence)
+    if metric is None:
+        return _unchecked(annotation, text, rule, _unknown_metric(rule.metric, chosen), chosen)
+    figures = _evaluation(evidence, chosen.run_id, metric)
+    checks: list[CriterionCheck] = []
+    if figures is not None and figures.estimate is not None:
+        checks.append(_check("overall", figures.estimate, rule))
+    else:
+        value = chosen.metrics.get(metric)
+        if value is None or not math.isfinite(value):
+            return _unchecked(
+                annotation, text, rule, f"run {chosen.name} has no finite {metric}", chosen
+            )
+        checks.append(
+            CriterionCheck("overall", value, None, None, _status(value, None, None, rule))
+        )
+    reason = f"checked on run {chosen.name}"
+    if figures is None or figures.estimate is None or figures.estimate.interval is None:
+        reason += f"; {metric} has no interval (no predictions were kept for it)"
+    if rule.segment is not None:
+        levels = [s for s in (figures.segments if figures else ()) if s.segment == rule.segment]
+        if not levels:
+            captured = sorted({s.segment for s in (figures.segments if figures else ())})
+            reason = (
+                f"{metric} of run {chosen.name} has no segment {rule.segment!r}"
+                + (f" (captured: {', '.join(captured)})" if captured else " (none captured)")
+                + "; pass the column to the metric call or log_predictions(segments=...)"
+            )
+            checks.append(
+                CriterionCheck(
+                    f"{rule.segment} (every level)", None, None, None, CriterionStatus.NOT_EVALUATED
+                )
+            )
+        for level in levels:
+            scope = f"{rule.segment} = {level.level}"
+            if level.estimate is None:
+                checks.append(
+                    CriterionCheck(scope, None, None, None, CriterionStatus.NOT_EVALUATED, level.n)
+                )
+            else:
+                checks.append(_check(scope, level.estimate, rule))
+    status = min((check.status for check in checks), key=_SEVERITY.index)
+    return Criterion(
+        annotation=annotation,
+        text=text,
+        metric=metric,
+        operator=rule.operator,
+        threshold=rule.threshold,
+        segment=rule.segment,
+        status=status,
+        checks=tuple(checks),
+        reason=reason,
+        run_id=chosen.run_id,
+    )
+
+
+def _check(scope: str, estimate: Estimate, rule: Rule) -> CriterionCheck:
+    interval = estimate.interval
+    lower = interval.low if interval is not None else None
+    upper = interval.high if interval is not None else None
+    return CriterionCheck(
+        scope,
+        estimate.value,
+        lower,
+        upper,
+        _status(estimate.value, lower, upper, rule),
+        estimate.n,
+        interval.method if interval is not None else None,
+    )
+
+
+def _status(value: float, lower: float | None, upper: float | None, rule: Rule) -> CriterionStatus:
+    if not math.isfinite(value):
+        return CriterionStatus.NOT_EVALUATED
+    higher = rule.operator == ">="
+    if (value < rule.threshold) if higher else (value > rule.threshold):
+        return CriterionStatus.NOT_MET
+    bound = lower if higher else upper
+    if bound is None or not math.isfinite(bound):
+        return CriterionStatus.MET_ON_POINT
+    if (bound >= rule.threshold) if higher else (bound <= rule.threshold):
+        return CriterionStatus.MET
+    return CriterionStatus.MET_ON_POINT
+
+
+def _metric_name(written: str, run: RunRecord, evidence: ReviewEvidence | None) -> str | None:
+    """The run's metric the rule names: exactly, else ignoring case."""
+    names = set(run.metrics)
+    figures = evidence.runs.get(run.run_id) if evidence is not None else None
+    if figures is not None:
+        names.update(item.metric for item in figures.evaluations)
+    if written in names:
+        return written
+    folded = [name for name in sorted(names) if name.lower() == written.lower()]
+    return folded[0] if folded else None
+
+
+def _evaluation(
+    evidence: ReviewEvidence | None, run_id: str, metric: str
+) -> EvaluationFigures | None:
+    figures = evidence.runs.get(run_id) if evidence is not None else None
+    if figures is None:
+        return None
+    found = [item for item in figures.evaluations if item.metric == metric]
+    return found[-1] if found else None  # a loop keeps its last value
+
+
+def _unknown_metric(written: str, run: RunRecord) -> str:
+    names = sorted(run.metrics)
+    close = difflib.get_close_matches(written, names, 1, 0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") if names else "none"
+    return f"run {run.name} recorded no metric {written!r}{hint} (it recorded: {listed})"
+
+
+def _unchecked(
+    annotation: Annotation,
+    text: str,
+    rule: Rule | None,
+    reason: str,
+    chosen: RunRecord | None = None,
+) -> Criterion:
+    return Criterion(
+        annotation=annotation,
+        text=text,
+        metric=rule.metric if rule else None,
+        operator=rule.operator if rule else None,
+        threshold=rule.threshold if rule else None,
+        segment=rule.segment if rule else None,
+        status=CriterionStatus.NOT_EVALUATED,
+        checks=(),
+        reason=reason,
+        run_id=chosen.run_id if chosen else None,
+    )
