@@ -25,7 +25,7 @@ from nbmodelbook.errors import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nbmodelbook.report.model import Review
+    from nbmodelbook.report.model import FrameworkCoverage, Review
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,19 +196,22 @@ register(
 
 
 def _configure_report(parser: argparse.ArgumentParser) -> None:
+    from nbmodelbook.report.formats import REPORT_FORMATS
+
+    suffixes = ", ".join(f.suffix for f in REPORT_FORMATS.values())
+    extensions = ", ".join("/".join(f.extensions) for f in REPORT_FORMATS.values())
     parser.add_argument("notebook", help="the annotated notebook")
     parser.add_argument(
         "-o",
         "--output",
-        help="output file (default: NOTEBOOK.review.html, .review.md or .review.json beside the"
-        " notebook, after --format)",
+        help=f"output file (default: NOTEBOOK{suffixes.split(',')[0]} beside the notebook, or"
+        f" the suffix of --format: {suffixes})",
     )
     parser.add_argument(
         "--format",
-        choices=("html", "md", "json"),
+        choices=tuple(REPORT_FORMATS),
         default=None,
-        help="report format (default: from -o's extension: .html/.htm, .md/.markdown or .json;"
-        " else html)",
+        help=f"report format (default: from -o's extension: {extensions}; else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
     parser.add_argument(
@@ -218,6 +221,20 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
         " what changed since (runs, decisions, criteria, the chosen model, findings)",
     )
     _add_confidence(parser)
+    _add_frameworks(parser)
+
+
+def _add_frameworks(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--framework",
+        dest="frameworks",
+        action="append",
+        default=[],
+        metavar="NAME|FILE",
+        help="a governance framework to check the review's coverage of: model-card, sr-11-7,"
+        " eu-ai-act, or an organisation's own .toml file (repeatable; added to those the"
+        " notebook's metadata.nbmodelbook.frameworks names)",
+    )
 
 
 def _add_confidence(parser: argparse.ArgumentParser) -> None:
@@ -263,7 +280,7 @@ def _run_report(args: argparse.Namespace) -> int:
         check_report_output(output, source)
     # Read whole before anything is written: it may be the very file -o replaces.
     previous = _previous_review(args.since)
-    review = load_review(source, args.store, level=args.confidence)
+    review = load_review(source, args.store, level=args.confidence, frameworks=args.frameworks)
     if previous is not None:
         from nbmodelbook.report.changes import review_changes
 
@@ -298,18 +315,28 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output")
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
     _add_confidence(parser)
+    _add_frameworks(parser)
 
 
 def _run_check(args: argparse.Namespace) -> int:
     import json
 
+    from nbmodelbook.report.coverage import coverage_payload, missing_elements
     from nbmodelbook.report.load import load_review
     from nbmodelbook.report.readiness import ReadinessItem, is_ready, readiness
 
     source = Path(args.notebook).expanduser()
-    review = load_review(source, args.store, progress=lambda _message: None, level=args.confidence)
+    review = load_review(
+        source,
+        args.store,
+        progress=lambda _message: None,
+        level=args.confidence,
+        frameworks=args.frameworks,
+    )
     items = readiness(review)
-    ready = is_ready(items)
+    missing = missing_elements(review.coverage)
+    # A framework element still missing fails the check; one partly covered does not.
+    ready = is_ready(items) and not missing
     # An audit finding keeps its severity (high, medium, low); other items have none.
     severities = {
         (finding.code, f"{finding.title}: {finding.detail}"): finding.severity.value
@@ -328,6 +355,8 @@ def _run_check(args: argparse.Namespace) -> int:
                 {"text": c.text, "status": c.status.value, "reason": c.reason}
                 for c in review.criteria
             ],
+            "missing_elements": missing,
+            "coverage": coverage_payload(review.coverage),
         }
         print(json.dumps(payload, indent=1))
     else:
@@ -342,6 +371,8 @@ def _run_check(args: argparse.Namespace) -> int:
             mark = "✗" if item.blocking else "!"
             graded = severity(item)
             print(f"  {mark} {where}{item.message}" + (f" [{graded}]" if graded else ""))
+        for line in _coverage_lines(review.coverage):
+            print(line)
     return EXIT_OK if ready else EXIT_NOT_READY
 
 
@@ -353,6 +384,37 @@ def _print_criteria(review: Review) -> None:
         mark = {"met": "✓", "met on the point estimate only": "!"}.get(criterion.status.value, "✗")
         label = review.run_label(criterion.run_id) if criterion.run_id else None
         print(f"  {mark} criterion: {criterion_sentence(criterion, level, label)}")
+
+
+_COVERAGE_MARKS = {"covered": "✓", "partly covered": "~", "missing": "✗"}
+
+
+def _coverage_lines(coverage: Sequence[FrameworkCoverage]) -> list[str]:
+    """`check`'s account of each framework: every element, what covers it or what to write."""
+    from nbmodelbook.report.coverage import count_line, missing_elements
+
+    lines: list[str] = []
+    for framework in coverage:
+        lines.append(f"{framework.title}: {count_line(framework)}")
+        for element in framework.elements:
+            status = element.status.value
+            mark = _COVERAGE_MARKS.get(status, "·")
+            head = f"  {mark} {element.title} [{element.clause}]: {status}"
+            covered = "; ".join(element.covered_by)
+            todo = "; ".join(element.missing)
+            if status == "covered":
+                lines.append(f"{head} by {covered}")
+            elif status == "partly covered":
+                lines.append(f"{head} by {covered}; missing: {todo}")
+            else:  # missing, or outside the notebook (with what in it informs the element)
+                lines.append(f"{head}: {todo}" + (f" (informed by {covered})" if covered else ""))
+    missing = missing_elements(coverage)
+    if missing:
+        lines.append(
+            f"{missing} framework element{'s are' if missing != 1 else ' is'} missing "
+            "(marked ✗): write what each asks for, then check again"
+        )
+    return lines
 
 
 register(

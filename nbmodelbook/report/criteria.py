@@ -27,8 +27,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import RunRecord
-from nbmodelbook.report.evidence import EvaluationFigures, ReviewEvidence
+from nbmodelbook.report.evidence import MAX_SEGMENT_LEVELS, EvaluationFigures, ReviewEvidence
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -44,14 +45,35 @@ RULE_HELP = (
     "write it as `METRIC >= NUMBER` or `METRIC <= NUMBER`, e.g. `auc >= 0.95 on segment region`"
 )
 
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf"
+# The metric is whatever precedes the operator: names the capture makes up, such as
+# `accuracy (2)` for a second unassigned call, hold spaces and brackets.
 _RULE = re.compile(
-    rf"""^\s*(?:metric:)?(?P<metric>[A-Za-z_][\w.\-]*?)\s*
+    rf"""^\s*(?:metric:)?(?P<metric>[^<>=≤≥]*?[^\s<>=≤≥])\s*
     (?P<op><=|>=|≤|≥|=<|=>|<|>|==|=)\s*
     (?P<number>{_NUMBER})\s*(?P<percent>%)?
-    (?:\s+on\s+(?:segment\s+)?(?P<segment>[\w.\-]+))?
+    (?:\s+on\s+(?:segment\s+)?(?P<segment>[\w.\-]*[\w\-]))?
     \s*\.?\s*$""",
     re.IGNORECASE | re.VERBOSE,
+)
+# Metrics whose bar is a floor; those `metric_names.lower_is_better` knows have a ceiling.
+_HIGHER_IS_BETTER = frozenset(
+    {
+        "auc",
+        "roc_auc",
+        "val_auc",
+        "test_auc",
+        "gini",
+        "accuracy",
+        "balanced_accuracy",
+        "f1",
+        "precision",
+        "recall",
+        "sensitivity",
+        "specificity",
+        "average_precision",
+        "r2",
+    }
 )
 _OPERATORS = {">=": ">=", "≥": ">=", "=>": ">=", "<=": "<=", "≤": "<=", "=<": "<="}
 # Worst first: a criterion is as good as its worst scope.
@@ -69,6 +91,7 @@ class Rule:
     operator: str  # ">=" | "<="
     threshold: float
     segment: str | None
+    percent: bool = False  # written as a percentage: the figure must be a share, not 0-100
 
 
 def parse_rule(text: str) -> Rule | str:
@@ -85,7 +108,12 @@ def parse_rule(text: str) -> Rule | str:
     threshold = float(match.group("number")) / (100.0 if match.group("percent") else 1.0)
     if not math.isfinite(threshold):
         return f"the rule {text.strip()!r} has no finite bar: {RULE_HELP}"
-    return Rule(match.group("metric"), operator, threshold, match.group("segment"))
+    metric = match.group("metric").strip()
+    if metric.lower() in _HIGHER_IS_BETTER and operator == "<=":
+        return f"{metric} is higher-is-better, so its bar is `{metric} >= NUMBER`, not `<=`"
+    if lower_is_better(metric) and operator == ">=":
+        return f"{metric} is lower-is-better, so its bar is `{metric} <= NUMBER`, not `>=`"
+    return Rule(metric, operator, threshold, match.group("segment"), bool(match.group("percent")))
 
 
 def check_criteria(
@@ -106,8 +134,7 @@ def check_criteria(
 def check_criterion(
     annotation: Annotation, chosen: RunRecord | None, evidence: ReviewEvidence | None
 ) -> Criterion:
-    text = annotation.title.strip() or annotation.body.strip().split("\n", 1)[0]
-    rule = parse_rule(text)
+    text, rule = _rule_of(annotation)
     if isinstance(rule, str):
         return _unchecked(annotation, text, None, rule)
     if chosen is None:
@@ -118,43 +145,47 @@ def check_criterion(
     if metric is None:
         return _unchecked(annotation, text, rule, _unknown_metric(rule.metric, chosen), chosen)
     figures = _evaluation(evidence, chosen.run_id, metric)
-    checks: list[CriterionCheck] = []
-    if figures is not None and figures.estimate is not None:
-        checks.append(_check("overall", figures.estimate, rule))
-    else:
-        value = chosen.metrics.get(metric)
-        if value is None or not math.isfinite(value):
-            return _unchecked(
-                annotation, text, rule, f"run {chosen.name} has no finite {metric}", chosen
-            )
-        checks.append(
-            CriterionCheck("overall", value, None, None, _status(value, None, None, rule))
+    recorded = chosen.metrics.get(metric)
+    reasons = [f"checked on run {chosen.name}"]
+    if figures is not None and recorded is not None and not _same(figures.value, recorded):
+        # `gini = 2 * roc_auc_score(...) - 1`: the evidence is the call's, not the metric's.
+        reasons.append(
+            f"the figure behind {metric} is what {figures.function} returned "
+            f"({figures.value:.4g}), not {metric} ({recorded:.4g}), so it has no interval"
         )
-    reason = f"checked on run {chosen.name}"
-    if figures is None or figures.estimate is None or figures.estimate.interval is None:
-        reason += f"; {metric} has no interval (no predictions were kept for it)"
+        figures = None
+    estimate = figures.estimate if figures is not None else None
+    if estimate is not None:
+        overall = _check("overall", estimate, rule)
+    elif recorded is not None and not math.isnan(recorded):
+        overall = CriterionCheck(
+            "overall", recorded, None, None, _status(recorded, None, None, rule)
+        )
+    else:
+        return _unchecked(annotation, text, rule, f"run {chosen.name} has no {metric}", chosen)
+    if rule.percent and overall.value is not None and abs(overall.value) > 1:
+        return _unchecked(
+            annotation,
+            text,
+            rule,
+            f"the bar is a percentage ({rule.threshold * 100:g}% = {rule.threshold:g}) but "
+            f"{metric} is {overall.value:.4g}: on a 0-100 scale write the bar without %",
+            chosen,
+        )
+    if estimate is None or estimate.interval is None:
+        why = (estimate.reason if estimate is not None else None) or (
+            figures.reason if figures is not None else None
+        )
+        if why is None and figures is None and len(reasons) == 1:
+            why = "no predictions were kept for it"
+        if why:
+            reasons.append(f"{metric} has no interval ({why})")
+    checks = [overall]
     if rule.segment is not None:
-        levels = [s for s in (figures.segments if figures else ()) if s.segment == rule.segment]
-        if not levels:
-            captured = sorted({s.segment for s in (figures.segments if figures else ())})
-            reason = (
-                f"{metric} of run {chosen.name} has no segment {rule.segment!r}"
-                + (f" (captured: {', '.join(captured)})" if captured else " (none captured)")
-                + "; pass the column to the metric call or log_predictions(segments=...)"
-            )
-            checks.append(
-                CriterionCheck(
-                    f"{rule.segment} (every level)", None, None, None, CriterionStatus.NOT_EVALUATED
-                )
-            )
-        for level in levels:
-            scope = f"{rule.segment} = {level.level}"
-            if level.estimate is None:
-                checks.append(
-                    CriterionCheck(scope, None, None, None, CriterionStatus.NOT_EVALUATED, level.n)
-                )
-            else:
-                checks.append(_check(scope, level.estimate, rule))
+        level_checks, problem = _segment_checks(rule, figures, chosen, metric)
+        checks.extend(level_checks)
+        if problem:
+            reasons.append(problem)
     status = min((check.status for check in checks), key=_SEVERITY.index)
     return Criterion(
         annotation=annotation,
@@ -165,9 +196,79 @@ def check_criterion(
         segment=rule.segment,
         status=status,
         checks=tuple(checks),
-        reason=reason,
+        reason="; ".join(reasons),
         run_id=chosen.run_id,
     )
+
+
+def _rule_of(annotation: Annotation) -> tuple[str, Rule | str]:
+    """The rule of a criterion: its title, else the first line of its body that reads as one
+    (`[!CRITERION] Discrimination` then `auc >= 0.9`)."""
+    title = annotation.title.strip()
+    lines = [line.strip() for line in annotation.body.split("\n") if line.strip()]
+    first = title or (lines[0] if lines else "")
+    rule = parse_rule(first)
+    if isinstance(rule, str) and title:
+        for line in lines[:5]:
+            found = parse_rule(line)
+            if isinstance(found, Rule):
+                return line, found
+    return first, rule
+
+
+def _segment_checks(
+    rule: Rule, figures: EvaluationFigures | None, chosen: RunRecord, metric: str
+) -> tuple[list[CriterionCheck], str | None]:
+    """A check per level of the rule's segment column, and what kept any from being checked."""
+    assert rule.segment is not None
+    levels = [s for s in (figures.segments if figures else ()) if s.segment == rule.segment]
+    if not levels:
+        captured = sorted({s.segment for s in (figures.segments if figures else ())})
+        raw = next(
+            (
+                labels
+                for evaluation in chosen.evaluations
+                if evaluation.metric == metric
+                for name, labels in evaluation.segments.items()
+                if name == rule.segment
+            ),
+            None,
+        )
+        if raw is not None:
+            problem = (
+                f"segment {rule.segment!r} has {len(raw.levels):,} levels, more than the "
+                f"{MAX_SEGMENT_LEVELS} checked one by one"
+            )
+        else:
+            problem = (
+                f"{metric} of run {chosen.name} has no segment {rule.segment!r}"
+                + (f" (captured: {', '.join(captured)})" if captured else " (none captured)")
+                + "; pass the column to the metric call or log_predictions(segments=...)"
+            )
+        scope = f"{rule.segment} (every level)"
+        return [CriterionCheck(scope, None, None, None, CriterionStatus.NOT_EVALUATED)], problem
+    checks = []
+    reasons: list[str] = []
+    for level in levels:
+        scope = f"{rule.segment} = {level.level}"
+        if level.estimate is None:
+            checks.append(
+                CriterionCheck(scope, None, None, None, CriterionStatus.NOT_EVALUATED, level.n)
+            )
+            if level.reason:
+                reasons.append(level.reason)
+        else:
+            checks.append(_check(scope, level.estimate, rule))
+    if not reasons:
+        return checks, None
+    listed = "; ".join(dict.fromkeys(reasons))
+    return checks, f"{metric} could not be checked on every level of {rule.segment}: {listed}"
+
+
+def _same(a: float | None, b: float) -> bool:
+    if a is None:
+        return False
+    return a == b or abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
 def _check(scope: str, estimate: Estimate, rule: Rule) -> CriterionCheck:
@@ -186,7 +287,7 @@ def _check(scope: str, estimate: Estimate, rule: Rule) -> CriterionCheck:
 
 
 def _status(value: float, lower: float | None, upper: float | None, rule: Rule) -> CriterionStatus:
-    if not math.isfinite(value):
+    if math.isnan(value):
         return CriterionStatus.NOT_EVALUATED
     higher = rule.operator == ">="
     if (value < rule.threshold) if higher else (value > rule.threshold):

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from nbmodelbook.report.evidence_view import MAX_DECIMALS, decimals_for, format_level
+from nbmodelbook.report.evidence_view import decimals_for, format_level
 from nbmodelbook.report.model import Criterion, CriterionCheck, CriterionStatus
 from nbmodelbook.stats.results import Interval
 
@@ -22,9 +22,14 @@ __all__ = [
     "format_bar",
 ]
 
-_MAX_SIDE_DECIMALS = MAX_DECIMALS + 2  # only to keep a figure on its side of the bar
+_MAX_DIGITS = 17  # enough for any float to print as itself
 _SYMBOLS = {">=": "≥", "<=": "≤"}
 # The badge each status wears (the audit's severity colours).
+_LEVEL_WORDS = {
+    CriterionStatus.NOT_MET: "fall short",
+    CriterionStatus.MET_ON_POINT: "meet it on the point estimate only",
+    CriterionStatus.NOT_EVALUATED: "could not be checked",
+}
 STATUS_BADGE = {
     CriterionStatus.MET: "ok",
     CriterionStatus.MET_ON_POINT: "medium",
@@ -37,31 +42,33 @@ def format_bar(criterion: Criterion) -> str:
     """ "auc ≥ 0.95" (as written, with the operator as a symbol), or the rule as written."""
     if criterion.metric is None or criterion.operator is None or criterion.threshold is None:
         return criterion.text
-    return f"{criterion.metric} {_SYMBOLS[criterion.operator]} {criterion.threshold:g}"
+    return f"{criterion.metric} {_SYMBOLS[criterion.operator]} {criterion.threshold:.15g}"
 
 
 def check_figure(check: CriterionCheck, criterion: Criterion, level: float) -> str:
-    """ "0.962 (95% CI 0.941–0.978)", on the right side of the bar; "—" without a figure."""
-    if check.value is None or not math.isfinite(check.value):
+    """ "0.962 (95% CI 0.941–0.978)", on the right side of the bar; "—" without a figure.
+
+    Decimals as the interval supports, more while a figure that is not zero would print as
+    zero or a printed figure would sit on the other side of the bar than the true one; figures
+    below 1e-4 or from 1e6 up are written with significant digits instead."""
+    if check.value is None or math.isnan(check.value):
         return "—"
+    if math.isinf(check.value):
+        return "∞" if check.value > 0 else "−∞"
     interval = _interval(check, level)
-    digits = decimals_for(interval, check.value)
-    threshold = criterion.threshold
-    higher = criterion.operator != "<="
-    while digits < MAX_DECIMALS and interval is not None and _prints_as_zero(interval, digits):
+    figures = [check.value] + ([interval.low, interval.high] if interval is not None else [])
+    scientific = any(x != 0 and not 1e-4 <= abs(x) < 1e6 for x in figures)
+    digits = 3 if scientific else decimals_for(interval, check.value)
+    while digits < _MAX_DIGITS and not _readable(check, interval, criterion, digits, scientific):
         digits += 1
-    if threshold is not None:
-        while digits < _MAX_SIDE_DECIMALS and not _same_side(check, threshold, higher, digits):
-            digits += 1
-    value = _fixed(check.value, digits)
+    value = _text(check.value, digits, scientific)
     if interval is None:
         return value
-    low = _floor(interval.low, digits)
-    high = _ceil(interval.high, digits)
+    low = _shown(interval.low, digits, scientific, down=True)
+    high = _shown(interval.high, digits, scientific, down=False)
     separator = " to " if low < 0 else "–"
-    return (
-        f"{value} ({format_level(level)} CI {_fixed(low, digits)}{separator}{_fixed(high, digits)})"
-    )
+    low_text, high_text = _text(low, digits, scientific), _text(high, digits, scientific)
+    return f"{value} ({format_level(level)} CI {low_text}{separator}{high_text})"
 
 
 def criterion_sentence(criterion: Criterion, level: float, run_label: str | None) -> str:
@@ -81,17 +88,18 @@ def criterion_detail(criterion: Criterion, level: float, run_label: str | None) 
     failing = [check for check in criterion.checks[1:] if check.status is not CriterionStatus.MET]
     if criterion.segment is not None and len(criterion.checks) > 1:
         levels = len(criterion.checks) - 1
-        if failing:
+        for status, words in _LEVEL_WORDS.items():
+            these = [check for check in failing if check.status is status]
+            if not these:
+                continue
             shown = "; ".join(
-                f"{check.scope}: {check_figure(check, criterion, level)} ({check.status.value})"
-                for check in failing[:3]
+                f"{check.scope}: {check_figure(check, criterion, level)}" for check in these[:3]
             )
-            more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
+            more = f" and {len(these) - 3} more" if len(these) > 3 else ""
             text += (
-                f"; {len(failing)} of {levels} levels of {criterion.segment} fall short "
-                f"({shown}{more})"
+                f"; {len(these)} of {levels} levels of {criterion.segment} {words} ({shown}{more})"
             )
-        else:
+        if not failing:
             text += f"; met on all {levels} levels of {criterion.segment}"
     if criterion.status is CriterionStatus.MET_ON_POINT and overall is not None:
         if overall.lower is None:
@@ -152,27 +160,44 @@ def _interval(check: CriterionCheck, level: float) -> Interval | None:
     return Interval(check.lower, check.upper, level, check.method or "")
 
 
-def _prints_as_zero(interval: Interval, digits: int) -> bool:
-    """Whether a bound that is not zero would print as zero, rounded outwards."""
-    low, high = _floor(interval.low, digits), _ceil(interval.high, digits)
-    return (interval.low != 0 and low == 0) or (interval.high != 0 and high == 0)
+def _shown(value: float, digits: int, scientific: bool, *, down: bool) -> float:
+    """The figure as printed: a bound rounded outwards (fixed decimals), else to nearest."""
+    if scientific:
+        return float(f"{value:.{digits}g}")
+    if down:
+        return _floor(value, digits)
+    return _ceil(value, digits)
 
 
-def _same_side(check: CriterionCheck, threshold: float, higher: bool, digits: int) -> bool:
-    """Whether the printed value and the printed bound compare to the bar as the true ones."""
+def _readable(
+    check: CriterionCheck,
+    interval: Interval | None,
+    criterion: Criterion,
+    digits: int,
+    scientific: bool,
+) -> bool:
+    """No figure that is not zero prints as zero, and each printed figure compares to the bar
+    as the true one does."""
     assert check.value is not None
-    shown = float(_fixed(check.value, digits))
-    if (shown >= threshold) != (check.value >= threshold) or (shown <= threshold) != (
-        check.value <= threshold
-    ):
+    value = float(f"{check.value:.{digits}g}") if scientific else round(check.value, digits)
+    shown = [(check.value, value)]
+    if interval is not None:
+        shown.append((interval.low, _shown(interval.low, digits, scientific, down=True)))
+        shown.append((interval.high, _shown(interval.high, digits, scientific, down=False)))
+    if any(true != 0 and printed == 0 for true, printed in shown):
         return False
-    bound = check.lower if higher else check.upper
-    if bound is None or not math.isfinite(bound):
+    threshold = criterion.threshold
+    if threshold is None:
         return True
-    printed = _floor(bound, digits) if higher else _ceil(bound, digits)
-    if higher:
-        return (printed >= threshold) == (bound >= threshold)
-    return (printed <= threshold) == (bound <= threshold)
+    if criterion.operator == "<=":
+        return all((printed <= threshold) == (true <= threshold) for true, printed in shown)
+    return all((printed >= threshold) == (true >= threshold) for true, printed in shown)
+
+
+def _text(value: float, digits: int, scientific: bool) -> str:
+    if scientific:
+        return f"{value:.{digits}g}".replace("-", "\u2212")
+    return _fixed(value, digits)
 
 
 def _floor(value: float, digits: int) -> float:

@@ -78,7 +78,7 @@ _AUC_FUNCTIONS = frozenset({"roc_auc_score"})
 # Options capture keeps that are not arguments of the metric function.
 _NOT_ARGUMENTS = frozenset({"threshold", "threshold_op"})
 _MAX_CLASSES = 20  # a y_true with more distinct values than this is not a label column
-_MAX_SEGMENT_LEVELS = 50
+MAX_SEGMENT_LEVELS = 50
 # What unusable kept predictions raise (ragged, mismatched, mixed types, NaN scores...).
 _UNUSABLE = (ValueError, TypeError, ArithmeticError, IndexError)
 
@@ -761,7 +761,7 @@ def _segment_figures(evaluation: Evaluation, level: float) -> list[SegmentFigure
     found: list[SegmentFigure] = []
     for name, labels in sorted(evaluation.segments.items()):
         codes = np.asarray(labels.codes)
-        if codes.shape != (evaluation.n,) or len(labels.levels) > _MAX_SEGMENT_LEVELS:
+        if codes.shape != (evaluation.n,) or len(labels.levels) > MAX_SEGMENT_LEVELS:
             continue
         for code, level_name in enumerate(labels.levels):
             rows = codes == code
@@ -1289,7 +1289,7 @@ def weak_segments_of(evaluation: Evaluation, *, level: float = 0.95) -> list[Wea
     found: list[WeakSegment] = []
     for name, labels in sorted(evaluation.segments.items()):
         codes = np.asarray(labels.codes)
-        if codes.shape != (evaluation.n,) or len(labels.levels) > _MAX_SEGMENT_LEVELS:
+        if codes.shape != (evaluation.n,) or len(labels.levels) > MAX_SEGMENT_LEVELS:
             continue
         names = {code: str(level_name) for code, level_name in enumerate(labels.levels)}
         names[-1] = MISSING_LEVEL

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nbmodelbook.metric_names import REGRESSION_METRIC_FUNCTIONS
 from nbmodelbook.record import FEATURES_KIND, Evaluation, RunRecord
 from nbmodelbook.report.model import FACT_KINDS, Annotation, Fact
 
@@ -116,17 +117,26 @@ def _evaluation_data(run: RunRecord) -> str | None:
 def _class_balance(run: RunRecord) -> str | None:
     parts = []
     for evaluations in _scored_rows(run).values():
+        if any(e.function in REGRESSION_METRIC_FUNCTIONS for e in evaluations):
+            continue  # few distinct values of a regression target are not classes
         first = evaluations[0]
         counts = _class_counts(first.y_true)
         if counts is None:
             continue
         total = sum(counts.values())
+        metrics = ", ".join(dict.fromkeys(e.metric for e in evaluations))
+        if first.sampled:
+            # A stratified sample keeps the shares, not the counts of the rows scored.
+            shares = ", ".join(f"{label}: {100 * n / total:.1f}%" for label, n in counts.items())
+            parts.append(
+                f"rows scored by {metrics} (shares in a sample of {first.n:,} of "
+                f"{first.n_total:,}): {shares}"
+            )
+            continue
         shares = ", ".join(
             f"{label}: {count:,} ({100 * count / total:.1f}%)" for label, count in counts.items()
         )
-        sampled = " (a sample)" if first.sampled else ""
-        metrics = ", ".join(dict.fromkeys(e.metric for e in evaluations))
-        parts.append(f"rows scored by {metrics}{sampled}: {shares}")
+        parts.append(f"rows scored by {metrics}: {shares}")
     return "; ".join(parts) or None
 
 

@@ -165,6 +165,12 @@ def _render_markdown(review: Review, out_path: Path) -> list[Path]:
     return written
 
 
+def _render_docx(review: Review, out_path: Path) -> list[Path]:
+    from nbmodelbook.report.render_docx import render_docx
+
+    return [write_file(Path(out_path), render_docx(review))]
+
+
 def _render_json(review: Review, out_path: Path) -> list[Path]:
     from nbmodelbook.report.render_json import review_json
 
@@ -196,5 +202,14 @@ register_format(
         'The review model as JSON ("schema": "nbmodelbook.review/1"): figures, comparisons, '
         "findings.",
         _render_json,
+    )
+)
+register_format(
+    ReportFormat(
+        "docx",
+        ".review.docx",
+        "A Word document (Heading styles, Word tables, PNG figures), made with pandoc "
+        "(pip install 'nbmodelbook[docx]').",
+        _render_docx,
     )
 )

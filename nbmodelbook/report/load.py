@@ -13,6 +13,12 @@ from nbmodelbook.notebook_file import read_notebook
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.build import build_review
+from nbmodelbook.report.coverage import (
+    Framework,
+    frameworks_coverage,
+    load_framework,
+    notebook_frameworks,
+)
 from nbmodelbook.report.model import AnnotationKind, Review
 from nbmodelbook.report.resolve import resolve_ref
 from nbmodelbook.store.backends import store_exists, store_for_notebook
@@ -79,12 +85,19 @@ def load_review(
     progress: Progress = terminal_progress,
     *,
     level: float = 0.95,
+    frameworks: Sequence[str] = (),
 ) -> Review:
-    """Read the notebook and its runs, and build the review model (intervals at `level`)."""
+    """Read the notebook and its runs, and build the review model (intervals at `level`, the
+    coverage of `frameworks` and of those the notebook's metadata names)."""
     progress(f"reading {notebook_path.name}")
     notebook = read_notebook(notebook_path)
     return review_of_notebook(
-        notebook, notebook_path, store_for_notebook(notebook_path, store), progress, level=level
+        notebook,
+        notebook_path,
+        store_for_notebook(notebook_path, store),
+        progress,
+        level=level,
+        frameworks=frameworks,
     )
 
 
@@ -95,9 +108,13 @@ def review_of_notebook(
     progress: Progress = terminal_progress,
     *,
     level: float = 0.95,
+    frameworks: Sequence[str] = (),
 ) -> Review:
     """The review model of a notebook already read (the CLI, the server and the nbconvert
-    exporter all build it here): its annotations, its runs and the cited runs' evidence."""
+    exporter all build it here): its annotations, its runs and the cited runs' evidence, and
+    its coverage of the frameworks its metadata names and `frameworks` adds."""
+    # Read first: a misspelt framework is refused before any run is read.
+    framework_specs = _frameworks(notebook, notebook_path, frameworks)
     annotations, problems = parse_annotations(notebook)
     refs = [ref for annotation in annotations for ref in annotation.refs]
     decision_refs = [
@@ -110,7 +127,7 @@ def review_of_notebook(
         notebook_path, notebook, refs, store_url, evidence_refs=decision_refs
     )
     progress(f"building the review from {len(loaded.runs)} runs")
-    return build_review(
+    review = build_review(
         notebook,
         notebook_path.name,
         loaded.runs,
@@ -120,3 +137,18 @@ def review_of_notebook(
         candidate_counts=loaded.candidate_counts,
         level=level,
     )
+    review.coverage = frameworks_coverage(framework_specs, review)
+    return review
+
+
+def _frameworks(
+    notebook: Mapping[str, Any], notebook_path: Path, given: Sequence[str]
+) -> list[Framework]:
+    """The notebook's frameworks (paths relative to the notebook), then those given (paths
+    relative to the working folder), each once."""
+    named = [load_framework(name, notebook_path.parent) for name in notebook_frameworks(notebook)]
+    named += [load_framework(name) for name in given]
+    unique: dict[str, Framework] = {}
+    for framework in named:
+        unique.setdefault(framework.framework_id, framework)
+    return list(unique.values())

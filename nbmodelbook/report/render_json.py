@@ -18,6 +18,7 @@ import numpy as np
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.changes import ReviewChanges, text_sha256
 from nbmodelbook.report.changes_view import changes_summary
+from nbmodelbook.report.coverage import coverage_payload
 from nbmodelbook.report.evidence import (
     Comparison,
     EvaluationFigures,
@@ -87,6 +88,7 @@ def review_payload(review: Review) -> dict[str, Any]:
             "evidence_reason": evidence.reason if evidence else "no evidence figures",
             "facts": [_fact(fact) for fact in review.facts],
             "criteria": [_criterion(criterion) for criterion in review.criteria],
+            "coverage": coverage_payload(review.coverage),
         }
     )
     if review.changes is not None:  # only with an earlier review: otherwise the same bytes

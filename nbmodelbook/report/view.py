@@ -22,6 +22,7 @@ from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_fail
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.changes_view import changes_view
 from nbmodelbook.report.compare import model_family, params_sentence
+from nbmodelbook.report.coverage import coverage_view
 from nbmodelbook.report.criteria_view import criteria_view
 from nbmodelbook.report.evidence_view import (
     comparison_view,
@@ -1061,7 +1062,7 @@ def build_view(review: Review) -> dict[str, Any]:
         "criteria": criteria_view(
             review.criteria, review.evidence.level if review.evidence else 0.95, _labels(ctx)
         ),
-        "coverage": None,
+        "coverage": coverage_view(review.coverage),
         "page_one_facts": _page_one_facts(review),
     }
     # Annotation bodies are Markdown, rendered by each format as the other annotations are.

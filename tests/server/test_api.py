@@ -549,7 +549,11 @@ async def test_export_writes_what_the_command_writes(
 ) -> None:
     status, body = await call(jp_fetch, "export", method="POST", body=export_body())
     assert status == 200
-    assert body == {"report": "work/credit.review.html", "ready": True, "items": []}
+    assert body["report"] == "work/credit.review.html" and body["ready"] is True
+    # The notebook sets no acceptance criterion: advice, not a reason to hold the review.
+    assert [(item["code"], item["blocking"]) for item in body["items"]] == [
+        ("no-acceptance-criterion", False)
+    ]
     written = workspace.notebook.parent / "credit.review.html"
     by_command = tmp_path / "by-command.review.html"
     assert cli_main(["report", str(workspace.notebook), "-o", str(by_command)]) == 0
@@ -557,7 +561,8 @@ async def test_export_writes_what_the_command_writes(
     capsys.readouterr()
     assert cli_main(["check", str(workspace.notebook), "--format", "json"]) == 0
     checked = json.loads(capsys.readouterr().out)
-    assert checked["ready"] is True and checked["items"] == []
+    assert checked["ready"] is True
+    assert [item["code"] for item in checked["items"]] == ["no-acceptance-criterion"]
 
 
 async def test_markdown_export(jp_fetch: Fetch, workspace: Workspace) -> None:
