@@ -26,6 +26,9 @@ from nbmodelbook.errors import NotFound, UsageError
 from nbmodelbook.report.model import Annotation, Criterion, Review
 
 __all__ = [
+    "SCHEMA_FAMILY",
+    "SCHEMA_VERSION",
+    "Change",
     "ChosenChange",
     "ChosenFigure",
     "CriterionChange",
@@ -41,7 +44,7 @@ __all__ = [
 ]
 
 SCHEMA_FAMILY = "nbmodelbook.review/"
-SCHEMA_VERSION = 1  # the newest review schema this nbmodelbook reads
+SCHEMA_VERSION = 1  # the newest review schema this nbmodelbook reads (render_json.SCHEMA's)
 _HOW = (
     "--since takes the JSON of an earlier review, as `nbmodelbook report NB --format json` "
     "writes it"
@@ -283,7 +286,9 @@ def read_previous_review(path: Path) -> dict[str, Any]:
         payload = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UsageError(f"{path} is not JSON ({_short(exc)}): {_HOW}") from None
-    schema = payload.get("schema") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        raise UsageError(f'{path} is not an nbmodelbook review (it has no "schema"): {_HOW}')
+    schema = payload.get("schema")
     if not isinstance(schema, str) or not schema.startswith(SCHEMA_FAMILY):
         said = f'its "schema" is {schema!r}' if isinstance(schema, str) else 'it has no "schema"'
         raise UsageError(f"{path} is not an nbmodelbook review ({said}): {_HOW}")
@@ -295,7 +300,6 @@ def read_previous_review(path: Path) -> dict[str, Any]:
             f"{path} was written by a newer nbmodelbook (schema {schema}; this one reads up to "
             f"{SCHEMA_FAMILY}{SCHEMA_VERSION}): upgrade nbmodelbook to compare with it"
         )
-    assert isinstance(payload, dict)  # for mypy: a schema was read from it
     for key in ("runs", "decisions", "findings"):
         items = payload.get(key)
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):

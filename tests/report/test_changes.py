@@ -22,6 +22,8 @@ from nbmodelbook.record import RunRecord
 from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.build import build_review
 from nbmodelbook.report.changes import (
+    SCHEMA_FAMILY,
+    SCHEMA_VERSION,
     Change,
     ReviewChanges,
     read_previous_review,
@@ -39,7 +41,7 @@ from nbmodelbook.report.model import (
     Severity,
 )
 from nbmodelbook.report.render_html import render_html
-from nbmodelbook.report.render_json import review_json, review_payload
+from nbmodelbook.report.render_json import SCHEMA, review_json, review_payload
 from nbmodelbook.report.render_markdown import render_markdown
 from nbmodelbook.report.view import build_view
 from tests.report.test_review_evidence import STRONG, STUMP, auc_evaluation, run_of
@@ -445,6 +447,10 @@ def test_a_missing_file_or_a_folder_is_refused(tmp_path: Path) -> None:
         read_previous_review(tmp_path / "missing.json")
     with pytest.raises(UsageError, match="is a folder"):
         read_previous_review(tmp_path)
+
+
+def test_the_schema_read_is_the_schema_written() -> None:
+    assert f"{SCHEMA_FAMILY}{SCHEMA_VERSION}" == SCHEMA
 
 
 def test_an_earlier_review_read_from_its_file(tmp_path: Path, earlier: Review) -> None:
