@@ -457,3 +457,14 @@ def test_an_earlier_review_read_from_its_file(tmp_path: Path, earlier: Review) -
     path = tmp_path / "model.review.json"
     path.write_text(review_json(earlier), encoding="utf-8")
     assert read_previous_review(path) == as_json(earlier)
+
+
+def test_an_earlier_review_of_another_notebook_is_said_so(earlier: Review) -> None:
+    previous = as_json(earlier)
+    previous["notebook"] = "credit-v1.ipynb"
+    changes = review_changes(previous, earlier)
+    assert changes.notebook_changed and changes.previous_notebook == "credit-v1.ipynb"
+    assert not review_changes(as_json(earlier), earlier).notebook_changed
+    html = render_html(dataclasses.replace(earlier, changes=changes))
+    assert "The earlier review was of another notebook, <code>credit-v1.ipynb</code>" in html
+    assert "Unchanged: runs, decisions, acceptance criteria, audit findings." in html
