@@ -228,9 +228,10 @@ def _chosen_clause(chosen: ChosenChange) -> list[str]:
     elif before is None and after is not None:
         parts.append(f"a run is now chosen: {after.label}")
     elif after is None and before is not None:
-        parts.append(f"no run is chosen any more (was {before.label})")
+        parts.append(f"no run is chosen any more; the earlier review's was {before.label}")
     elif before is not None and after is not None:
-        parts.append(f"the chosen run is now {after.label} (was {before.label})")
+        # "instead of": a label ends in its short id's parentheses already.
+        parts.append(f"the chosen run is now {after.label} instead of {before.label}")
     if before is None or after is None:
         return parts
     if chosen.metric_changed:

@@ -213,7 +213,7 @@ def test_the_section_lists_exactly_what_changed_between_the_executions(
     deep_label = labels(reviewed, [deep])[0]
     assert text.startswith(
         f"2. Changes since the last review 3 runs added; the chosen run is now {deep_label} "
-        f"(was {labels(reviewed, [logreg_1])[0]}); auc "
+        f"instead of {labels(reviewed, [logreg_1])[0]}; auc "
     )
     assert "1 decision changed; 1 criterion changed" in text
     assert (

@@ -147,7 +147,7 @@ def test_a_decision_for_another_run_changes_the_chosen_run_and_its_figure(
         assert figure.figure.level == 0.95 and figure.figure.method == "DeLong"
     view = build_view(dataclasses.replace(later, changes=changes))["changes"]
     assert view["summary"].startswith(
-        f"The chosen run is now {stump_label} (was {logreg_label}); auc "
+        f"The chosen run is now {stump_label} instead of {logreg_label}; auc "
     )
     assert "1 decision changed" in view["summary"]
     assert (
