@@ -30,15 +30,18 @@ $(LAB_BUILD): $(LAB_SOURCES) | $(STAMP)
 install: $(STAMP) $(LAB_BUILD)
 
 demo: install
+	bash scripts/ensure_pdf.sh
 	$(VENV)/bin/nbmodelbook execute demo.ipynb -o build/demo.ipynb
 	@echo "Runs recorded in .nbmodelbook/runs.sqlite:"
 	$(VENV)/bin/nbmodelbook runs demo.ipynb
 	$(VENV)/bin/nbmodelbook check build/demo.ipynb --store .nbmodelbook/runs.sqlite || true
 	@echo "Review report:"
 	$(VENV)/bin/nbmodelbook report build/demo.ipynb --store .nbmodelbook/runs.sqlite -o build/demo.review.html
+	$(VENV)/bin/nbmodelbook report build/demo.ipynb --store .nbmodelbook/runs.sqlite -o build/demo.review.pdf
 
 test: lint
 	bash scripts/ensure_browser.sh
+	bash scripts/ensure_pdf.sh
 	bash scripts/ensure_postgres.sh
 	cd labextension && $(WITH_VENV) jlpm test
 	$(WITH_VENV) $(PY) -m pytest

@@ -65,6 +65,7 @@ BENCHES = (
     Bench("fingerprint", "bench_fingerprint.py", quick_args=("--reps", "2")),
     Bench("export", "bench_export.py", quick_args=("--runs", "200", "--calls", "1")),
     Bench("docx", "bench_docx.py", quick_args=("--runs", "200", "--calls", "1", "--no-demo")),
+    Bench("pdf", "bench_pdf.py", quick_args=("--runs", "100", "--calls", "1")),
     Bench("browse", "bench_browse.py", quick_args=("--runs", "5000", "--calls", "3")),
     Bench("lab_api", "bench_lab_api.py", quick_args=("--quick",)),
     Bench("evidence_overhead", "bench_evidence_overhead.py", quick_args=("--quick",)),

@@ -20,6 +20,7 @@ __all__ = [
     "EXIT_USAGE",
     "AnnotationsInvalid",
     "CommandError",
+    "FormatUnavailable",
     "InvalidArgument",
     "InvalidQuery",
     "KernelNotFound",
@@ -159,3 +160,8 @@ class MlflowInteropError(Unavailable):
 
 class MlflowMissing(Unavailable, ImportError):
     """MLflow is not installed; the message says which extra to install."""
+
+
+class FormatUnavailable(Unavailable, ImportError):
+    """A report format's optional packages (Python or system) are missing; the message says
+    which extra and which system packages to install."""

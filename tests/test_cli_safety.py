@@ -129,7 +129,7 @@ def test_report_format_follows_the_output_extension(
 @pytest.mark.parametrize(
     ("output", "options"),
     [
-        ("review.pdf", []),
+        ("review.rtf", []),
         ("review", []),
         ("review.txt", ["--format", "md"]),
         ("review.md", ["--format", "html"]),

@@ -7,6 +7,8 @@ import type {
   IComparison,
   IExportResult,
   IReadinessItem,
+  IReportFormatInfo,
+  IReportFormatList,
   IRunDetail,
   IRunList
 } from './types';
@@ -112,6 +114,12 @@ export async function fetchComparison(
     endpoint('compare', { path: notebook, ids: runIds.join(',') })
   );
   return (await response.json()) as IComparison;
+}
+
+/** The report formats the server offers, in its registry's order. */
+export async function fetchFormats(): Promise<IReportFormatInfo[]> {
+  const response = await request(endpoint('formats'), { cache: 'no-cache' });
+  return ((await response.json()) as IReportFormatList).formats;
 }
 
 export async function exportReport(

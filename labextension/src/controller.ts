@@ -19,6 +19,7 @@ import { fetchComparison, fetchRun, fetchRuns } from './api';
 import { locateRunCell, markerRunIds, type ICellInfo } from './cells';
 import { comparisonCell } from './comparison';
 import { badgePreferences, onShowRun } from './events';
+import { chooseReportFormat, type FormatMemory } from './exportdialog';
 import type { IPanelSettings, RunsModel } from './model';
 import type { IPanelActions, RunsPanel } from './panel';
 import { exportAndOpen } from './report';
@@ -60,7 +61,8 @@ export class ModelBookController implements IPanelActions {
   constructor(
     private readonly app: JupyterFrontEnd,
     private readonly tracker: INotebookTracker,
-    private readonly model: RunsModel
+    private readonly model: RunsModel,
+    private readonly formatMemory: FormatMemory
   ) {
     tracker.currentChanged.connect(() => this.follow(tracker.currentWidget));
     NotebookActions.executed.connect((_, { notebook }) => {
@@ -217,10 +219,21 @@ export class ModelBookController implements IPanelActions {
     return true;
   }
 
-  async exportCurrent(): Promise<void> {
+  /** Export the active notebook's report: in `format`, else in the one chosen in the dialog. */
+  async exportCurrent(format?: string): Promise<void> {
     const notebook = this.tracker.currentWidget;
-    if (notebook !== null) {
-      await exportAndOpen(this.app, notebook, this.model.settings.reportFormat);
+    if (notebook === null) {
+      return;
+    }
+    const chosen =
+      format ??
+      (await chooseReportFormat(
+        notebook.context.path,
+        this.model.settings.reportFormat,
+        this.formatMemory
+      ));
+    if (chosen !== null) {
+      await exportAndOpen(this.app, notebook, chosen);
     }
   }
 

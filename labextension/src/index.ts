@@ -17,10 +17,13 @@ import {
   type NotebookPanel
 } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import type { IDisposable } from '@lumino/disposable';
 
 import { ANNOTATION_KINDS, annotationKind } from './annotation';
+import { fetchFormats } from './api';
 import { ModelBookController } from './controller';
+import { FormatMemory } from './exportdialog';
 import { modelBookIcon, reportIcon } from './icons';
 import { RunsModel, readSettings } from './model';
 import { RunsPanel } from './panel';
@@ -48,7 +51,7 @@ class ExportButton implements DocumentRegistry.IWidgetExtension<
       icon: reportIcon,
       label: 'Review report',
       tooltip:
-        'Export review report: write it next to the notebook and open it',
+        'Export review report: choose its format, write it next to the notebook and open it',
       onClick: () => void this.app.commands.execute(CommandIDs.exportReport)
     });
     panel.toolbar.insertItem(10, 'nbmodelbook-export', button);
@@ -64,11 +67,18 @@ function addCommands(
 ): void {
   const hasNotebook = () => tracker.currentWidget !== null;
   app.commands.addCommand(CommandIDs.exportReport, {
-    label: 'Export Review Report',
-    caption: 'Write the review report next to the notebook and open it',
+    label: args =>
+      typeof args.format === 'string'
+        ? `Export Review Report (${args.format})`
+        : 'Export Review Report…',
+    caption:
+      'Write the review report next to the notebook and open it (without a format given, a dialog offers the formats the server can write)',
     icon: reportIcon,
     isEnabled: hasNotebook,
-    execute: () => controller.exportCurrent()
+    execute: args =>
+      controller.exportCurrent(
+        typeof args.format === 'string' ? args.format : undefined
+      )
   });
   app.commands.addCommand(CommandIDs.insertAnnotation, {
     label: args => {
@@ -126,16 +136,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     'Model Book panel, review report export and annotations for nbmodelbook runs.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer],
+  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    state: IStateDB | null
   ) => {
     const model = new RunsModel();
-    const controller = new ModelBookController(app, tracker, model);
+    const controller = new ModelBookController(
+      app,
+      tracker,
+      model,
+      new FormatMemory(state)
+    );
     const panel = new RunsPanel(model, controller);
     panel.id = PANEL_ID;
     panel.title.icon = modelBookIcon;
@@ -144,6 +160,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(panel, PANEL_ID);
     addCommands(app, tracker, controller, palette);
     app.docRegistry.addWidgetExtension('Notebook', new ExportButton(app));
+    // The server learns once whether each format can be written (loading WeasyPrint takes
+    // seconds): ask when Lab is up, so the export dialog opens at once.
+    void app.restored.then(() => fetchFormats()).catch(() => undefined);
     if (settingRegistry) {
       void settingRegistry
         .load(PLUGIN_ID)

@@ -3,10 +3,12 @@
  * ticked runs and the key metric. The panel widget renders it; unit tests drive it directly.
  */
 
+import { DEFAULT_REPORT_FORMAT, isFormatName } from './reportformats';
 import type { IRunList, IRunSummary, MetricValue } from './types';
 
 export type RefreshMode = 'on-execute' | 'interval' | 'manual';
-export type ReportFormat = 'html' | 'md';
+/** A report format's name in the server's registry: "html", "md", "json", "pdf", "docx", … */
+export type ReportFormat = string;
 
 export interface IPanelSettings {
   /** Metric shown in the list and the badges; empty: the notebook's headline metric. */
@@ -16,6 +18,7 @@ export interface IPanelSettings {
   refreshInterval: number;
   /** Newest runs the panel loads. */
   maxRuns: number;
+  /** The format the export dialog proposes (until a choice is made there). */
   reportFormat: ReportFormat;
 }
 
@@ -24,7 +27,7 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
   refresh: 'on-execute',
   refreshInterval: 30,
   maxRuns: 200,
-  reportFormat: 'html'
+  reportFormat: DEFAULT_REPORT_FORMAT
 };
 
 /** Id digits an annotation cites when a name is ambiguous (the first 12 are the time). */
@@ -57,10 +60,8 @@ export function readSettings(
       Number.isFinite(maxRuns) && maxRuns >= 10
         ? Math.min(1000, Math.floor(maxRuns))
         : DEFAULT_SETTINGS.maxRuns,
-    reportFormat:
-      format === 'md' || format === 'html'
-        ? format
-        : DEFAULT_SETTINGS.reportFormat
+    // Spelt like a format name; whether the server offers it is told when the dialog opens.
+    reportFormat: isFormatName(format) ? format : DEFAULT_SETTINGS.reportFormat
   };
 }
 

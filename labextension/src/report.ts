@@ -1,4 +1,7 @@
-/** Export review report: write it next to the notebook, open it sandboxed, say how it went. */
+/**
+ * Export review report: write it next to the notebook, show it (HTML in a sandboxed tab, what
+ * Lab has a viewer for in that viewer), offer it as a download, say how it went.
+ */
 
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import {
@@ -8,6 +11,7 @@ import {
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
+import type { IDocumentWidget } from '@jupyterlab/docregistry';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
@@ -16,6 +20,7 @@ import { ApiError, exportReport, reportUrl } from './api';
 import { h } from './dom';
 import { reportIcon } from './icons';
 import type { ReportFormat } from './model';
+import { reportDisplay } from './reportformats';
 import type { IReadinessItem } from './types';
 
 /** A written report in a Lab tab: an iframe with every sandbox restriction (no script runs). */
@@ -43,11 +48,69 @@ class ReportView extends Widget {
 
 const openReports = new Map<string, MainAreaWidget<ReportView>>();
 
-async function openReport(app: JupyterFrontEnd, report: string): Promise<void> {
-  if (!report.endsWith('.html')) {
-    await app.commands.execute('docmanager:open', { path: report });
-    return;
+/** Save the written file through the browser, from Jupyter's files URL (as the file browser's
+ * Download does): the way to a file Lab cannot show, such as a Word report. */
+async function downloadReport(
+  app: JupyterFrontEnd,
+  report: string
+): Promise<void> {
+  const url = await app.serviceManager.contents.getDownloadUrl(report);
+  const link = h('a', {
+    attrs: { href: url, download: report.split('/').pop() ?? '' }
+  });
+  link.style.display = 'none';
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function isDocumentWidget(widget: Widget): widget is IDocumentWidget {
+  const context = (widget as { context?: { path?: unknown } }).context;
+  return typeof context?.path === 'string';
+}
+
+function openDocument(
+  app: JupyterFrontEnd,
+  path: string
+): IDocumentWidget | undefined {
+  for (const widget of app.shell.widgets('main')) {
+    if (isDocumentWidget(widget) && widget.context.path === path) {
+      return widget;
+    }
   }
+  return undefined;
+}
+
+/** Show the written report; false when Lab has nothing to show it in (download only). */
+async function showReport(
+  app: JupyterFrontEnd,
+  report: string
+): Promise<boolean> {
+  const display = reportDisplay(
+    report,
+    app.docRegistry.getFileTypesForPath(report).length > 0
+  );
+  if (display === 'download-only') {
+    return false;
+  }
+  if (display === 'lab') {
+    // A tab still showing an earlier export reads the new file: Lab does not watch files.
+    // The report is written either way: a tab that cannot reread it keeps what it shows.
+    await openDocument(app, report)
+      ?.context.revert()
+      .catch(error => console.warn('nbmodelbook: could not reload', error));
+    // Lab's own viewer for the type: Markdown and JSON as text, a PDF in its PDF viewer.
+    await app.commands.execute('docmanager:open', { path: report });
+    return true;
+  }
+  await openReportTab(app, report);
+  return true;
+}
+
+async function openReportTab(
+  app: JupyterFrontEnd,
+  report: string
+): Promise<void> {
   // The tab's frame sends Jupyter's login cookie, not the token: check first that the report
   // is served, so a refusal is a clear message rather than an error page in the tab.
   const settings = ServerConnection.makeSettings();
@@ -124,12 +187,22 @@ export async function exportAndOpen(
       await notebook.context.save(); // the report reads the notebook as saved
     }
     const result = await exportReport(notebook.context.path, format);
-    await openReport(app, result.report);
+    const shown = await showReport(app, result.report);
+    const extension = result.report.split('.').pop() ?? '';
     Notification.update({
       id: progress,
-      message: `Review report written: ${result.report}`,
+      message: shown
+        ? `Review report written: ${result.report}`
+        : `Review report written: ${result.report}. JupyterLab cannot show .${extension} files: download it to open it.`,
       type: 'success',
-      autoClose: 6000
+      autoClose: shown ? 6000 : false,
+      actions: [
+        {
+          label: 'Download',
+          caption: `Download ${result.report}`,
+          callback: () => void downloadReport(app, result.report)
+        }
+      ]
     });
     const blocking = result.items.filter(item => item.blocking);
     if (!result.ready) {

@@ -75,3 +75,20 @@ export interface IExportResult {
   ready: boolean;
   items: IReadinessItem[];
 }
+
+/** A report format the server's registry offers, and whether this server can write it. */
+export interface IReportFormatInfo {
+  name: string;
+  description: string;
+  /** The written file's extension, e.g. ".pdf". */
+  extension: string;
+  /** Appended to the notebook's stem: ".review.pdf". */
+  suffix: string;
+  available: boolean;
+  /** Why it cannot be written here (a missing package or library), when it cannot. */
+  reason: string | null;
+}
+
+export interface IReportFormatList {
+  formats: IReportFormatInfo[];
+}

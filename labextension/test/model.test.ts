@@ -184,12 +184,21 @@ describe('settings', () => {
         refresh: 'always',
         refreshInterval: 1,
         maxRuns: 5000,
-        reportFormat: 'pdf'
+        reportFormat: 'PDF file'
       })
     ).toEqual({
       ...DEFAULT_SETTINGS,
       maxRuns: 1000
     });
+  });
+
+  it('takes any report format spelt like a registry name: the server says which it offers', () => {
+    for (const format of ['pdf', 'docx', 'json', 'my_format-2']) {
+      expect(readSettings({ reportFormat: format }).reportFormat).toBe(format);
+    }
+    for (const format of ['', 'PDF', '.pdf', 'a b', 3, null, 'x'.repeat(33)]) {
+      expect(readSettings({ reportFormat: format }).reportFormat).toBe('html');
+    }
   });
 
   it('takes the direction of each metric from the server', () => {

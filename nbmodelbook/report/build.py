@@ -27,6 +27,7 @@ from nbmodelbook.report.model import (
     SearchEffort,
     Summary,
 )
+from nbmodelbook.report.numbers import format_number
 from nbmodelbook.report.resolve import resolve_ref
 from nbmodelbook.track_args import split_track_cell
 
@@ -303,4 +304,4 @@ def _summary_of(
 def _fmt(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "n/a"
-    return f"{value:.4g}"
+    return format_number(value)

@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from nbmodelbook.report.numbers import format_number
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import altair as alt
     import pandas as pd
@@ -173,7 +175,7 @@ def metric_bars(evidence_frame: pd.DataFrame | Rows) -> alt.FacetChart:
             panel += f" ({better} is better)"
         best = bool(row.get("best"))
         value = float(row["value"])
-        label = _number(value) + (" best" if best else "")
+        label = format_number(value) + (" best" if best else "")  # rounded, as in the tables
         rows.append(
             {"run": str(row["run"]), "panel": panel, "value": value, "best": best, "label": label}
         )
@@ -217,6 +219,106 @@ def metric_bars(evidence_frame: pd.DataFrame | Rows) -> alt.FacetChart:
     return _configure(chart)  # type: ignore[no-any-return]
 
 
+# Tick steps of the history's time axis, finest first: the first that gives at most
+# MAX_TIME_TICKS ticks over the runs' span is used, and the labels show that unit, so no two
+# labels read the same (runs minutes apart once got six labels of the same minute).
+_TIME_STEPS: tuple[tuple[str, float, tuple[int, ...]], ...] = (
+    ("second", 1, (1, 2, 5, 10, 15, 30)),
+    ("minute", 60, (1, 2, 5, 10, 15, 30)),
+    ("hour", 3600, (1, 2, 3, 6, 12)),
+    ("day", 86400, (1, 2, 7, 14)),
+    ("month", 30 * 86400, (1, 2, 3, 6)),
+    ("year", 365.25 * 86400, (1, 2, 5, 10, 20, 50, 100)),
+)
+MAX_TIME_TICKS = 6
+
+
+def _epoch(text: str) -> float | None:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def time_axis(started: Sequence[str]) -> tuple[list[float], str, str]:
+    """(tick times in epoch milliseconds, label format, axis title) for runs started at these
+    ISO-8601 UTC times: the unit and step from the span of the runs, whole units apart so no
+    two labels read the same, the date in the title when the runs share it. (Ticks are given
+    as values: Vega's own time-interval ticks are spelt differently from Vega-Lite's schema.)"""
+    from datetime import UTC, datetime
+
+    times = sorted(t for t in (_epoch(text) for text in started) if t is not None)
+    if not times:
+        return [], "%Y-%m-%d %H:%M", "Start time (UTC)"
+    span = times[-1] - times[0]
+    unit, seconds, step = "year", _TIME_STEPS[-1][1], 100
+    for name, unit_seconds, steps in _TIME_STEPS:
+        fitting = [n for n in steps if span / (n * unit_seconds) <= MAX_TIME_TICKS]
+        if fitting:
+            unit, seconds, step = name, unit_seconds, fitting[0]
+            break
+    first = datetime.fromtimestamp(times[0], tz=UTC)
+    last = datetime.fromtimestamp(times[-1], tz=UTC)
+    ticks = (
+        _calendar_ticks(first, last, 12 * step if unit == "year" else step)
+        if unit in ("month", "year")
+        else _even_ticks(times[0], times[-1], step * seconds)
+    )
+    title = "Start time (UTC)"
+    if unit in ("second", "minute", "hour"):
+        label = "%H:%M:%S" if unit == "second" else "%H:%M"
+        if first.date() == last.date():
+            title += f", {first:%Y-%m-%d}"
+        else:
+            label = "%b %d " + label
+    elif unit == "day":
+        label = "%b %d" if first.year == last.year else "%Y-%m-%d"
+        if first.year == last.year:
+            title += f", {first:%Y}"
+    else:
+        label = "%b %Y" if unit == "month" else "%Y"
+    return [tick * 1000 for tick in ticks], label, title
+
+
+def _even_ticks(low: float, high: float, every: float) -> list[float]:
+    """Multiples of `every` seconds (UTC-aligned) from at or below `low` to at or above `high`."""
+    start = math.floor(low / every) * every
+    stop = max(math.ceil(high / every) * every, start + every)
+    return [start + every * index for index in range(round((stop - start) / every) + 1)]
+
+
+def _calendar_ticks(first: Any, last: Any, months: int) -> list[float]:
+    """The first of every `months`-th month from the one `first` falls in to past `last`."""
+    from datetime import UTC, datetime
+
+    index = (first.year * 12 + first.month - 1) // months * months
+    ticks: list[float] = []
+    while True:
+        tick = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+        ticks.append(tick.timestamp())
+        if tick > last:
+            return ticks
+        index += months
+
+
+def history_value(
+    metrics: Mapping[str, float], metric: str, lower_is_better: bool
+) -> tuple[float, str] | None:
+    """The figure a run without `metric` can still be drawn with: the best of its metrics
+    named with `metric` as a word (a sweep's `cv_auc.lr=0.1`, a `val_auc`), and its name."""
+    words = re.compile(rf"(?:^|[^A-Za-z0-9]){re.escape(metric)}(?:$|[^A-Za-z0-9])")
+    related = [
+        (float(value), name)
+        for name, value in metrics.items()
+        if name != metric and words.search(name) and not _missing(value)
+    ]
+    if not related:
+        return None
+    return min(related) if lower_is_better else max(related, key=lambda item: (item[0], item[1]))
+
+
 @_built_quietly
 def history_chart(
     history_frame: pd.DataFrame | Rows,
@@ -229,16 +331,27 @@ def history_chart(
 
     Rows with `run` (label), `group` (colour: model family or run name), `started` (ISO-8601
     UTC text), `value` (float, or None/NaN), `failed` (bool) and optionally `chosen` (bool,
-    circled). Beyond six groups the least frequent are drawn grey as "other". Time is shown in
-    UTC, so the picture does not depend on the reader's time zone. `tooltips` adds hover
-    details for live charts (a static image has no hover).
+    circled), `value_metric` (the name the value was recorded under when it is not `metric`:
+    drawn hollow) and `unmeasured` (a run that finished without a value: marked on the time
+    axis; without it such a row is left out). Beyond six groups the least frequent are drawn
+    grey as "other". Time is shown in UTC, so the picture does not depend on the reader's time
+    zone; the axis's unit follows the span of the runs. `tooltips` adds hover details for live
+    charts (a static image has no hover).
     """
     import altair as alt
 
     rows: list[dict[str, Any]] = []
     for row in _records(history_frame):
         failed = bool(row.get("failed"))
-        if not failed and _missing(row.get("value")):
+        missing = _missing(row.get("value"))
+        other = row.get("value_metric")
+        if failed:
+            kind = "failed"
+        elif not missing:
+            kind = "other" if other and other != metric else "measured"
+        elif row.get("unmeasured"):
+            kind = "unmeasured"
+        else:
             continue
         rows.append(
             {
@@ -248,61 +361,79 @@ def history_chart(
                 # Vega-Lite turns `started` into a timestamp for the time axis: the tooltip
                 # reads this untouched copy.
                 "started_text": str(row["started"]).replace("T", " ").rstrip("Z"),
-                "value": None if failed or _missing(row.get("value")) else float(row["value"]),
-                "kind": "failed" if failed else "measured",
-                "chosen": bool(row.get("chosen")) and not failed,
+                "value": None if kind in ("failed", "unmeasured") else float(row["value"]),
+                "value_metric": str(other) if kind == "other" else metric,
+                "kind": kind,
+                "chosen": bool(row.get("chosen")) and kind == "measured",
             }
         )
-    measured = [row for row in rows if row["kind"] == "measured"]
+    valued = [row for row in rows if row["kind"] in ("measured", "other")]
     counts: dict[str, int] = {}
-    for row in measured:
+    for row in valued:
         counts[row["group"]] = counts.get(row["group"], 0) + 1
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     keep = [name for name, _ in ranked[:MAX_GROUPS]]
     folded = len(ranked) > MAX_GROUPS
     if folded:
-        for row in measured:
+        for row in valued:
             row["group"] = row["group"] if row["group"] in keep else "other"
     domain = [*keep, *(["other"] if folded else [])]
     colours = [*PALETTE[: len(keep)], *([OTHER_COLOUR] if folded else [])]
     shapes = [*GROUP_SHAPES[: len(keep)], *(["circle"] if folded else [])]
-    failed_count = len(rows) - len(measured)
-    chosen_count = sum(1 for row in measured if row["chosen"])
+    measured = sum(1 for row in valued if row["kind"] == "measured")
+    others = sorted({row["value_metric"] for row in valued if row["kind"] == "other"})
+    failed_count = sum(1 for row in rows if row["kind"] == "failed")
+    unmeasured_count = sum(1 for row in rows if row["kind"] == "unmeasured")
+    chosen_count = sum(1 for row in valued if row["chosen"])
+    ticks, label_format, time_title = time_axis([row["started"] for row in rows])
     x = alt.X(
         "started:T",
-        title="Start time (UTC)",
-        scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format="%Y-%m-%d %H:%M", labelAngle=-30, tickCount=5, labelOverlap=True),
+        title=time_title,
+        # Padding keeps the first and last runs off the frame.
+        scale=alt.Scale(
+            type="utc", domain=[ticks[0], ticks[-1]] if ticks else alt.Undefined, padding=12
+        ),
+        axis=alt.Axis(
+            format=label_format,
+            labelAngle=-30,
+            labelOverlap=True,
+            values=ticks if ticks else alt.Undefined,
+        ),
     )
     y = alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False, padding=8))
+    colour = alt.Color(
+        "group:N",
+        title=colour_title,
+        scale=alt.Scale(domain=domain, range=colours),
+        legend=alt.Legend(orient="bottom", columns=3, symbolLimit=len(domain)),
+    )
+    shape = alt.Shape("group:N", scale=alt.Scale(domain=domain, range=shapes), legend=None)
+    hover = [
+        alt.Tooltip("run:N", title="Run"),
+        alt.Tooltip("group:N", title=colour_title),
+        alt.Tooltip("started_text:N", title="Started (UTC)"),
+        alt.Tooltip("value:Q", title=metric, format=".4~g"),
+    ]
+    measured_hover = {"tooltip": hover} if tooltips else {}
+    # A figure recorded under another name says which on hover.
+    other_hover = (
+        {"tooltip": [*hover, alt.Tooltip("value_metric:N", title="Recorded as")]}
+        if tooltips
+        else {}
+    )
     layers: list[Any] = [
         alt.Chart()
         .transform_filter("datum.kind === 'measured'")
         .mark_point(filled=True, size=36, opacity=0.85)
-        .encode(
-            x=x,
-            y=y,
-            color=alt.Color(
-                "group:N",
-                title=colour_title,
-                scale=alt.Scale(domain=domain, range=colours),
-                legend=alt.Legend(orient="bottom", columns=3, symbolLimit=len(domain)),
-            ),
-            shape=alt.Shape("group:N", scale=alt.Scale(domain=domain, range=shapes), legend=None),
-            **(
-                {
-                    "tooltip": [
-                        alt.Tooltip("run:N", title="Run"),
-                        alt.Tooltip("group:N", title=colour_title),
-                        alt.Tooltip("started_text:N", title="Started (UTC)"),
-                        alt.Tooltip("value:Q", title=metric, format=".4~g"),
-                    ]
-                }
-                if tooltips
-                else {}
-            ),
-        )
+        .encode(x=x, y=y, color=colour, shape=shape, **measured_hover)
     ]
+    if others:
+        layers.append(
+            alt.Chart()
+            .transform_filter("datum.kind === 'other'")
+            .mark_point(filled=False, size=60, strokeWidth=1.5)
+            .encode(x=x, y=y, color=colour, shape=shape, **other_hover)
+        )
     if chosen_count:
         layers.append(
             alt.Chart()
@@ -317,17 +448,44 @@ def history_chart(
             .mark_point(shape="triangle-up", size=50, filled=True, color=FAILED_COLOUR)
             .encode(x=x, y=alt.value(HISTORY_HEIGHT))
         )
-    subtitle = [f"{len(measured)} runs with a value"]
+    if unmeasured_count:
+        layers.append(
+            alt.Chart()
+            .transform_filter("datum.kind === 'unmeasured'")
+            .mark_point(shape="square", size=40, filled=False, color=FAILED_COLOUR)
+            .encode(x=x, y=alt.value(HISTORY_HEIGHT))
+        )
+    subtitle = [f"{measured} runs with a value"]
+    if others:
+        shown = ", ".join(others[:2]) + (f" and {len(others) - 2} more" if len(others) > 2 else "")
+        subtitle.append(f"hollow: the best of a run's other {metric} figures ({shown})")
     if chosen_count:
         subtitle.append("circled: the chosen run")
     if failed_count:
-        subtitle.append(f"black triangles on the time axis: {failed_count} failed runs")
+        plural = "s" if failed_count != 1 else ""
+        subtitle.append(f"black triangles on the time axis: {failed_count} failed run{plural}")
+    if unmeasured_count:
+        plural = "s" if unmeasured_count != 1 else ""
+        subtitle.append(
+            f"open squares on the time axis: {unmeasured_count} run{plural} without {metric}"
+        )
     chart = alt.layer(*layers, data=_data(rows)).properties(
         width=WIDTH,
         height=HISTORY_HEIGHT,
-        title=alt.Title(f"{metric} of every run, in time order", subtitle="; ".join(subtitle)),
+        title=alt.Title(f"{metric} of every run, in time order", subtitle=_lines(subtitle)),
     )
     return _configure(chart)  # type: ignore[no-any-return]
+
+
+def _lines(parts: Sequence[str], width: int = 90) -> list[str]:
+    """The subtitle's parts joined with "; ", wrapped into lines that fit the chart."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += "; " + part
+        else:
+            lines.append(part)
+    return lines
 
 
 def _is_number(value: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -12,6 +12,7 @@ import orjson
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import FEATURES_KIND, RunRecord
 from nbmodelbook.report.model import DataDifference, Evidence, MetricRow, ParamRow
+from nbmodelbook.report.param_order import defining_rank, is_bookkeeping
 
 # The kind of a difference found only in what the fitted models saw: often the very choice
 # being compared (feature selection), so the audit rates it lower than different data.
@@ -33,8 +34,25 @@ def _usable(value: float | None) -> bool:
 
 
 def _same(values: Sequence[Any]) -> bool:
-    encoded = {orjson.dumps(value, option=orjson.OPT_SORT_KEYS) for value in values}
-    return len(encoded) <= 1
+    """Equal by value: `False`, `0` and `0.0` are one setting (families spell "off" their
+    own way), as are `1` and `1.0`; containers item by item."""
+    return len({_by_value(value) for value in values}) <= 1
+
+
+_NAN = ("nan",)
+
+
+def _by_value(value: Any) -> Hashable:
+    """A key equal for values equal as settings (Python's own `1 == 1.0 == True`)."""
+    if isinstance(value, float) and math.isnan(value):
+        return _NAN
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_by_value(item) for item in value))
+    if isinstance(value, Mapping):
+        return ("dict", tuple(sorted((str(key), _by_value(item)) for key, item in value.items())))
+    return ("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str))
 
 
 def comparable_params(run: RunRecord) -> dict[str, Any]:
@@ -62,17 +80,102 @@ def comparable_params(run: RunRecord) -> dict[str, Any]:
 
 
 def compared_params(runs: Sequence[RunRecord]) -> list[ParamRow]:
-    """Every param of `runs` by name (models lined up by `comparable_params`), each with its
-    value in every run and whether it differs between them."""
+    """Every param of `runs` (models lined up by `comparable_params`), each with its value in
+    every run, which runs' models have it and whether it differs between them; in reading
+    order (`param_order`): the models, their defining params, the rest, the bookkeeping."""
     params = [comparable_params(run) for run in runs]
+    models = [_model_variables(run_params) for run_params in params]
+    families = [model_family(run) for run in runs]
     rows = []
-    for name in sorted({name for run_params in params for name in run_params}):
+    for name in {name for run_params in params for name in run_params}:
         values = tuple(run_params.get(name) for run_params in params)
         set_in = tuple(name in run_params for run_params in params)
-        # Set by one run and not by another is a difference, even when the one recorded None.
-        differs = not _same(values) or len(set(set_in)) > 1
-        rows.append(ParamRow(name, values, differs, set_in))
-    return rows
+        owners = [_owner(p, m, name) for p, m in zip(params, models, strict=True)]
+        applies = tuple(found or owner is None for found, owner in zip(set_in, owners, strict=True))
+        # Bookkeeping is compared within a family only: each spells "off" its own way.
+        groups = (
+            [owner[0] if owner else family for owner, family in zip(owners, families, strict=True)]
+            if is_bookkeeping(name)
+            else [None] * len(runs)
+        )
+        differs = _differs(values, set_in, applies, groups)
+        rows.append(ParamRow(name, values, differs, set_in, applies if not all(applies) else ()))
+    return sorted(rows, key=lambda row: _reading_order(row.name, params, models))
+
+
+def _differs(
+    values: Sequence[Any],
+    set_in: Sequence[bool],
+    applies: Sequence[bool],
+    groups: Sequence[str | None],
+) -> bool:
+    """Differs among the runs whose model has the param (in each group on its own): set by
+    one and not by another (even when the one recorded None), or set to unequal values."""
+    by_group: dict[str | None, list[int]] = {}
+    for position, group in enumerate(groups):
+        if applies[position]:
+            by_group.setdefault(group, []).append(position)
+    for positions in by_group.values():
+        if len({set_in[position] for position in positions}) > 1:
+            return True
+        if not _same([values[position] for position in positions if set_in[position]]):
+            return True
+    return False
+
+
+def _model_variables(run_params: Mapping[str, Any]) -> frozenset[str]:
+    """Names holding a model: a class name with the model's params under `name.`."""
+    prefixes = {key.partition(".")[0] for key in run_params if "." in key}
+    return frozenset(
+        key
+        for key, value in run_params.items()
+        if "." not in key and isinstance(value, str) and key in prefixes
+    )
+
+
+def _owner(
+    run_params: Mapping[str, Any], models: frozenset[str], name: str
+) -> tuple[str, str] | None:
+    """(class, own name) of the model in this run that `name` is a param of, when the run
+    recorded one there: `model.logisticregression__C` of a pipeline belongs to its
+    LogisticRegression step, as `C`. The tracker records every param a model has, so a name
+    such a run lacks is one its model does not have."""
+    variable, _, rest = name.partition(".")
+    # A model's own params have no dot after its name (nested ones use `__`); a dotted rest
+    # is something else recorded beside it: a search's `best_params.C`, a call's argument.
+    if not rest or "." in rest or variable not in models:
+        return None
+    step, _, own = rest.rpartition("__")
+    found = run_params.get(f"{variable}.{step}") if step else run_params[variable]
+    return (str(found) if isinstance(found, str) else str(run_params[variable])), own
+
+
+def _reading_order(
+    name: str, params: Sequence[Mapping[str, Any]], models: Sequence[frozenset[str]]
+) -> tuple[Any, ...]:
+    """Models first (with what a pipeline or search ends in), then the params that define
+    each run's model family (the first run's family first), then the rest by name, then the
+    settings that only keep a run's books."""
+    variable, _, rest = name.partition(".")
+    if any(variable in found for found in models) and rest in (
+        "",
+        "final_estimator",
+        "estimator",
+    ):
+        return (0, name)
+    if is_bookkeeping(name):
+        return (3, name.casefold(), name)
+    ranks = []
+    for position, (run_params, found) in enumerate(zip(params, models, strict=True)):
+        owner = _owner(run_params, found, name)
+        rank = defining_rank(owner[0], owner[1]) if owner else None
+        if rank is not None:
+            ranks.append((position, rank))
+    if ranks:
+        position, rank = min(ranks)
+        family = _owner(params[position], models[position], name)
+        return (1, position, family[0] if family else "", rank, name)
+    return (2, name.casefold(), name)
 
 
 def compare_runs(runs: Sequence[RunRecord], missing_refs: Sequence[str] = ()) -> Evidence:

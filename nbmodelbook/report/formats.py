@@ -3,7 +3,9 @@
     fmt = REPORT_FORMATS["html"]
     written = fmt.render(review, fmt.path_for("credit.ipynb"))  # [Path("credit.review.html")]
 
-Renderers are imported when a report is written, not when this module is imported.
+Renderers are imported when a report is written, not when this module is imported. A format
+that needs an optional package or a system library says so through `available()`: the reason it
+cannot be written here, or None when it can (the server lists it, greyed out, with that reason).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from nbmodelbook.report.model import Review
 
 __all__ = [
     "REPORT_FORMATS",
+    "Availability",
     "ReportFormat",
+    "always_available",
     "check_report_output",
     "format_for_output",
     "get_format",
@@ -29,6 +33,14 @@ __all__ = [
 ]
 
 Renderer = Callable[[Review, Path], list[Path]]
+# Why a format cannot be written here (a missing package or system library, said with how to
+# get it), or None when it can.
+Availability = Callable[[], str | None]
+
+
+def always_available() -> None:
+    """The availability of a format that needs nothing beyond nbmodelbook's own dependencies."""
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,8 @@ class ReportFormat:
     render: Renderer  # (review, out_path) -> the files written, the report itself first
     # The extensions a file of this format may have, lower case (default: the suffix's last).
     extensions: tuple[str, ...] = ()
+    # Asked before writing and by frontends offering a choice: cheap after its first call.
+    available: Availability = always_available
 
     def __post_init__(self) -> None:
         if not self.extensions:
@@ -165,10 +179,40 @@ def _render_markdown(review: Review, out_path: Path) -> list[Path]:
     return written
 
 
+def _render_pdf(review: Review, out_path: Path) -> list[Path]:
+    from nbmodelbook.report.render_pdf import render_pdf
+
+    return [write_file(Path(out_path), render_pdf(review))]
+
+
+def _pdf_available() -> str | None:
+    """PDF reports need WeasyPrint and the Pango library it loads (asked once, about 2 s)."""
+    from nbmodelbook.report.render_pdf import pdf_unavailable
+
+    return pdf_unavailable()
+
+
 def _render_docx(review: Review, out_path: Path) -> list[Path]:
     from nbmodelbook.report.render_docx import render_docx
 
     return [write_file(Path(out_path), render_docx(review))]
+
+
+_DOCX_HINT = "pip install 'nbmodelbook[docx]'"
+
+
+def _docx_available() -> str | None:
+    """Word reports need pandoc: the `pypandoc-binary` wheel carries it. (Asked without
+    importing the renderer, which takes seconds: a dialog waits for the answer.)"""
+    try:
+        import pypandoc
+    except ImportError:
+        return f"Word reports need pandoc, which is not installed: {_DOCX_HINT}"
+    try:
+        pypandoc.get_pandoc_path()
+    except OSError as exc:
+        return f"Word reports need pandoc, which cannot be found ({exc}): {_DOCX_HINT}"
+    return None
 
 
 def _render_json(review: Review, out_path: Path) -> list[Path]:
@@ -206,10 +250,20 @@ register_format(
 )
 register_format(
     ReportFormat(
+        "pdf",
+        ".review.pdf",
+        "An A4 PDF for a review committee (WeasyPrint: the pdf extra and the Pango library).",
+        _render_pdf,
+        available=_pdf_available,
+    )
+)
+register_format(
+    ReportFormat(
         "docx",
         ".review.docx",
         "A Word document (Heading styles, Word tables, PNG figures), made with pandoc "
         "(pip install 'nbmodelbook[docx]').",
         _render_docx,
+        available=_docx_available,
     )
 )

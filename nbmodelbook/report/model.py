@@ -109,6 +109,12 @@ class ParamRow:
     # Which runs set the param: a run can record None (`max_depth=None`), which `values` alone
     # cannot tell from not setting it. Empty: a run set it when its value is not None.
     set_in: tuple[bool, ...] = ()
+    # Which runs' models have the param at all: False where a run recorded a model whose
+    # family has no such parameter ("not applicable", no difference). Empty: every run's.
+    applies: tuple[bool, ...] = ()
+
+    def applies_to(self, position: int) -> bool:
+        return not self.applies or position >= len(self.applies) or self.applies[position]
 
     def is_set(self, position: int) -> bool:
         if self.set_in:

@@ -18,7 +18,7 @@ from nbmodelbook.report.view import Body, ChartImage, Figure, build_view
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import jinja2
 
-__all__ = ["CSP", "render_html"]
+__all__ = ["CSP", "render_html", "render_page"]
 
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
@@ -83,4 +83,9 @@ def render_html(review: Review) -> str:
     """The review as one self-contained HTML document (no script, no external resource)."""
     page = build_view(review)
     page["csp"] = CSP
+    return render_page(page)
+
+
+def render_page(page: dict[str, Any]) -> str:
+    """A view (`build_view`, perhaps laid out for print) through the HTML template."""
     return _html_environment().get_template("review.html.j2").render(page=page)

@@ -46,6 +46,7 @@ from nbmodelbook.report.model import (
     Review,
     Severity,
 )
+from nbmodelbook.report.numbers import format_number, format_precise
 from nbmodelbook.report.sweep import sweep_parameter, sweep_rows
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "environment_view",
     "format_duration",
     "format_number",
+    "format_precise",
     "format_time",
     "format_value",
     "kind_heading",
@@ -103,22 +105,6 @@ VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 # Formatting (shared with the Markdown renderer)
 
 
-def format_number(value: float | int | None) -> str:
-    """Metric values: up to six significant digits, scientific only for extreme magnitudes."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    number = float(value)
-    if math.isnan(number) or math.isinf(number):
-        return str(number)
-    if number != 0 and (abs(number) >= 1e7 or abs(number) < 1e-4):
-        return f"{number:.4g}"
-    return f"{number:.6g}"
-
-
 def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -128,7 +114,7 @@ def format_value(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool | int | float):
-        return format_number(value)
+        return format_precise(value)  # a setting is shown as set, not rounded like a figure
     if isinstance(value, str):
         return _clip(value, limit)
     if isinstance(value, Mapping) and isinstance(value.get("repr"), str) and "type" in value:
@@ -329,10 +315,15 @@ class ReviewContext:
         return "lower is better" if self.lower_is_better(metric) else "higher is better"
 
     def headline_value(self, run: RunRecord) -> str:
+        """The run's headline figure, rounded to what its interval supports when it has one
+        (as the evidence tables print it)."""
         if not self.headline:
             return "—"
         value = run.metrics.get(self.headline)
-        return format_number(value) if isinstance(value, int | float) else "—"
+        if not isinstance(value, int | float):
+            return "—"
+        shown = rounded_with_interval(self.review.evidence, run.run_id, self.headline)
+        return shown[0] if shown is not None else format_number(value)
 
     # -- findings ------------------------------------------------------------
 
@@ -391,10 +382,30 @@ class ReviewContext:
 
     def history_chart(self) -> ChartImage | None:
         metric = self.headline
+        found = self.history_chart_rows()
+        if metric is None or found is None:
+            return None
+        from nbmodelbook.report import charts
+
+        rows, title = found
+        svg = _draw(lambda: charts.to_svg(charts.history_chart(rows, metric, title)))
+        if svg is None:
+            return None
+        return ChartImage(
+            "chart-history", svg, f"{metric} of every run over time, failed runs marked"
+        )
+
+    def history_chart_rows(self) -> tuple[list[dict[str, Any]], str] | None:
+        """The history chart's rows (`report.charts.history_chart`), one per run with a start
+        time, and its colour title; None when no run has a figure to draw."""
+        metric = self.headline
         if not metric or not self.order:
             return None
+        from nbmodelbook.report import charts
+
         families = {run_id: model_family(self.runs[run_id]) for run_id in self.order}
         by_family = any(families.values())
+        lower = self.lower_is_better(metric)
         rows: list[dict[str, Any]] = []
         for run_id in self.order:
             run = self.runs[run_id]
@@ -403,27 +414,27 @@ class ReviewContext:
             if started == "—":
                 continue
             group = (families[run_id] or "(no model found)") if by_family else run.name
+            recorded_as = metric
+            if not isinstance(value, int | float):
+                # Every run is a mark: a sweep's `cv_auc.lr=0.1` by its best figure (hollow),
+                # a run with no such figure on the time axis.
+                related = charts.history_value(run.metrics, metric, lower)
+                value, recorded_as = related if related is not None else (None, metric)
             rows.append(
                 {
                     "run": self.review.run_label(run_id),
                     "group": group,
                     "started": started,
-                    "value": float(value) if isinstance(value, int | float) else math.nan,
+                    "value": float(value) if value is not None else math.nan,
+                    "value_metric": recorded_as,
                     "failed": is_failed(run),
+                    "unmeasured": value is None,
                     "chosen": run_id == self.chosen_id,
                 }
             )
         if not any(not math.isnan(row["value"]) for row in rows):
             return None
-        from nbmodelbook.report import charts
-
-        title = "Model family" if by_family else "Run name"
-        svg = _draw(lambda: charts.to_svg(charts.history_chart(rows, metric, title)))
-        if svg is None:
-            return None
-        return ChartImage(
-            "chart-history", svg, f"{metric} of every run over time, failed runs marked"
-        )
+        return rows, "Model family" if by_family else "Run name"
 
     def history_sweep_chart(self) -> ChartImage | None:
         """The chosen cell's own runs, when they differ in exactly one parameter."""
@@ -579,13 +590,32 @@ def pad(values: Sequence[Any], width: int) -> list[Any]:
     return [values[index] if index < len(values) else None for index in range(width)]
 
 
+NOT_APPLICABLE = "not applicable"
+NOT_SET = "(not set)"
+
+
 def param_cells(row: ParamRow, width: int) -> list[str]:
-    """A param's value in each of `width` compared runs, as text; "(not set)" where a run has
-    no such param (a run that recorded None shows it)."""
+    """A param's value in each of `width` compared runs, as text: "not applicable" where the
+    run's model has no such param, "(not set)" where it has but the run recorded none (a run
+    that recorded None shows it)."""
     return [
-        format_value(value) if row.is_set(position) else "(not set)"
+        format_value(value)
+        if row.is_set(position)
+        else NOT_SET
+        if row.applies_to(position)
+        else NOT_APPLICABLE
         for position, value in enumerate(pad(row.values, width))
     ]
+
+
+def param_sameness(row: ParamRow, width: int) -> str:
+    """The "Same in all?" answer, true where some runs' models have no such param."""
+    if row.differs:
+        return "no"
+    having = sum(row.applies_to(position) for position in range(width))
+    if having == width:
+        return "yes"
+    return "yes, where it applies" if having > 1 else "only one run's model has it"
 
 
 def _finite(value: float | None) -> float:
@@ -665,7 +695,12 @@ def _evidence_view(
 ) -> dict[str, Any]:
     runs = [ctx.ref(run_id) for run_id in evidence.run_ids]
     all_params = [
-        {"name": row.name, "values": param_cells(row, len(runs)), "differs": row.differs}
+        {
+            "name": row.name,
+            "values": param_cells(row, len(runs)),
+            "differs": row.differs,
+            "same": param_sameness(row, len(runs)),
+        }
         for row in evidence.params
     ]
     compared = {row.name for row in evidence.compared_params}
@@ -727,6 +762,11 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
             else None
         )
     effort = ctx.review.effort
+    # Risks before limitations, each in notebook order.
+    risks = sorted(
+        (note for note in ctx.review.notes if note.kind in RISK_KINDS),
+        key=lambda note: RISK_KINDS.index(note.kind),
+    )
     return {
         "chosen": ctx.ref(summary.chosen_run_id) if summary.chosen_run_id else None,
         "chosen_name": summary.chosen_name,
@@ -737,16 +777,16 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
         "sentences": list(summary.sentences),
         "effort": effort.sentence if effort is not None else None,
         "open_risks": summary.open_risks,
-        # By name: a reader of page 1 learns what the risks are, not how many there are.
+        # By name: a reader of page 1 learns what the risks are, not only how many.
         "risks": [
             {
                 "kind": note.kind.label,
                 "title": note.title or note.kind.label,
                 "cell": note.cell_index + 1,
             }
-            for note in ctx.review.notes
-            if note.kind in (AnnotationKind.RISK, AnnotationKind.LIMITATION)
+            for note in risks
         ],
+        "risk_counts": _risk_counts(risks),
         "serious": [
             {"severity": str(finding.severity), "title": finding.title, "code": finding.code}
             for finding in ctx.findings()
@@ -757,6 +797,21 @@ def _summary_view(ctx: ReviewContext) -> dict[str, Any]:
         "decisions": len(ctx.review.decisions),
         "rejections": len(ctx.review.rejections),
     }
+
+
+RISK_KINDS = (AnnotationKind.RISK, AnnotationKind.LIMITATION)
+_RISK_NOUNS = {AnnotationKind.RISK: "risk", AnnotationKind.LIMITATION: "limitation"}
+
+
+def _risk_counts(notes: Sequence[Annotation]) -> str:
+    """ "1 risk and 2 limitations": what page 1's list holds, kind by kind."""
+    counts = Counter(note.kind for note in notes)
+    parts = [
+        f"{counts[kind]} {_RISK_NOUNS[kind]}{'s' if counts[kind] != 1 else ''}"
+        for kind in RISK_KINDS
+        if counts[kind]
+    ]
+    return " and ".join(parts)
 
 
 def _performance_evidence(ctx: ReviewContext) -> dict[str, Any] | None:
@@ -808,7 +863,8 @@ def _params_compact(run: RunRecord) -> str:
 
 
 def _metrics_compact(run: RunRecord) -> str:
-    return "; ".join(f"{key}={format_number(run.metrics[key])}" for key in sorted(run.metrics))
+    # The run log keeps each figure as recorded; the body rounds them.
+    return "; ".join(f"{key}={format_precise(run.metrics[key])}" for key in sorted(run.metrics))
 
 
 def _history_rows(ctx: ReviewContext) -> list[dict[str, Any]]:

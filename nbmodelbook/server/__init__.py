@@ -7,8 +7,11 @@ Under `<base_url>/nbmodelbook/api/`:
   holds at most 500 characters and 20 words.
 - `GET runs/RUN_ID?path=NB`: one of the notebook's runs in full.
 - `GET compare?path=NB&ids=ID1,ID2[,...]`: runs compared as `compare()` compares them.
-- `POST export` `{"path": NB, "format": "html" | "md"}`: write the review report beside the
-  notebook, as `nbmodelbook report NB` does.
+- `GET formats`: the report formats (name, description, file extension) and whether this
+  server can write each (`available`, and `reason` when it cannot).
+- `POST export` `{"path": NB, "format": NAME}`: write the review report beside the notebook, as
+  `nbmodelbook report NB --format NAME` does; a format this server cannot write is refused (503)
+  with the reason.
 - `GET report?path=NB.review.html`: a written report, sandboxed.
 
 Paths are relative to the server's root folder, as in Jupyter's contents API, and every file

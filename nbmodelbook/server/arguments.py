@@ -137,7 +137,7 @@ def decode_json_body(raw: bytes) -> Any:
 
 
 def parse_export_body(body: Any) -> ExportRequest:
-    """`{"path": NOTEBOOK, "format": "html" | "md"}` (format optional, html by default)."""
+    """`{"path": NOTEBOOK, "format": NAME}` (a registered format; optional, html by default)."""
     if not isinstance(body, Mapping):
         raise InvalidArgument(
             'the request body must be a JSON object: {"path": "<notebook>", "format": "html"}'

@@ -166,6 +166,18 @@ class CompareHandler(_Handler):
         self.send_json(payload)
 
 
+class FormatsHandler(_Handler):
+    """The report formats an export can ask for, and whether this server can write each."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        # Asking a format whether it can be written may import its renderer: not on the loop.
+        payload = await asyncio.to_thread(operations.report_formats_payload)
+        self.set_header("Cache-Control", "no-cache")
+        self.send_json(payload)
+
+
 class ExportHandler(_Handler):
     @tornado.web.authenticated
     @authorized
@@ -203,6 +215,7 @@ ROUTES: tuple[tuple[str, type[_Handler]], ...] = (
     ("runs", RunsHandler),
     ("runs/([^/]+)", RunHandler),
     ("compare", CompareHandler),
+    ("formats", FormatsHandler),
     ("export", ExportHandler),
     ("report", ReportHandler),
 )

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbmodelbook import __version__
-from nbmodelbook.errors import AnnotationsInvalid, PathRejected, UnknownRunError
+from nbmodelbook.errors import (
+    AnnotationsInvalid,
+    FormatUnavailable,
+    PathRejected,
+    UnknownRunError,
+)
 from nbmodelbook.links import saved_links
 from nbmodelbook.server import payloads
 from nbmodelbook.server.arguments import MAX_LIMIT, InvalidArgument
@@ -49,6 +54,7 @@ __all__ = [
     "listing_payload",
     "prepare_listing",
     "read_report",
+    "report_formats_payload",
     "run_payload",
 ]
 
@@ -310,20 +316,50 @@ def _report_path(context: ApiContext, report_format: ReportFormat, notebook: Pat
     return report
 
 
+def report_formats_payload() -> dict[str, Any]:
+    """Every registered report format, in the registry's order, with whether this server can
+    write it: a format missing a package or library is listed with the reason, not left out."""
+    from nbmodelbook.report.formats import REPORT_FORMATS
+
+    return {
+        "formats": [
+            payloads.report_format_entry(report_format, report_format.available())
+            for report_format in REPORT_FORMATS.values()
+        ]
+    }
+
+
+def _writable_format(format_name: str) -> ReportFormat:
+    """The format named, once this server is known to be able to write it."""
+    from nbmodelbook.report.formats import REPORT_FORMATS
+
+    report_format = REPORT_FORMATS.get(format_name)
+    if report_format is None:
+        known = ", ".join(sorted(REPORT_FORMATS))
+        raise InvalidArgument(f"unknown report format {format_name!r}: use one of {known}")
+    reason = report_format.available()
+    if reason is not None:
+        others = ", ".join(
+            name for name, other in REPORT_FORMATS.items() if other.available() is None
+        )
+        reason = reason.rstrip(".")
+        raise FormatUnavailable(
+            f"this server cannot write {format_name} reports: {reason}. Install what it needs "
+            f"and restart Jupyter, or export as {others}"
+        )
+    return report_format
+
+
 def export_report(context: ApiContext, api_path: str, format_name: str) -> dict[str, Any]:
     """Write the notebook's review report beside it, as `nbmodelbook report NOTEBOOK` does.
 
     Annotations with problems write nothing (`AnnotationsInvalid`); a notebook that only lacks
     a decision or a risk section is written, and reported not ready.
     """
-    from nbmodelbook.report.formats import REPORT_FORMATS
     from nbmodelbook.report.load import load_review
     from nbmodelbook.report.readiness import is_ready, readiness
 
-    report_format = REPORT_FORMATS.get(format_name)
-    if report_format is None:
-        known = ", ".join(sorted(REPORT_FORMATS))
-        raise InvalidArgument(f"unknown report format {format_name!r}: use one of {known}")
+    report_format = _writable_format(format_name)
     notebook = context.notebook(api_path)
     store_url = _store_url(context, notebook)
     report = _report_path(context, report_format, notebook)

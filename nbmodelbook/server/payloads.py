@@ -14,6 +14,7 @@ from nbmodelbook.record import RunRecord, json_safe, status_failed
 
 if TYPE_CHECKING:
     from nbmodelbook.report.comparison import Comparison
+    from nbmodelbook.report.formats import ReportFormat
 
 __all__ = [
     "MAX_SUMMARY_PARAMS",
@@ -24,6 +25,7 @@ __all__ = [
     "json_number",
     "json_value",
     "listing_etag",
+    "report_format_entry",
     "run_detail",
     "run_summary",
     "summary_row",
@@ -234,3 +236,16 @@ def listing_etag(*parts: object) -> str:
     give the same tag, any change a new one."""
     digest = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:32]
     return f'"{digest}"'
+
+
+def report_format_entry(report_format: ReportFormat, unavailable: str | None) -> dict[str, Any]:
+    """One report format as an export dialog offers it: what it is, the file it writes, and
+    whether this server can write it (`reason` says why not, and what to install)."""
+    return {
+        "name": report_format.name,
+        "description": report_format.description,
+        "extension": report_format.extensions[0],
+        "suffix": report_format.suffix,
+        "available": unavailable is None,
+        "reason": unavailable,
+    }

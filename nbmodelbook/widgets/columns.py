@@ -115,11 +115,11 @@ def _clip(text: str) -> str:
 
 
 def cell_text(row: Mapping[str, Any], key: str) -> str:
-    from nbmodelbook.report.view import format_duration, format_number, format_value
+    from nbmodelbook.report.view import format_duration, format_precise, format_value
 
     if key.startswith(METRIC_PREFIX):
         value = row["metrics"].get(key[len(METRIC_PREFIX) :])
-        return "" if value is None else format_number(value)
+        return "" if value is None else format_precise(value)  # a run log: as recorded
     if key.startswith(PARAM_PREFIX):
         name = key[len(PARAM_PREFIX) :]
         return _clip(format_value(row["params"][name])) if name in row["params"] else ""

@@ -9,9 +9,9 @@ then, in order:
   panel;
 - clicking a run selects its cell; an edited cell and a deleted one are told apart;
 - ticking two runs and pressing Compare shows them side by side, best metric starred;
-- Export review report (the toolbar button) writes the report beside the notebook and opens it
-  in a sandboxed tab showing the decision; a notebook with a mistyped annotation gets a dialog
-  listing the finding instead, and no report;
+- Export review report (the toolbar button, then Export in its format dialog) writes the report
+  beside the notebook and opens it in a sandboxed tab showing the decision; a notebook with a
+  mistyped annotation gets a dialog listing the finding instead, and no report;
 - Insert annotation adds a `> [!KIND]` cell citing the ticked runs.
 
 Screenshots go to build/screenshots/; with NBMODELBOOK_UPDATE_DOCS_IMAGES=1 also to
@@ -291,6 +291,7 @@ def test_export_writes_the_report_and_opens_it_sandboxed(lab: LabSession) -> Non
     report = lab.server.root_dir / REPORT
     report.unlink(missing_ok=True)
     lab.notebook().locator(".jp-ModelBook-exportButton").click()
+    lab.page.locator(".jp-Dialog .jp-mod-accept").click()  # the format dialog, on html
     frame_element = lab.page.locator(".jp-ModelBook-report iframe")
     frame_element.wait_for(timeout=120_000)
     assert frame_element.get_attribute("sandbox") == ""  # no script, no same-origin access
@@ -321,7 +322,10 @@ def test_export_of_a_notebook_with_a_broken_annotation_lists_the_findings(
     lab.server.write_notebook("extension/typo.ipynb", notebook)
     lab.open_notebook("extension/typo.ipynb")
     # Not awaited: the command ends when its dialog is closed.
-    lab.page.evaluate("() => { window.jupyterapp.commands.execute('nbmodelbook:export-report'); }")
+    lab.page.evaluate(
+        "() => { window.jupyterapp.commands.execute('nbmodelbook:export-report', "
+        "{ format: 'html' }); }"
+    )
     dialog = lab.page.locator(".jp-Dialog", has_text="Review report not written")
     dialog.wait_for(timeout=UI_MS)
     text = dialog.inner_text()

@@ -859,7 +859,7 @@ def test_format_registry_writes_files(tmp_path: Path, review: Review) -> None:
     assert (tmp_path / "credit.review_files" / "chart-decision-1.svg").exists()
     assert not list(tmp_path.glob("**/*.tmp"))
     with pytest.raises(ValueError, match="unknown report format"):
-        get_format("pdf")
+        get_format("rtf")
 
 
 def test_register_format() -> None:

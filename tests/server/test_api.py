@@ -613,7 +613,7 @@ async def test_export_refusals(jp_fetch: Fetch, workspace: Workspace) -> None:
         ("{ not json", 400),
         ("[1, 2]", 400),
         ({"format": "html"}, 400),
-        ({"path": NOTEBOOK, "format": "pdf"}, 400),
+        ({"path": NOTEBOOK, "format": "rtf"}, 400),
         ({"path": NOTEBOOK, "format": 3}, 400),
         (export_body("../credit.ipynb"), 400),
         (export_body("work/missing.ipynb"), 404),
