@@ -214,6 +214,12 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
         help=f"report format (default: from -o's extension: {extensions}; else html)",
     )
     parser.add_argument("--store", help="store path or URL (default: the notebook's)")
+    parser.add_argument(
+        "--since",
+        metavar="PREVIOUS.review.json",
+        help="the JSON report of the earlier review (report --format json): adds a section on"
+        " what changed since (runs, decisions, criteria, the chosen model, findings)",
+    )
     _add_confidence(parser)
     _add_frameworks(parser)
 
@@ -272,7 +278,13 @@ def _run_report(args: argparse.Namespace) -> int:
         report_format = get_format(args.format or "html")
         output = report_format.path_for(source)
         check_report_output(output, source)
+    # Read whole before anything is written: it may be the very file -o replaces.
+    previous = _previous_review(args.since)
     review = load_review(source, args.store, level=args.confidence, frameworks=args.frameworks)
+    if previous is not None:
+        from nbmodelbook.report.changes import review_changes
+
+        review.changes = review_changes(previous, review)
     terminal_progress(f"rendering {report_format.name.upper()}")
     try:
         written = report_format.render(review, output)
@@ -281,6 +293,14 @@ def _run_report(args: argparse.Namespace) -> int:
     for path in written[:1]:
         print(path)
     return EXIT_OK
+
+
+def _previous_review(since: str | None) -> dict[str, Any] | None:
+    if since is None:
+        return None
+    from nbmodelbook.report.changes import read_previous_review
+
+    return read_previous_review(Path(since).expanduser())
 
 
 register(

@@ -15,6 +15,7 @@ from nbmodelbook.record import RunRecord
 from nbmodelbook.report.labels import run_label
 
 if TYPE_CHECKING:
+    from nbmodelbook.report.changes import ReviewChanges
     from nbmodelbook.report.evidence import ReviewEvidence
 
 
@@ -334,6 +335,8 @@ class Review:
     facts: list[Fact] = field(default_factory=list)
     criteria: list[Criterion] = field(default_factory=list)
     coverage: list[FrameworkCoverage] = field(default_factory=list)
+    # What changed since an earlier review (`report --since`); None: no earlier review given.
+    changes: ReviewChanges | None = None
 
     def run_label(self, run_id: str) -> str:
         """A run named on its own (`report.labels.run_label`), or the id of a run not here."""

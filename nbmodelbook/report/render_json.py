@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from nbmodelbook.record import RunRecord
+from nbmodelbook.report.changes import ReviewChanges, text_sha256
+from nbmodelbook.report.changes_view import changes_summary
 from nbmodelbook.report.coverage import coverage_payload
 from nbmodelbook.report.evidence import (
     Comparison,
@@ -59,6 +61,7 @@ def review_payload(review: Review) -> dict[str, Any]:
                     "alternative_run_ids": list(decision.alternative_run_ids),
                     "metric": decision.headline_metric,
                     "missing_refs": list(decision.evidence.missing_refs),
+                    "text_sha256": text_sha256(decision.annotation),
                 }
                 for decision in review.decisions
             ],
@@ -88,7 +91,13 @@ def review_payload(review: Review) -> dict[str, Any]:
             "coverage": coverage_payload(review.coverage),
         }
     )
+    if review.changes is not None:  # only with an earlier review: otherwise the same bytes
+        payload["changes"] = _clean(_changes(review.changes))
     return payload
+
+
+def _changes(changes: ReviewChanges) -> dict[str, Any]:
+    return {**changes.as_dict(), "summary": changes_summary(changes)}
 
 
 def _fact(fact: Fact) -> dict[str, Any]:

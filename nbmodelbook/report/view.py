@@ -20,6 +20,7 @@ from typing import Any
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
+from nbmodelbook.report.changes_view import changes_view
 from nbmodelbook.report.compare import model_family, params_sentence
 from nbmodelbook.report.coverage import coverage_view
 from nbmodelbook.report.criteria_view import criteria_view
@@ -1112,7 +1113,7 @@ def build_view(review: Review) -> dict[str, Any]:
         "environment": environment_view(chosen),
         "run_log": _run_log_rows(ctx, history),
         # Filled in by the sections still to come; None or empty leaves them out.
-        "changes": None,
+        "changes": changes_view(review, ctx.ref),
         "facts": facts_view(review.facts),
         "criteria": criteria_view(
             review.criteria, review.evidence.level if review.evidence else 0.95, _labels(ctx)
