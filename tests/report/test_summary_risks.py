@@ -23,13 +23,13 @@ def review_with(*notes: tuple[str, str]) -> Review:
 
 def html_glance(review: Review) -> str:
     html = render_html(review)
-    summary = html[html.index('id="summary"') : html.index('id="decisions"')]
+    summary = html[html.index('id="summary"') : html.index('id="facts"')]
     return " ".join(Page(summary[summary.index("At a glance") :]).text.split())
 
 
 def markdown_glance(review: Review) -> str:
     text, _files = render_markdown(review, Path("files"))
-    return text[text.index("**At a glance**") : text.index("## 2. Decisions")]
+    return text[text.index("**At a glance**") : text.index("## 2. Model facts")]
 
 
 NOTES = (("LIMITATION", "One hospital only"), ("RISK", "Drift in referrals"))
@@ -39,12 +39,12 @@ def test_each_risk_and_limitation_is_named_with_the_count_of_each_kind() -> None
     review = review_with(*NOTES)
     html = html_glance(review)
     assert (
-        "written down by the authors (see section 7): 1 risk and 1 limitation: "
+        "written down by the authors (see section 9): 1 risk and 1 limitation: "
         "Risk: Drift in referrals Limitation: One hospital only" in html
     ), html
     markdown = markdown_glance(review)
     assert (
-        "(section 7): 1 risk and 1 limitation:\n"
+        "(section 9): 1 risk and 1 limitation:\n"
         "  - **Risk:** Drift in referrals\n"
         "  - **Limitation:** One hospital only\n" in markdown
     ), markdown
@@ -57,4 +57,4 @@ def test_plural_counts_and_none() -> None:
     only = review_with(("RISK", "Drift"), ("RISK", "Leakage"))
     assert "2 risks: Risk: Drift Risk: Leakage" in html_glance(only)
     none = review_with(("ASSUMPTION", "Stable prices"))
-    assert "written down by the authors (section 7): **none**." in markdown_glance(none)
+    assert "written down by the authors (section 9): **none**." in markdown_glance(none)
