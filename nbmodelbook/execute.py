@@ -107,6 +107,9 @@ def execute_notebook(
     # Local sockets rather than TCP: nothing leaves the machine, and the kernel stays quiet.
     client.km = client.create_kernel_manager()
     client.km.transport = "ipc"
+    # An ipc "address" is a socket path: absolute, since the kernel starts in the notebook's
+    # folder and this process may be elsewhere (a relative one never connects).
+    client.km.ip = _socket_prefix()
     client.on_cell_execute = _CellIdSender(client)
     started = time.perf_counter()
     error: str | None = None
@@ -127,3 +130,14 @@ def execute_notebook(
             write_notebook(notebook, output)
     code_cells = sum(1 for cell in notebook.cells if cell.cell_type == "code")
     return ExecutionSummary(code_cells, time.perf_counter() - started, error)
+
+
+def _socket_prefix() -> str:
+    """A fresh absolute path prefix for a kernel's local sockets, in Jupyter's runtime folder."""
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = Path(jupyter_runtime_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / f"nbmodelbook-{uuid.uuid4().hex[:12]}")

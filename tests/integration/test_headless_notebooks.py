@@ -59,3 +59,37 @@ def test_runs_of_a_notebook_nbclient_ran_are_found_by_its_path(
 
     view = nbmodelbook.compare("forest", "logreg", store=store)
     assert [run.name for run in view.comparison.runs] == ["forest", "logreg"]
+
+
+def test_execute_runs_a_notebook_in_another_folder_and_leaves_no_socket_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The kernel starts in the notebook's folder, this process stays where it is: the local
+    sockets between them must be found from both (a relative path hung for a minute)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    folder = tmp_path / "project" / "notebooks"
+    folder.mkdir(parents=True)
+    source = folder / "model.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import os\nprint(os.getcwd())")]), source)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    target = Path("..") / "project" / "notebooks" / "out.ipynb"
+    assert (
+        main(
+            [
+                "execute",
+                str(Path("..") / "project" / "notebooks" / "model.ipynb"),
+                "-o",
+                str(target),
+            ]
+        )
+        == 0
+    )
+    assert "executed" in capsys.readouterr().out
+    executed = nbformat.read(folder / "out.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"].strip() == str(folder.resolve())
+    assert sorted(p.name for p in folder.iterdir()) == ["model.ipynb", "out.ipynb"]
+    assert list(elsewhere.iterdir()) == []
