@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbmodelbook.errors import Unavailable
 from nbmodelbook.report.model import Review
-from nbmodelbook.report.view import Body, ChartImage, Figure, build_view
+from nbmodelbook.report.view import ChartImage, Figure, build_view
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import jinja2
@@ -199,42 +199,12 @@ def _figure_src(figure: Figure) -> str:
     return pictures.src("image/png", svg_to_png(figure.image_bytes.decode("utf-8", "replace")))
 
 
-def _markup(html: str) -> Any:
-    from markupsafe import Markup
-
-    return Markup(html)  # only ever called on sanitizer output
-
-
-def _prose(body: Body) -> Any:
-    from nbmodelbook.report.sanitize import markdown_to_safe_html
-
-    return _markup(markdown_to_safe_html(body.markdown, body.links, heading_offset=3))
-
-
-def _figure_html(figure: Figure) -> Any:
-    return _markup(figure.html or "")  # sanitized when the view was built
-
-
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    import jinja2
+    from nbmodelbook.report.render_html import template_environment
 
-    # The HTML report's settings, with figures as PNG: the same template renders both.
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("nbmodelbook.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        prose=_prose,
-        chart_src=_chart_src,
-        figure_src=_figure_src,
-        figure_html=_figure_html,
-    )
-    return env
+    # The HTML report's template and settings, with figures as PNG.
+    return template_environment(_chart_src, _figure_src)
 
 
 def docx_html(page: dict[str, Any]) -> tuple[str, Pictures]:

@@ -9,6 +9,7 @@ view was built. The same Review gives the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from nbmodelbook.report.view import Body, ChartImage, Figure, build_view
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import jinja2
 
-__all__ = ["CSP", "render_html", "render_page"]
+__all__ = ["CSP", "render_html", "render_page", "template_environment"]
 
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
@@ -26,8 +27,11 @@ CSP = (
 )
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+def template_environment(
+    chart_src: Callable[[ChartImage], str], figure_src: Callable[[Figure], str]
+) -> jinja2.Environment:
+    """The HTML template's environment, its images given by `chart_src` and `figure_src`
+    (data URIs of the SVG and captured images here; PNG for the Word report)."""
     import jinja2
 
     env = jinja2.Environment(
@@ -37,6 +41,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+    )
+    env.filters.update(
+        prose=_prose, chart_src=chart_src, figure_src=figure_src, figure_html=_figure_html
     )
     return env
 
@@ -72,11 +79,7 @@ def _figure_html(figure: Figure) -> Any:
 
 @lru_cache(maxsize=1)
 def _html_environment() -> jinja2.Environment:
-    env = _environment()
-    env.filters.update(
-        prose=_prose, chart_src=_chart_src, figure_src=_figure_src, figure_html=_figure_html
-    )
-    return env
+    return template_environment(_chart_src, _figure_src)
 
 
 def render_html(review: Review) -> str:
