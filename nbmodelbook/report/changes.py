@@ -162,6 +162,8 @@ class ReviewChanges:
     # seen (only the chosen run, the alternatives and the metric are compared).
     rationale_compared: bool = True
     notebook_changed: bool = False  # the earlier review was of another notebook
+    # The confidence levels of the earlier and this review's intervals, when they differ.
+    levels: tuple[float, float] | None = None
 
     @property
     def nothing_changed(self) -> bool:
@@ -316,7 +318,54 @@ def read_previous_review(path: Path) -> dict[str, Any]:
         raise UsageError(f'{path}: its "criteria" is not a list of objects. {_HOW}')
     if payload.get("chosen") is not None and not isinstance(payload["chosen"], dict):
         raise UsageError(f'{path}: its "chosen" is not an object. {_HOW}')
+    problem = _odd_value(payload)
+    if problem is not None:
+        raise UsageError(f"{path} holds {problem}, which nbmodelbook never writes. {_HOW}")
     return payload
+
+
+# Keys whose values this module reads as text.
+_TEXT_KEYS = frozenset(
+    {
+        "code",
+        "message",
+        "severity",
+        "text",
+        "segment",
+        "metric",
+        "status",
+        "name",
+        "title",
+        "run_id",
+        "operator",
+        "method",
+        "label",
+        "reason",
+        "text_sha256",
+        "notebook",
+    }
+)
+_LARGEST = 1e300  # past this a figure is no figure (and formatting it overflows)
+
+
+def _odd_value(value: Any, key: str = "", depth: int = 0) -> str | None:
+    """The first value of a shape no review holds: text that is not text, a number out of
+    range, nesting deeper than any review's."""
+    if depth > 40:
+        return "values nested too deep"
+    if key in _TEXT_KEYS and not (value is None or isinstance(value, str)):
+        return f'a "{key}" that is not text'
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    if isinstance(value, int | float):
+        return None if abs(value) <= _LARGEST else f'a number out of range under "{key}"'
+    if isinstance(value, list):
+        return next((p for item in value if (p := _odd_value(item, key, depth + 1))), None)
+    if isinstance(value, dict):
+        return next(
+            (p for k, item in value.items() if (p := _odd_value(item, str(k), depth + 1))), None
+        )
+    return None
 
 
 def _short(exc: BaseException) -> str:
@@ -383,7 +432,13 @@ def review_changes(previous: Mapping[str, Any], review: Review) -> ReviewChanges
         criteria=None if criteria is None else tuple(criteria),
         rationale_compared=rationale_compared,
         notebook_changed=isinstance(notebook, str) and notebook != review.notebook,
+        levels=_levels(previous.get("level"), current.get("level")),
     )
+
+
+def _levels(before: Any, after: Any) -> tuple[float, float] | None:
+    numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (before, after))
+    return (float(before), float(after)) if numbers and before != after else None
 
 
 def _objects(value: Any) -> list[Mapping[str, Any]]:

@@ -67,6 +67,11 @@ def changes_view(review: Review, ref: Callable[[str], Any]) -> dict[str, Any] | 
         else None,
         "findings": [_finding_row(change) for change in changes.findings],
         "unchanged": _unchanged(changes),
+        "level_note": None
+        if changes.levels is None
+        else f"The earlier review's intervals were at {format_level(changes.levels[0])}, this "
+        f"one's at {format_level(changes.levels[1])}: intervals, verdicts and criteria may differ "
+        "for that reason alone.",
     }
 
 
@@ -252,7 +257,11 @@ def _sentence(changes: ReviewChanges, *, capital: bool) -> str:
     if changes.runs_added:
         parts.append(_counted(len(changes.runs_added), "run", "runs", "added"))
     if changes.runs_removed:
-        parts.append(_counted(len(changes.runs_removed), "run", "runs", "no longer in the store"))
+        parts.append(
+            _counted(
+                len(changes.runs_removed), "run", "runs", "no longer among this notebook's runs"
+            )
+        )
     parts += _chosen_clause(changes.chosen)
     for kind in (Change.ADDED, Change.CHANGED, Change.REMOVED):
         number = _count(changes.decisions, kind)

@@ -303,6 +303,14 @@ def _calendar_ticks(first: Any, last: Any, months: int) -> list[float]:
         index += months
 
 
+# Names of a spread, an error or the training rows' figure: never drawn as the metric itself.
+_NOT_THE_FIGURE = re.compile(
+    r"(?:^|[^A-Za-z0-9])(?:std|stdev|sd|sem|se|err|error|var|ci|lower|upper|low|high|train|"
+    r"training|fit)(?:$|[^A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+
 def history_value(
     metrics: Mapping[str, float], metric: str, lower_is_better: bool
 ) -> tuple[float, str] | None:
@@ -312,7 +320,10 @@ def history_value(
     related = [
         (float(value), name)
         for name, value in metrics.items()
-        if name != metric and words.search(name) and not _missing(value)
+        if name != metric
+        and words.search(name)
+        and not _NOT_THE_FIGURE.search(name.replace(metric, " "))
+        and not _missing(value)
     ]
     if not related:
         return None

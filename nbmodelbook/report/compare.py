@@ -33,9 +33,10 @@ def _usable(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
 
-def _same(values: Sequence[Any]) -> bool:
-    """Equal by value: `False`, `0` and `0.0` are one setting (families spell "off" their
-    own way), as are `1` and `1.0`; containers item by item."""
+def same_setting(values: Sequence[Any]) -> bool:
+    """Equal as settings: `False`/`0` and `True`/`1` are one (families spell "off" and "on"
+    their own way); containers item by item. An int and a float are not: to scikit-learn
+    `max_features=1` is one feature and `max_features=1.0` all of them."""
     return len({_by_value(value) for value in values}) <= 1
 
 
@@ -43,10 +44,12 @@ _NAN = ("nan",)
 
 
 def _by_value(value: Any) -> Hashable:
-    """A key equal for values equal as settings (Python's own `1 == 1.0 == True`)."""
-    if isinstance(value, float) and math.isnan(value):
-        return _NAN
-    if value is None or isinstance(value, bool | int | float | str):
+    """A key equal for values equal as settings."""
+    if isinstance(value, float):
+        return _NAN if math.isnan(value) else ("float", value)
+    if isinstance(value, bool | int):
+        return ("int", int(value))  # False and 0, True and 1
+    if value is None or isinstance(value, str):
         return value
     if isinstance(value, list | tuple):
         return ("list", tuple(_by_value(item) for item in value))
@@ -118,7 +121,7 @@ def _differs(
     for positions in by_group.values():
         if len({set_in[position] for position in positions}) > 1:
             return True
-        if not _same([values[position] for position in positions if set_in[position]]):
+        if not same_setting([values[position] for position in positions if set_in[position]]):
             return True
     return False
 

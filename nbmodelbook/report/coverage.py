@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from nbmodelbook.errors import UsageError
+from nbmodelbook.report.evidence_view import format_level
 from nbmodelbook.report.model import (
     AnnotationKind,
     CoverageStatus,
@@ -200,9 +201,10 @@ def _interval(review: Review) -> str | None:
     if estimate is None or estimate.interval is None:
         return None
     interval = estimate.interval
+    metric = headline.metric if headline else ""
     return (
-        f"the headline {headline.metric if headline else ''} with its {interval.level:.0%} "
-        f"interval ({interval.method}), in Performance of the chosen model"
+        f"the headline {metric} with its {format_level(interval.level)} interval "
+        f"({interval.method}), in Performance of the chosen model"
     )
 
 
@@ -316,8 +318,13 @@ def _history(review: Review) -> str | None:
     return f"the experiment history ({count} run{'s' if count != 1 else ''})" if count else None
 
 
-@register_probe("review:audit", "nothing to write: the integrity audit runs on every review")
+@register_probe(
+    "review:audit",
+    "track the experiments with `%%track`: the integrity audit then reads their runs",
+)
 def _audit(review: Review) -> str | None:
+    if not review.history:
+        return None  # an audit of nothing covers nothing
     count = len(review.findings)
     return f"the integrity audit ({count} finding{'s' if count != 1 else ''})"
 

@@ -15,6 +15,7 @@ from nbmodelbook.report.annotations import parse_annotations
 from nbmodelbook.report.build import build_review
 from nbmodelbook.report.coverage import (
     Framework,
+    FrameworkError,
     frameworks_coverage,
     load_framework,
     notebook_frameworks,
@@ -146,9 +147,18 @@ def _frameworks(
 ) -> list[Framework]:
     """The notebook's frameworks (paths relative to the notebook), then those given (paths
     relative to the working folder), each once."""
-    named = [load_framework(name, notebook_path.parent) for name in notebook_frameworks(notebook)]
-    named += [load_framework(name) for name in given]
-    unique: dict[str, Framework] = {}
-    for framework in named:
-        unique.setdefault(framework.framework_id, framework)
-    return list(unique.values())
+    asked: list[tuple[str, Path | None]] = [
+        (name, notebook_path.parent) for name in notebook_frameworks(notebook)
+    ]
+    asked += [(name, None) for name in given]
+    unique: dict[str, tuple[str, Framework]] = {}
+    for name, base in asked:
+        framework = load_framework(name, base)
+        seen = unique.setdefault(framework.framework_id, (name, framework))
+        if seen[1] != framework:
+            # An edited copy of a framework that kept its id would be silently dropped.
+            raise FrameworkError(
+                f"two different frameworks have the id {framework.framework_id!r}: {seen[0]} and "
+                f"{name}; give your own file an id of its own"
+            )
+    return [framework for _, framework in unique.values()]

@@ -21,7 +21,7 @@ from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import CapturedOutput, RunRecord, RunStatus, status_failed
 from nbmodelbook.report.build import NOTE_KINDS
 from nbmodelbook.report.changes_view import changes_view
-from nbmodelbook.report.compare import model_family, params_sentence
+from nbmodelbook.report.compare import model_family, params_sentence, same_setting
 from nbmodelbook.report.coverage import coverage_view
 from nbmodelbook.report.criteria_view import criteria_view
 from nbmodelbook.report.evidence_view import (
@@ -613,6 +613,10 @@ def param_sameness(row: ParamRow, width: int) -> str:
     if row.differs:
         return "no"
     having = sum(row.applies_to(position) for position in range(width))
+    shown = [row.values[p] for p in range(min(width, len(row.values))) if row.is_set(p)]
+    if not same_setting(shown):
+        # Bookkeeping (seeds, verbosity...) is compared within a model family only.
+        return "no, but only across model families (bookkeeping)"
     if having == width:
         return "yes"
     return "yes, where it applies" if having > 1 else "only one run's model has it"

@@ -220,7 +220,7 @@ def test_the_section_lists_exactly_what_changed_between_the_executions(
         f"changed auc >= 0.95 rule: auc >= 0.85 → auc >= 0.95 {criterion['status_before']}" in text
     )
     assert f"Added (3): {', '.join(labels(reviewed, reviewed.second_runs))}." in text
-    assert "no longer in the store" not in text
+    assert "no longer among this notebook's runs" not in text
 
 
 def test_the_report_can_replace_the_review_it_is_compared_with(reviewed: Reviewed) -> None:

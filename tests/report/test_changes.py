@@ -351,8 +351,8 @@ def test_the_section_and_the_page_one_line_in_html_and_markdown(
     assert '<section class="section" id="changes">' in html
     assert "<h2>2. Changes since the last review</h2>" in html
     assert (
-        "<strong>Since the last review:</strong> 1 run added; 1 run no longer in the store; "
-        "the chosen run is now stump"
+        "<strong>Since the last review:</strong> 1 run added; 1 run no longer among this "
+        "notebook&#39;s runs; the chosen run is now stump"
     ) in html
     assert 'see <a href="#changes">section 2</a>' in html
     assert "<script>" not in html and "<img src=x" not in html and "<b>" not in html
@@ -362,7 +362,10 @@ def test_the_section_and_the_page_one_line_in_html_and_markdown(
     assert html.index('id="summary"') < html.index('id="changes"') < html.index('id="facts"')
     text, _files = render_markdown(later, Path("x_files"))
     assert "## 2. Changes since the last review" in text
-    assert "**Since the last review:** 1 run added; 1 run no longer in the store; the" in text
+    assert (
+        "**Since the last review:** 1 run added; 1 run no longer among this notebook's runs; the"
+        in text
+    )
     assert "(section 2)." in text
     assert "<script>" not in text and "<img src=x" not in text and "<b>" not in text
     assert "| removed |" in text and "| closed |" in text
@@ -468,3 +471,40 @@ def test_an_earlier_review_of_another_notebook_is_said_so(earlier: Review) -> No
     html = render_html(dataclasses.replace(earlier, changes=changes))
     assert "The earlier review was of another notebook, <code>credit-v1.ipynb</code>" in html
     assert "Unchanged: runs, decisions, acceptance criteria, audit findings." in html
+
+
+def test_a_change_of_confidence_level_is_said_so(runs: tuple[RunRecord, RunRecord]) -> None:
+    notebook = new_notebook(cells=[decide("logreg", "stump")])
+    annotations, _ = parse_annotations(notebook)
+    by_id = {run.run_id: run for run in runs}
+    at_95 = build_review(notebook, "model.ipynb", by_id, annotations, level=0.95)
+    at_999 = build_review(notebook, "model.ipynb", by_id, annotations, level=0.999)
+    changes = review_changes(as_json(at_95), at_999)
+    assert changes.levels == (0.95, 0.999)
+    page = build_view(dataclasses.replace(at_999, changes=changes))["changes"]
+    assert page["level_note"].startswith(
+        "The earlier review's intervals were at 95%, this one's at 99.9%"
+    )
+    assert "this one&#39;s at 99.9%" in render_html(dataclasses.replace(at_999, changes=changes))
+    assert review_changes(as_json(at_95), at_95).levels is None
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda p: p["findings"].append({"code": "x", "message": ["not", "text"]}), '"message"'),
+        (lambda p: p.update(level=10**400), "a number out of range"),
+        (lambda p: p["runs"][0].update(value=float("inf")), "out of range"),
+    ],
+)
+def test_an_earlier_review_with_values_no_review_holds_is_refused(
+    earlier: Review, tmp_path: Path, edit: Any, says: str
+) -> None:
+    payload = as_json(earlier)
+    edit(payload)
+    path = tmp_path / "earlier.review.json"
+    # A JSON number too large for a float (1e999) reads as infinity.
+    path.write_text(json.dumps(payload).replace("Infinity", "1e999"), encoding="utf-8")
+    with pytest.raises(UsageError, match="which nbmodelbook never writes") as raised:
+        read_previous_review(path)
+    assert says in str(raised.value)

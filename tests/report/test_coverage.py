@@ -443,3 +443,32 @@ def test_the_notebooks_metadata_names_its_frameworks(
     capsys.readouterr()
     assert main(args) == 2
     assert "unknown framework 'iso-42001': use one of" in capsys.readouterr().err
+
+
+def test_an_edited_copy_that_kept_a_builtin_id_is_refused_not_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notebook, store, _ = reviewed(tmp_path, READY)
+    copy = tmp_path / "acme-card.toml"
+    copy.write_text('id = "model-card"\n' + OWN, encoding="utf-8")
+    args = ["--store", str(store), "--framework", "model-card", "--framework", str(copy)]
+    assert main(["check", str(notebook), *args]) == 2
+    err = capsys.readouterr().err
+    assert "two different frameworks have the id 'model-card'" in err
+    # The same framework named twice is one framework, no error.
+    assert main(
+        [
+            "check",
+            str(notebook),
+            "--store",
+            str(store),
+            "--framework",
+            "model-card",
+            "--framework",
+            "model-card",
+        ]
+    ) in (0, 1)
+
+
+def test_an_audit_of_no_runs_covers_nothing() -> None:
+    assert PROBES["review:audit"].find(review_of("> [!RISK] r")) is None

@@ -11,6 +11,7 @@ import pytest
 
 from nbmodelbook.record import RunStatus
 from nbmodelbook.report import charts
+from nbmodelbook.report.charts import history_value
 from nbmodelbook.report.model import Review
 from nbmodelbook.report.view import ReviewContext, build_view
 from tests.report.test_audit import SAME_DATA, annotation, review_of, saved_cell, tracked_run
@@ -142,8 +143,23 @@ def test_a_sweep_is_drawn_by_its_best_figure_in_the_metrics_direction() -> None:
     metrics = {"cv_auc.lr=0.03": 0.86, "cv_auc.lr=0.3": 0.87, "best_lr": 0.3, "auction": 5.0}
     assert charts.history_value(metrics, "auc", lower_is_better=False) == (0.87, "cv_auc.lr=0.3")
     losses = {"val_log_loss": 0.31, "train_log_loss": 0.2}
+    # The training rows' loss is lower, but it is not the figure the others are drawn by.
     assert charts.history_value(losses, "log_loss", lower_is_better=True) == (
-        0.2,
-        "train_log_loss",
+        0.31,
+        "val_log_loss",
     )
     assert charts.history_value({"fit_seconds": 1.0}, "auc", lower_is_better=False) is None
+
+
+@pytest.mark.parametrize(
+    ("metrics", "metric", "lower", "drawn"),
+    [
+        ({"cv_rmse_mean": 10.0, "cv_rmse_std": 0.5}, "rmse", True, (10.0, "cv_rmse_mean")),
+        ({"train_auc": 0.99, "val_auc": 0.8}, "auc", False, (0.8, "val_auc")),
+        ({"auc_lower": 0.7, "auc_upper": 0.99}, "auc", False, None),
+    ],
+)
+def test_a_spread_or_a_training_figure_is_never_drawn_as_the_metric(
+    metrics: dict[str, float], metric: str, lower: bool, drawn: tuple[float, str] | None
+) -> None:
+    assert history_value(metrics, metric, lower) == drawn

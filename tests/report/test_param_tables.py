@@ -106,7 +106,7 @@ def test_off_spelled_false_or_zero_is_no_difference() -> None:
     assert not rows["model.verbose"].differs
 
 
-@pytest.mark.parametrize(("left", "right"), [(1, 1.0), (False, 0), (True, 1), ([1, 2], (1.0, 2))])
+@pytest.mark.parametrize(("left", "right"), [(False, 0), (True, 1), ([1, 2], (1, 2))])
 def test_values_equal_by_value_are_no_difference(left: Any, right: Any) -> None:
     first = run(1, "a", {"threshold": left, "depth": 3})
     second = run(2, "b", {"threshold": right, "depth": 4})
@@ -114,6 +114,13 @@ def test_values_equal_by_value_are_no_difference(left: Any, right: Any) -> None:
     assert not rows["threshold"].differs
     assert rows["depth"].differs
     assert rows_by_name([first, run(3, "c", {"threshold": 2, "depth": 3})])["threshold"].differs
+
+
+@pytest.mark.parametrize(("left", "right"), [(1, 1.0), ([1, 2], [1.0, 2])])
+def test_an_int_and_a_float_of_one_value_are_different_settings(left: Any, right: Any) -> None:
+    """`max_features=1` is one feature to a forest, `max_features=1.0` all of them."""
+    rows = rows_by_name([run(1, "a", {"threshold": left}), run(2, "b", {"threshold": right})])
+    assert rows["threshold"].differs
 
 
 def test_bookkeeping_differs_within_a_family_not_across_families() -> None:
@@ -211,3 +218,12 @@ def test_what_is_recorded_beside_a_model_is_not_set_not_inapplicable() -> None:
     assert param_cells(rows["model.best_params.max_depth"], 2) == ["4", NOT_SET]
     assert param_cells(rows["model.fit.sample_weight"], 2) == ["balanced", NOT_SET]
     assert param_cells(rows["model.bootstrap"], 2) == ["True", "True"]
+
+
+def test_bookkeeping_that_differs_across_families_is_not_called_the_same() -> None:
+    from nbmodelbook.report.model import ParamRow
+    from nbmodelbook.report.view import param_sameness
+
+    across = ParamRow("model.random_state", (0, 42), False, (True, True))
+    assert param_sameness(across, 2) == "no, but only across model families (bookkeeping)"
+    assert param_sameness(ParamRow("model.C", (1, True), False, (True, True)), 2) == "yes"
