@@ -77,9 +77,9 @@ def test_the_decisions_differences_are_real_ones(markdown: tuple[str, dict[str, 
 
 
 def test_page_one_names_each_risk_and_limitation(html: str) -> None:
-    summary = html[html.index('id="summary"') : html.index('id="decisions"')]
+    summary = html[html.index('id="summary"') : html.index('id="facts"')]
     text = " ".join(Page(summary).text.split())
-    assert "written down by the authors (see section 7): 1 risk and 2 limitations: Risk:" in text
+    assert "written down by the authors (see section 9): 1 risk and 2 limitations: Risk:" in text
     assert "Risk: The data come from one hospital" in text
 
 
