@@ -147,11 +147,17 @@ def check_criterion(
     figures = _evaluation(evidence, chosen.run_id, metric)
     recorded = chosen.metrics.get(metric)
     reasons = [f"checked on run {chosen.name}"]
-    if figures is not None and recorded is not None and not _same(figures.value, recorded):
+    shown = figures.value if figures is not None else None
+    if (
+        figures is not None
+        and recorded is not None
+        and shown is not None
+        and not _same(shown, recorded)
+    ):
         # `gini = 2 * roc_auc_score(...) - 1`: the evidence is the call's, not the metric's.
         reasons.append(
             f"the figure behind {metric} is what {figures.function} returned "
-            f"({figures.value:.4g}), not {metric} ({recorded:.4g}), so it has no interval"
+            f"({shown:.4g}), not {metric} ({recorded:.4g}), so it has no interval"
         )
         figures = None
     estimate = figures.estimate if figures is not None else None

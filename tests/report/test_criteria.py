@@ -540,3 +540,14 @@ def test_class_balance_of_a_sample_gives_shares_not_counts() -> None:
     [balance] = [f for f in captured_facts(logreg_run(evaluation)) if f.key == "class-balance"]
     assert f"shares in a sample of {len(Y_TEST):,} of {100 * len(Y_TEST):,}" in balance.text
     assert "(" not in balance.text.split("): ", 1)[1], "shares only, no counts"
+
+
+def test_an_evaluation_without_a_single_figure_falls_back_to_the_recorded_metric() -> None:
+    """A curve display backs a metric name but returns no number: the recorded value is used."""
+    curve = auc_evaluation(STRONG)
+    curve.function, curve.value = "RocCurveDisplay.from_predictions", None
+    run = logreg_run(curve)
+    run.metrics["auc"] = 0.99
+    [criterion] = review_of(CHOOSE, cell("CRITERION", "auc >= 0.9"), runs=[run]).criteria
+    assert criterion.checks[0].value == 0.99
+    assert criterion.status in (CriterionStatus.MET, CriterionStatus.MET_ON_POINT)
