@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from nbmodelbook.metric_names import lower_is_better
 from nbmodelbook.record import RunRecord
 from nbmodelbook.report.evidence import MAX_SEGMENT_LEVELS, EvaluationFigures, ReviewEvidence
+from nbmodelbook.report.evidence_view import evaluation_for
 from nbmodelbook.report.model import (
     Annotation,
     AnnotationKind,
@@ -144,7 +145,7 @@ def check_criterion(
     metric = _metric_name(rule.metric, chosen, evidence)
     if metric is None:
         return _unchecked(annotation, text, rule, _unknown_metric(rule.metric, chosen), chosen)
-    figures = _evaluation(evidence, chosen.run_id, metric)
+    figures: EvaluationFigures | None = evaluation_for(evidence, chosen.run_id, metric)
     recorded = chosen.metrics.get(metric)
     reasons = [f"checked on run {chosen.name}"]
     shown = figures.value if figures is not None else None
@@ -316,16 +317,6 @@ def _metric_name(written: str, run: RunRecord, evidence: ReviewEvidence | None) 
         return written
     folded = [name for name in sorted(names) if name.lower() == written.lower()]
     return folded[0] if folded else None
-
-
-def _evaluation(
-    evidence: ReviewEvidence | None, run_id: str, metric: str
-) -> EvaluationFigures | None:
-    figures = evidence.runs.get(run_id) if evidence is not None else None
-    if figures is None:
-        return None
-    found = [item for item in figures.evaluations if item.metric == metric]
-    return found[-1] if found else None  # a loop keeps its last value
 
 
 def _unknown_metric(written: str, run: RunRecord) -> str:

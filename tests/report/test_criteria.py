@@ -9,13 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 from markdown_it import MarkdownIt
-from nbformat import NotebookNode
-from nbformat.v4 import new_markdown_cell, new_notebook
+from nbformat.v4 import new_markdown_cell
 from sklearn.metrics import log_loss
 
 from nbmodelbook.record import Evaluation, RunRecord, SegmentLabels
-from nbmodelbook.report.annotations import parse_annotations
-from nbmodelbook.report.build import build_review
 from nbmodelbook.report.criteria import Rule, parse_rule
 from nbmodelbook.report.criteria_view import check_figure, criterion_sentence, format_bar
 from nbmodelbook.report.facts import captured_facts
@@ -25,12 +22,13 @@ from nbmodelbook.report.model import (
     Criterion,
     CriterionCheck,
     CriterionStatus,
-    Review,
     Severity,
 )
 from nbmodelbook.report.readiness import is_ready, readiness
 from nbmodelbook.report.render_markdown import render_markdown
 from tests.report.findings import codes, the_finding
+from tests.report.test_audit_evidence import annotation as cell
+from tests.report.test_audit_evidence import review_of
 from tests.report.test_review_evidence import (
     STRONG,
     STUMP,
@@ -49,18 +47,6 @@ CRITERIA_CODES = {
     "no-acceptance-criterion",
 }
 NOTEBOOK = "/nb/model.ipynb"
-
-
-def cell(kind: str, title: str, body: str = "") -> NotebookNode:
-    lines = [f"> [!{kind}] {title}", *(f"> {line}" for line in body.splitlines())]
-    return new_markdown_cell("\n".join(lines))
-
-
-def review_of(*cells: NotebookNode, runs: list[RunRecord]) -> Review:
-    notebook = new_notebook(cells=list(cells))
-    annotations, problems = parse_annotations(notebook)
-    assert problems == []
-    return build_review(notebook, "model.ipynb", {r.run_id: r for r in runs}, annotations)
 
 
 def logreg_run(*evaluations: Evaluation) -> RunRecord:
