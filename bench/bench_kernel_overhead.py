@@ -1,14 +1,18 @@
 """`%%track` overhead in a real ipykernel, as a notebook frontend sees it.
 
 Run: python bench/bench_kernel_overhead.py [--pairs 1000] [--rounds 40] [--fresh 8] [--profile]
+                                           [--load N]
 
 A real kernel is started with jupyter_client (KernelManager, BlockingKernelClient), and every
 cell is timed from sending its execute_request to receiving its `status: idle` on IOPub (all of
 its outputs drained): what a user waits for, including the run marker's message, the kernel's
 IOPub thread and the store's writer thread competing with the cell.
 
-Paired design: each cell runs untracked and tracked back to back, the order alternating between
-pairs (ABBA...), and the figures are medians of the per-pair differences:
+Paired design: each cell runs untracked and tracked back to back, which one first drawn at
+random for every pair (seeded), and the figures are medians of the per-pair differences. The
+order is random, not alternating, because a tracked cell leaves work behind (its run is saved a
+few cells later): with a fixed pattern that work keeps landing on the same kind of cell, and
+the median swings by milliseconds either way from run to run.
 
 - trivial: `x = 1`;
 - handbook: realistic model-validation cells (scikit-learn fits on breast_cancer and iris,
@@ -23,6 +27,10 @@ lands on later cells of either kind; the "back-to-back" figure charges it: block
 cells plus a flush against blocks of untracked cells plus the same flush. Full garbage
 collections (timed in the kernel) are counted by the kind of cell they hit.
 
+`--load N` keeps N busy processes running meanwhile. The CPU time each of the kernel's threads
+(and the client) spends per trivial cell of either kind is reported too: what tracking adds to
+the machine's work, which a busy machine makes the user wait for.
+
 Every pair also checks that the tracked cell showed the user the same outputs as the untracked
 one, plus exactly one run marker; at the end the store must hold every tracked run. The machine
 this runs on is usually shared and noisy: the figures are medians of many interleaved pairs.
@@ -31,8 +39,10 @@ this runs on is usually shared and noisy: the figures are medians of many interl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -42,7 +52,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import BenchFailure, Figure, Result, finish, ms, quiet_third_party, table
+from _common import (
+    BenchFailure,
+    Figure,
+    Result,
+    background_load,
+    finish,
+    ms,
+    quiet_third_party,
+    table,
+)
 
 from nbmodelbook.run_marker import RUN_MIMETYPE
 
@@ -50,6 +69,9 @@ TRIVIAL_BUDGET_MS = 1.0
 HANDBOOK_BUDGET_MS = 1.0
 SLOWEST_CELL_BUDGET_MS = 20.0
 FIRST_CELL_BUDGET_MS = 300.0
+
+# Which of a pair runs first is drawn at random (seeded: the same sequence every run).
+PAIR_ORDER_SEED = 20261202
 
 STARTUP_TIMEOUT = 120.0
 CELL_TIMEOUT = 300.0
@@ -239,6 +261,28 @@ class Kernel:
             raise BenchFailure(f"cell failed: {code.splitlines()[0]!r}: {detail}")
         return done
 
+    def thread_names(self) -> dict[int, str]:
+        """The kernel's threads by native id; this client's own CPU counts as thread 0."""
+        done = self.run(
+            "import json as _json, threading as _threading\n"
+            "print(_json.dumps({t.native_id: t.name for t in _threading.enumerate()}))"
+        )
+        text = "".join(o.get("text", "") for o in done.outputs if o["msg_type"] == "stream")
+        names = {int(thread): name for thread, name in json.loads(text).items()}
+        names[0] = "client (jupyter_client)"
+        return names
+
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU time so far of each of the kernel's threads (Linux's schedstat, nanoseconds)
+        and, under 0, of this process."""
+        pid = self.manager.provisioner.process.pid  # type: ignore[union-attr]
+        found = {0: time.process_time()}
+        tasks = Path(f"/proc/{pid}/task")
+        for task in tasks.iterdir() if tasks.is_dir() else ():
+            with contextlib.suppress(OSError, ValueError):
+                found[int(task.name)] = int((task / "schedstat").read_text().split()[0]) / 1e9
+        return found
+
     def _drain(self) -> None:
         while self.client.iopub_channel.msg_ready():
             self.client.get_iopub_msg(timeout=1)
@@ -280,10 +324,10 @@ class Pairs:
 
 
 def paired(
-    kernel: Kernel, label: str, untracked: str, marked: str, index: int
+    kernel: Kernel, label: str, untracked: str, marked: str, order: random.Random
 ) -> tuple[Execution, Execution]:
-    """One pair, the order alternating with `index`; (untracked, tracked)."""
-    if index % 2 == 0:
+    """One pair, in an order drawn from `order`; (untracked, tracked)."""
+    if order.random() < 0.5:
         plain, tracked_run = kernel.execute(untracked), kernel.execute(marked)
     else:
         tracked_run, plain = kernel.execute(marked), kernel.execute(untracked)
@@ -293,42 +337,82 @@ def paired(
 
 def measure_trivial(kernel: Kernel, pairs: int, warmup: int) -> Pairs:
     untracked, marked = TRIVIAL, tracked("trivial", TRIVIAL)
-    for index in range(warmup):
-        paired(kernel, "trivial", untracked, marked, index)
+    order = random.Random(PAIR_ORDER_SEED)
+    for _ in range(warmup):
+        paired(kernel, "trivial", untracked, marked, order)
     measured = Pairs()
-    for index in range(pairs):
-        plain, tracked_run = paired(kernel, "trivial", untracked, marked, index)
+    for _ in range(pairs):
+        plain, tracked_run = paired(kernel, "trivial", untracked, marked, order)
         measured.untracked.append(plain)
         measured.tracked.append(tracked_run)
     return measured
 
 
-def back_to_back(kernel: Kernel, block: int, rounds: int) -> list[float]:
+def back_to_back(kernel: Kernel, block: int, rounds: int) -> tuple[list[float], CpuTally]:
     """Per-cell cost of tracking when tracked cells follow each other ("Run All"), the writer
     thread's work included: blocks of tracked cells plus a flush against blocks of the same
-    untracked cell plus the same flush."""
+    untracked cell plus the same flush. Also the CPU time each of the kernel's threads (and
+    this client) spent per cell of either kind."""
     costs = []
-    for _ in range(rounds):
+    tally = CpuTally(kernel.thread_names())
+    for round_index in range(rounds):
         totals = {}
-        for variant, code in (("untracked", TRIVIAL), ("tracked", tracked("block", TRIVIAL))):
+        variants = (("untracked", TRIVIAL), ("tracked", tracked("block", TRIVIAL)))
+        for variant, code in variants if round_index % 2 == 0 else variants[::-1]:
             kernel.run(FLUSH)
+            before = kernel.cpu_seconds()
             start = time.perf_counter()
             for _ in range(block):
                 kernel.run(code)
             kernel.run(FLUSH)
             totals[variant] = time.perf_counter() - start
+            tally.add(variant, before, kernel.cpu_seconds(), block)
         costs.append((totals["tracked"] - totals["untracked"]) / block)
-    return costs
+    return costs, tally
+
+
+@dataclass
+class CpuTally:
+    """CPU time per cell by thread (the kernel's, named, and this client's), by kind of cell.
+
+    CPU time, unlike a round trip, hardly depends on what else the machine is doing: it is
+    what a tracked cell adds to the machine's work, which is what a busy machine makes the
+    user wait for."""
+
+    names: dict[int, str]
+    samples: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {"untracked": {}, "tracked": {}}
+    )
+
+    def add(
+        self, variant: str, before: dict[int, float], after: dict[int, float], cells: int
+    ) -> None:
+        per_thread: Counter[str] = Counter()
+        for thread, seconds in after.items():
+            per_thread[self.names.get(thread, "other kernel threads")] += seconds - before.get(
+                thread, 0.0
+            )
+        for name, seconds in per_thread.items():
+            self.samples[variant].setdefault(name, []).append(seconds / cells * 1000)
+
+    def medians(self) -> dict[str, dict[str, float]]:
+        threads = sorted(set(self.samples["untracked"]) | set(self.samples["tracked"]))
+        return {
+            name: {
+                variant: statistics.median(self.samples[variant].get(name) or [0.0])
+                for variant in ("untracked", "tracked")
+            }
+            for name in threads
+        }
 
 
 def measure_handbook(kernel: Kernel, rounds: int, warmup: int) -> dict[str, Pairs]:
     kernel.run(HANDBOOK_SETUP)
     samples = {name: Pairs() for name in HANDBOOK_CELLS}
+    order = random.Random(PAIR_ORDER_SEED)
     for round_index in range(warmup + rounds):
-        for position, (name, body) in enumerate(HANDBOOK_CELLS.items()):
-            plain, tracked_run = paired(
-                kernel, name, body, tracked(name, body), round_index + position
-            )
+        for name, body in HANDBOOK_CELLS.items():
+            plain, tracked_run = paired(kernel, name, body, tracked(name, body), order)
             if round_index >= warmup:
                 samples[name].untracked.append(plain)
                 samples[name].tracked.append(tracked_run)
@@ -470,6 +554,30 @@ def report_trivial(result: Result, rows: list[tuple[object, ...]], trivial: Pair
     result.add(Figure("trivial cell: overhead, max paired diff", summary.maximum, "ms"))
 
 
+def report_cpu(result: Result, tally: CpuTally) -> None:
+    medians = tally.medians()
+    result.details["trivial"]["cpu_ms_per_cell"] = medians
+    rows = [
+        (name, cpu["untracked"], cpu["tracked"], cpu["tracked"] - cpu["untracked"])
+        for name, cpu in medians.items()
+        if max(cpu.values()) >= 0.005
+    ]
+    added = sum(cpu["tracked"] - cpu["untracked"] for cpu in medians.values())
+    rows.append(("all threads", *(sum(cpu[v] for cpu in medians.values())
+                                  for v in ("untracked", "tracked")), added))  # fmt: skip
+    print(table(("CPU per trivial cell", "untracked ms", "tracked ms", "added ms"), rows))
+    print()
+    writer = medians.get("nbmodelbook-writer", {}).get("tracked", 0.0)
+    result.add(
+        Figure(
+            "trivial cell: CPU added per tracked cell, kernel and client",
+            added,
+            "ms",
+            note=f"{writer:.2f} ms of it on the writer thread, after the reply",
+        )
+    )
+
+
 def report_handbook(
     result: Result,
     rows: list[tuple[object, ...]],
@@ -583,6 +691,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=100, help="cells per back-to-back block")
     parser.add_argument("--blocks", type=int, default=3, help="back-to-back rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile 200 tracked cells")
+    parser.add_argument(
+        "--load", type=int, default=0, help="busy processes running meanwhile (a busy machine)"
+    )
     parser.add_argument("--only", nargs="*", choices=("trivial", "handbook", "first"), default=None)
     args = parser.parse_args(argv)
     quiet_third_party()
@@ -591,7 +702,10 @@ def main(argv: list[str] | None = None) -> int:
     result = Result("kernel_overhead")
     result.details["parameters"] = vars(args)
     rows: list[tuple[object, ...]] = []
-    with tempfile.TemporaryDirectory(prefix="nbmb-kernel-bench-") as tmp:
+    with (
+        background_load(args.load),
+        tempfile.TemporaryDirectory(prefix="nbmb-kernel-bench-") as tmp,
+    ):
         workdir = Path(tmp)
         store = workdir / "store" / "runs.sqlite"
         kernel: Kernel | None = None
@@ -605,9 +719,10 @@ def main(argv: list[str] | None = None) -> int:
                 warmup = 10 * args.warmup
                 report_trivial(result, rows, measure_trivial(kernel, args.pairs, warmup))
                 expected["trivial"] += args.pairs + warmup
-                costs = back_to_back(kernel, args.block, args.blocks)
+                costs, tally = back_to_back(kernel, args.block, args.blocks)
                 expected["block"] += args.block * args.blocks
                 result.details["trivial"]["back_to_back_ms_per_cell"] = [c * 1000 for c in costs]
+                report_cpu(result, tally)
                 result.add(
                     Figure(
                         "trivial cell: back-to-back incl. writer, per cell",
