@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -223,5 +226,29 @@ def render_pdf(review: Review) -> bytes:
     stamp = date.strftime("%Y-%m-%dT%H:%M:%SZ") if date is not None else None
     metadata.created = metadata.modified = stamp
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    data: bytes = document.write_pdf(pdf_identifier=identifier)
+    with _fonts_dated(date):
+        data: bytes = document.write_pdf(pdf_identifier=identifier)
     return data
+
+
+_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+_ENVIRONMENT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _fonts_dated(date: datetime | None) -> Iterator[None]:
+    """Embedded fonts carry the review's date, not the clock's.
+
+    Where HarfBuzz cannot subset fonts, WeasyPrint has fontTools do it, which stamps each font
+    with the time it was saved unless SOURCE_DATE_EPOCH (the reproducible-builds convention)
+    says otherwise: without this, the same review written a second later is another file. A
+    value the user set is left as it is."""
+    with _ENVIRONMENT_LOCK:
+        if _SOURCE_DATE_EPOCH in os.environ:
+            yield
+            return
+        os.environ[_SOURCE_DATE_EPOCH] = str(int(date.timestamp()) if date is not None else 0)
+        try:
+            yield
+        finally:
+            os.environ.pop(_SOURCE_DATE_EPOCH, None)

@@ -8,6 +8,7 @@ owner, the shared factory's hostile-free review around it.
 from __future__ import annotations
 
 import io
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,6 +272,34 @@ def test_same_review_same_bytes_and_metadata_from_the_review(review: Review, pdf
     stamp = "D:" + date.strftime("%Y%m%d%H%M%S")
     assert metadata["/CreationDate"].startswith(stamp)
     assert metadata["/ModDate"].startswith(stamp)
+
+
+def test_fonts_subset_by_fonttools_carry_the_review_date_not_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without HarfBuzz's subsetter WeasyPrint has fontTools subset the fonts, which stamps
+    each with the time it is saved: the same review written a second later must still be the
+    same file."""
+    import types
+
+    import fontTools.misc.timeTools as font_times
+    import weasyprint.pdf.fonts as weasyprint_fonts
+
+    monkeypatch.setattr(weasyprint_fonts, "harfbuzz_subset", None)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    review = make_review()
+    written = []
+    for clock in (1_700_000_000.0, 1_800_000_000.0):
+        monkeypatch.setattr(font_times, "time", types.SimpleNamespace(time=lambda c=clock: c))
+        written.append(render_pdf(review))
+    assert written[0] == written[1]
+    assert "SOURCE_DATE_EPOCH" not in os.environ
+
+
+def test_a_source_date_epoch_the_user_set_is_theirs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1234567890")
+    render_pdf(make_review())
+    assert os.environ["SOURCE_DATE_EPOCH"] == "1234567890"
 
 
 @pytest.mark.parametrize("kind", ["missing", "oserror"])
