@@ -5,13 +5,16 @@ the IOPub thread has sent the text: two cross-thread hand-offs per display, each
 for the GIL (1-4 ms on a busy machine, for the run marker of every tracked cell). What those
 flushes protect — text printed before the display reaches the frontend before it — holds
 without waiting: one call queued on the IOPub thread flushes the streams, then sends, and that
-thread sends what it is handed in order. Anything this does not recognise (another kernel, a
+thread sends what it is handed in order. There the display goes out through the thread's own
+socket when nothing else waits in its queue (a send from that thread would otherwise queue
+itself once more). Anything this does not recognise (another kernel, a
 display hook capturing outputs, a redirected stream) is left to the normal `publish`.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sized
 from typing import Any
 
 __all__ = ["publish_behind_streams"]
@@ -37,9 +40,16 @@ def publish_behind_streams(
     def flush_then_send() -> None:
         # On the IOPub thread: the flushes queue the streams' text, then the display follows.
         try:
+            before = _waiting(io_thread)
             for flush in flushes:
                 flush()
-            session.send(socket, message, ident=topic)
+            # Sending through the thread's own socket saves a second trip through its queue,
+            # but only while nothing waits there (the text just flushed) that must go first.
+            direct = getattr(io_thread, "socket", None)
+            if direct is not None and before is not None and _waiting(io_thread) == before:
+                session.send(direct, message, ident=topic)
+            else:
+                session.send(socket, message, ident=topic)
         except Exception as exc:
             # Raised here, it would stop the thread's queue (and the kernel's own flush behind
             # it); the run is saved all the same, only this display is lost.
@@ -47,6 +57,12 @@ def publish_behind_streams(
 
     io_thread.schedule(flush_then_send)  # one hand-off to the IOPub thread, not three
     return True
+
+
+def _waiting(io_thread: Any) -> int | None:
+    """How many calls wait in the IOPub thread's queue (None: not a queue this knows)."""
+    events = getattr(io_thread, "_events", None)
+    return len(events) if isinstance(events, Sized) else None
 
 
 def _plan(display_pub: Any) -> tuple[Any, Any, Any, list[Any]] | None:
