@@ -8,13 +8,18 @@ write so a later attempt, or the final flush, can still save it.
 A finished run is written a moment after its cell ends, not at once: while the cell's reply and
 outputs leave the kernel, its threads hand work to each other, and each hand-off waits for the
 GIL that a busy writer holds (up to 5 ms each).
+
+Nor is the thread woken for every run: waking it makes it take the GIL in the middle of the
+cell. It is woken only when it would otherwise sleep past the time the run is needed by; while
+cells follow each other it is always about to wake for the one before, and takes the next runs
+along then.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import queue
+import math
 import threading
 import time
 import weakref
@@ -36,6 +41,8 @@ BEGIN_DELAY_SECONDS = 0.1
 # A finished run is written this long after its cell ended (at once when the cell waits for it),
 # once the kernel has sent the cell's reply and gone idle.
 FINISH_DELAY_SECONDS = 0.03
+# ... and at the latest this long after (the thread is not woken for it before).
+FINISH_LATEST_SECONDS = 0.25
 RETRY_SECONDS = 5.0
 # The store opens this long after the extension loads (or as soon as someone waits for it).
 OPEN_DELAY_SECONDS = 0.0
@@ -67,7 +74,11 @@ class StoreWriter:
         self.store: RunStore | None = None
         self.open_error: StoreUnavailable | None = None
         self._problems: deque[str] = deque(maxlen=20)
-        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
+        self._ops: deque[_Op] = deque()
+        self._signal = threading.Event()
+        # When the thread will next wake by itself; -inf while it is awake (and will look at
+        # the queue before it sleeps again).
+        self._sleep_until = -math.inf
         self._delayed: dict[str, _Op] = {}
         self._finishing: deque[_Op] = deque()
         self._open_runs: set[str] = set()
@@ -81,24 +92,27 @@ class StoreWriter:
 
     # --- called from the kernel's main thread --------------------------------------------------
 
-    def _put(self, op: _Op) -> None:
-        self._queue.put(op)
-        self._wake.set()
+    def _put(self, op: _Op, latest: float = -math.inf) -> None:
+        """Queue `op`; wake the thread only if it would sleep past `latest` (-inf: now)."""
+        self._ops.append(op)
+        # Read after the append, as the thread sets its wake-up time before it looks at the
+        # queue: one of the two sees the other, so no op is left waiting past `latest`.
+        if latest < self._sleep_until:
+            self._signal.set()
+        if not self.ready.is_set():
+            self._wake.set()  # cuts the opening delay short
 
     def begin(self, record: RunRecord, prepare: Prepare | None = None) -> None:
-        self._put(_Op("begin", record, prepare, due=time.monotonic() + BEGIN_DELAY_SECONDS))
+        due = time.monotonic() + BEGIN_DELAY_SECONDS
+        self._put(_Op("begin", record, prepare, due=due), latest=due)
 
     def finish(
         self, record: RunRecord, prepare: Prepare | None = None, *, urgent: bool = False
     ) -> threading.Event:
         """Write the finished run: shortly, or at once when `urgent` (the caller waits)."""
-        op = _Op(
-            "finish",
-            record,
-            prepare,
-            due=time.monotonic() + (0 if urgent else FINISH_DELAY_SECONDS),
-        )
-        self._put(op)
+        now = time.monotonic()
+        op = _Op("finish", record, prepare, due=now + (0 if urgent else FINISH_DELAY_SECONDS))
+        self._put(op, latest=-math.inf if urgent else now + FINISH_LATEST_SECONDS)
         return op.done
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -200,22 +214,37 @@ class StoreWriter:
 
     def _queued_op(self) -> _Op | None:
         try:
-            return self._queue.get_nowait()
-        except queue.Empty:
+            return self._ops.popleft()
+        except IndexError:
             return None
 
     def _next_op(self) -> _Op | None:
-        waits = [HEARTBEAT_SECONDS] if self._open_runs else []
-        if self._unsaved:
-            waits.append(RETRY_SECONDS)
-        if self._delayed:
-            waits.append(max(0.0, min(op.due for op in self._delayed.values()) - time.monotonic()))
-        if self._finishing:
-            waits.append(max(0.0, self._finishing[0].due - time.monotonic()))
+        """The next queued op, sleeping until one is signalled or something is due (None)."""
+        op = self._queued_op()
+        if op is not None:
+            return op
+        deadline = self._deadline()
+        self._signal.clear()
+        self._sleep_until = deadline
         try:
-            return self._queue.get(timeout=min(waits)) if waits else self._queue.get()
-        except queue.Empty:
-            return None
+            if not self._ops:  # else queued while the wake-up time was set: no sleep
+                now = time.monotonic()
+                self._signal.wait(None if deadline == math.inf else max(0.0, deadline - now))
+        finally:
+            self._sleep_until = -math.inf
+        return self._queued_op()
+
+    def _deadline(self) -> float:
+        """When the thread must wake by itself (inf: only when signalled)."""
+        now = time.monotonic()
+        dues = [now + HEARTBEAT_SECONDS] if self._open_runs else []
+        if self._unsaved:
+            dues.append(now + RETRY_SECONDS)
+        if self._delayed:
+            dues.append(min(op.due for op in self._delayed.values()))
+        if self._finishing:
+            dues.append(self._finishing[0].due)
+        return min(dues, default=math.inf)
 
     def _handle(self, op: _Op) -> None:
         record = op.record

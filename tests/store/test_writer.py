@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from pathlib import Path
@@ -192,6 +193,75 @@ def test_a_run_that_ended_while_the_store_opened_is_not_written_as_running(
         assert [r["status"] for r in writer.store.run_summaries()] == ["ok"]
     finally:
         writer.close()
+
+
+def _asleep(writer: StoreWriter, until_done: bool = False, timeout: float = 10.0) -> float:
+    """Wait until the writer thread sleeps with nothing queued (and, `until_done`, nothing
+    due); when it will wake by itself."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        until = writer._sleep_until
+        if until != -math.inf and not writer._ops and (until == math.inf) == until_done:
+            return until
+        time.sleep(0.001)
+    return writer._sleep_until
+
+
+def test_cells_in_a_row_do_not_wake_the_writer(writer: StoreWriter) -> None:
+    """While the thread is about to wake for the run before, the next cell's start and end
+    are queued without waking it (a wake makes it take the GIL in the middle of a cell); it
+    takes them along when it wakes, and saves them."""
+    listener = _Listener()
+    writer.add_listener(listener.on_run_written)
+    writer.finish(finished(record("first")))
+    assert _asleep(writer) < math.inf  # due to save "first" in a moment
+    second = record("second")
+    writer.begin(second)
+    writer.finish(finished(second))
+    assert not writer._signal.is_set()
+    deadline = time.monotonic() + 10
+    while len(listener.heard) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert listener.heard == ["first", "second"]
+
+
+def test_an_idle_writer_is_woken_for_what_cannot_wait(writer: StoreWriter) -> None:
+    """Idle, the thread sleeps until signalled: a cell's start wakes it (its "running" row
+    is due), and so do a flush and a run its cell waits for."""
+    assert _asleep(writer, until_done=True) == math.inf
+    run = record("slow")
+    writer.begin(run)
+    assert writer._signal.is_set() or writer._sleep_until == -math.inf
+    writer.finish(finished(run))
+    assert writer.flush(10)
+    assert _asleep(writer, until_done=True) == math.inf
+    assert writer.finish(finished(record("waited-for")), urgent=True).wait(10)
+    assert writer.store is not None and writer.store.count() == 2
+
+
+def test_no_run_is_left_waiting_however_the_calls_fall(writer: StoreWriter) -> None:
+    """Runs begun and finished at every pace, with no flush: each reaches the store by
+    itself (an op queued just as the thread goes to sleep is never left behind)."""
+    import random
+
+    pace = random.Random(7)
+    runs = []
+    for index in range(300):
+        run = record(f"run-{index}")
+        writer.begin(run)
+        if pace.random() < 0.3:
+            time.sleep(pace.random() * 0.004)
+        writer.finish(finished(run))
+        runs.append(run)
+        if pace.random() < 0.2:
+            time.sleep(pace.random() * 0.05)
+    store = writer.store
+    assert store is not None
+    deadline = time.monotonic() + 20
+    while store.count() < len(runs) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.count() == len(runs)
+    assert {r["status"] for r in store.run_summaries()} == {"ok"}
 
 
 def test_close_writes_what_is_pending(tmp_path: Path) -> None:
