@@ -5,14 +5,15 @@ Run: python bench/bench_kernel_overhead.py [--pairs 1000] [--rounds 40] [--fresh
 
 A real kernel is started with jupyter_client (KernelManager, BlockingKernelClient), and every
 cell is timed from sending its execute_request to receiving its `status: idle` on IOPub (all of
-its outputs drained): what a user waits for, including the run marker's message, the kernel's
-IOPub thread and the store's writer thread competing with the cell.
+its outputs drained): what a user waits for, including the run marker's message and the
+kernel's IOPub thread competing with the cell.
 
 Paired design: each cell runs untracked and tracked back to back, which one first drawn at
-random for every pair (seeded), and the figures are medians of the per-pair differences. The
-order is random, not alternating, because a tracked cell leaves work behind (its run is saved a
-few cells later): with a fixed pattern that work keeps landing on the same kind of cell, and
-the median swings by milliseconds either way from run to run.
+random for every pair (seeded), and the figures are medians of the per-pair differences. After
+each pair the tracked run's save is waited for, untimed: the store's writer saves a run a moment
+after its cell, and left to itself that work lands on later cells, with a fixed order always on
+the same kind, which swung the median by milliseconds either way from run to run. So the pairs
+measure what the cell itself makes the user wait for:
 
 - trivial: `x = 1`;
 - handbook: realistic model-validation cells (scikit-learn fits on breast_cancer and iris,
@@ -22,10 +23,9 @@ the median swings by milliseconds either way from run to run.
 - first cell: in fresh kernels, `%load_ext nbmodelbook` + the first tracked cell against a
   plain first cell (each in its own new kernel, the order alternating).
 
-The run is saved by a writer thread a moment after its cell ends, so in the pairs its work
-lands on later cells of either kind; the "back-to-back" figure charges it: blocks of tracked
-cells plus a flush against blocks of untracked cells plus the same flush. Full garbage
-collections (timed in the kernel) are counted by the kind of cell they hit.
+What the save adds when tracked cells follow each other ("Run All") is the "back-to-back"
+figure: blocks of tracked cells plus a flush against blocks of untracked cells plus the same
+flush. Full garbage collections (timed in the kernel) are counted by the kind of cell they hit.
 
 `--load N` keeps N busy processes running meanwhile. The CPU time each of the kernel's threads
 (and the client) spends per trivial cell of either kind is reported too: what tracking adds to
@@ -326,12 +326,15 @@ class Pairs:
 def paired(
     kernel: Kernel, label: str, untracked: str, marked: str, order: random.Random
 ) -> tuple[Execution, Execution]:
-    """One pair, in an order drawn from `order`; (untracked, tracked)."""
+    """One pair, in an order drawn from `order`; (untracked, tracked). Then, untimed, the
+    tracked run is saved, so that its save never lands on a measured cell (the back-to-back
+    figure charges it)."""
     if order.random() < 0.5:
         plain, tracked_run = kernel.execute(untracked), kernel.execute(marked)
     else:
         tracked_run, plain = kernel.execute(marked), kernel.execute(untracked)
     check_pair(label, plain, tracked_run)
+    kernel.run(FLUSH)
     return plain, tracked_run
 
 
