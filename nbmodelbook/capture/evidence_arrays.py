@@ -131,10 +131,15 @@ def take_segment_columns(
     ):
         return {}
     wanted = set(declared)
+    dtypes = list(frame.dtypes)
+    verdicts: dict[Any, bool] = {}  # a frame has few distinct dtypes, often hundreds of columns
+    segmenting = [_may_segment_cached(dtype, pandas, verdicts) for dtype in dtypes]
     columns: dict[str, SegmentColumn] = {}
-    for position, (name, dtype) in enumerate(zip(frame.columns, frame.dtypes, strict=True)):
+    if not wanted and not any(segmenting):
+        return columns
+    for position, (name, may) in enumerate(zip(frame.columns, segmenting, strict=True)):
         label = name if isinstance(name, str) else str(name)
-        if label in columns or not (label in wanted or _may_segment(dtype, pandas)):
+        if label in columns or not (may or label in wanted):
             continue
         columns[label] = _copy_column(frame.iloc[:, position])
     return columns
@@ -395,6 +400,16 @@ def _is_label(kind: type) -> bool:
     return (kind.__module__.startswith("pandas") and kind.__name__ == "NAType") or (
         kind.__module__ == "decimal" and kind.__name__ == "Decimal"
     )
+
+
+def _may_segment_cached(dtype: Any, pandas: ModuleType, verdicts: dict[Any, bool]) -> bool:
+    try:
+        known = verdicts.get(dtype)
+    except TypeError:  # an unhashable dtype: asked each time
+        return _may_segment(dtype, pandas)
+    if known is None:
+        known = verdicts[dtype] = _may_segment(dtype, pandas)
+    return known
 
 
 def _may_segment(dtype: Any, pandas: ModuleType) -> bool:

@@ -448,7 +448,10 @@ class CallObserver:
         if _SKLEARN_IMPORT.search(code):
             _import_observed_modules()
         self._user_ns = user_ns
-        self._modules_before = frozenset(sys.modules)
+        if len(self._modules_before) != len(sys.modules):
+            # Rebuilt only when modules came or went: thousands of names in a modelling
+            # session, and most cells import nothing.
+            self._modules_before = frozenset(sys.modules)
         originals = self._swap_modules()
         if not self._swapped:
             return False
