@@ -49,6 +49,12 @@ def test_unparsable_code_has_no_sites() -> None:
     assert not call_sites("def (:\n")
 
 
+def test_a_cell_run_again_is_not_parsed_again() -> None:
+    code = "auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])\n"
+    assert call_sites(code) is call_sites(code)
+    assert call_sites(code) is not call_sites(code + "acc = accuracy_score(y, p)\n")
+
+
 def _namespace() -> dict[str, Any]:
     return {"__name__": "__main__", "roc_auc_score": ORIGINAL_AUC, "metrics": sklearn.metrics}
 
