@@ -884,6 +884,14 @@ def _index_key(idx: Any) -> tuple[object, ...]:
     return (_Ident(idx), tuple(idx.names))
 
 
+def _dtype_key(dtype: Any) -> object:
+    """A dtype as a signature holds it: a numpy dtype itself (hashable, compared exactly, and
+    far cheaper than its text, which numpy builds in Python), anything else as text."""
+    import numpy as np
+
+    return dtype if isinstance(dtype, np.dtype) else str(dtype)
+
+
 def _frame_columns_key(df: Any) -> tuple[object, ...]:
     try:
         # Block-level key: O(blocks) instead of building a Series per column.
@@ -892,7 +900,7 @@ def _frame_columns_key(df: Any) -> tuple[object, ...]:
         for blk in blocks:
             loc = blk.mgr_locs.indexer
             loc_key = (loc.start, loc.stop, loc.step) if isinstance(loc, slice) else loc.tobytes()
-            parts.append((loc_key, str(blk.dtype), _values_key(blk.values)))
+            parts.append((loc_key, _dtype_key(blk.dtype), _values_key(blk.values)))
         return ("blocks", *parts)
     except _NotCacheable:
         raise
@@ -914,7 +922,7 @@ def _signature(obj: Any, kind: str) -> tuple[object, ...]:
             type(obj),
             obj.shape,
             obj.name,
-            str(obj.dtype),
+            _dtype_key(obj.dtype),
             _values_key(obj.array),
             _index_key(obj.index),
         )
