@@ -207,10 +207,16 @@ def _asleep(writer: StoreWriter, until_done: bool = False, timeout: float = 10.0
     return writer._sleep_until
 
 
-def test_cells_in_a_row_do_not_wake_the_writer(writer: StoreWriter) -> None:
+def test_cells_in_a_row_do_not_wake_the_writer(
+    writer: StoreWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While the thread is about to wake for the run before, the next cell's start and end
     are queued without waking it (a wake makes it take the GIL in the middle of a cell); it
-    takes them along when it wakes, and saves them."""
+    takes them along when it wakes, and saves them. (The delays are stretched so that a slow
+    machine cannot let the thread wake by itself before the check.)"""
+    monkeypatch.setattr(writer_module, "FINISH_DELAY_SECONDS", 1.0)
+    monkeypatch.setattr(writer_module, "BEGIN_DELAY_SECONDS", 3.0)
+    monkeypatch.setattr(writer_module, "FINISH_LATEST_SECONDS", 5.0)
     listener = _Listener()
     writer.add_listener(listener.on_run_written)
     writer.finish(finished(record("first")))
