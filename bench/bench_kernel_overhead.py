@@ -378,9 +378,9 @@ def back_to_back(kernel: Kernel, block: int, rounds: int) -> tuple[list[float], 
 class CpuTally:
     """CPU time per cell by thread (the kernel's, named, and this client's), by kind of cell.
 
-    CPU time, unlike a round trip, hardly depends on what else the machine is doing: it is
-    what a tracked cell adds to the machine's work, which is what a busy machine makes the
-    user wait for."""
+    CPU time depends less than a round trip on what else the machine is doing (it still
+    grows when the host is busy): it is what a tracked cell adds to the machine's work, which
+    is what a busy machine makes the user wait for."""
 
     names: dict[int, str]
     samples: dict[str, dict[str, list[float]]] = field(
