@@ -28,6 +28,9 @@ class CellHistory:
 
     Cells are analysed lazily, once each, when a lineage is first asked for after them; the
     index keeps a lineage query independent of how long the session has run.
+
+    The kernel's thread only appends cells; lineages are asked for (and the index built) on
+    the store's writer thread alone, one run after another.
     """
 
     def __init__(self) -> None:

@@ -126,6 +126,36 @@ def _names_pattern() -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, words))) + r")\b")
 
 
+# Words that reach observed functions by a name the cell does not spell out
+# (`getattr(metrics, name)`, `sklearn.metrics.get_scorer(...)`).
+_BROAD_WORDS: Final = frozenset({"sklearn", "metrics", "model_selection"})
+
+
+def _reachable_specs(
+    code: str,
+    named: set[str],
+    runs_notebook_functions: bool,
+    user_ns: Mapping[str, Any],
+    read_names: Iterable[str],
+) -> Iterable[MetricSpec]:
+    """The observed functions this cell can reach: those it names (directly, or through a
+    variable bound to one, `auc = roc_auc_score`); every one when it calls notebook functions,
+    names a whole module or star-imports. Swapping each of them in and out at every cell would
+    cost the cell's thread more than the cell's own analysis."""
+    if runs_notebook_functions or named & _BROAD_WORDS or ("*" in code and "import" in code):
+        return _REGISTRY.values()
+    words = set(named)
+    for name in read_names:
+        try:
+            value = user_ns.get(name)
+            spelled = getattr(value, "__name__", None) if callable(value) else None
+        except Exception:  # an odd object: it cannot be an observed function either
+            continue
+        if isinstance(spelled, str):
+            words.add(spelled)
+    return [spec for spec in _REGISTRY.values() if spec.name in words or spec.owner in words]
+
+
 _SKLEARN_IMPORT = re.compile(r"(?m)^\s*(?:from\s+sklearn\b|import\s+sklearn\b)")
 
 
@@ -445,7 +475,8 @@ class CallObserver:
             if callable(value := user_ns.get(name))
             and getattr(value, "__module__", "") == "__main__"
         ]
-        reachable = _names_pattern().search(code) or notebook_functions
+        named = set(_names_pattern().findall(code))
+        reachable = named or notebook_functions
         if not reachable and not self._reads_original(user_ns, read_names):
             return False
         if _SKLEARN_IMPORT.search(code):
@@ -455,7 +486,9 @@ class CallObserver:
             # Rebuilt only when modules came or went: thousands of names in a modelling
             # session, and most cells import nothing.
             self._modules_before = frozenset(sys.modules)
-        originals = self._swap_modules()
+        originals = self._swap_modules(
+            _reachable_specs(code, named, bool(notebook_functions), user_ns, read_names)
+        )
         if not self._swapped:
             return False
         names = read_names | _global_names(notebook_functions)
@@ -526,10 +559,12 @@ class CallObserver:
         known = {id(original) for original, _wrapper in self._wrappers.values()}
         return any(id(user_ns.get(name)) in known for name in names)
 
-    def _swap_modules(self) -> dict[int, tuple[MetricSpec, ObservedFunction]]:
-        """Swap the observed attributes of the imported modules; id(original) -> its wrapper."""
+    def _swap_modules(
+        self, specs: Iterable[MetricSpec]
+    ) -> dict[int, tuple[MetricSpec, ObservedFunction]]:
+        """Swap these observed attributes of the imported modules; id(original) -> wrapper."""
         swapped: dict[int, tuple[MetricSpec, ObservedFunction]] = {}
-        for spec in _REGISTRY.values():
+        for spec in specs:
             module = sys.modules.get(spec.module)
             if not isinstance(module, ModuleType):
                 continue

@@ -85,10 +85,12 @@ def _search_result(value: object) -> SearchResult | None:
 
 def _sklearn_style(value: object) -> dict[str, Any] | None:
     """scikit-learn's estimator API, also implemented by xgboost, lightgbm and catboost wrappers."""
-    get_params = getattr(value, "get_params", None)
-    if not callable(get_params) or not hasattr(value, "fit"):
+    # Looked up on the class: an instance's own `__getattr__` (a DataFrame's looks the name up
+    # among its columns) costs more than the rest of this check.
+    kind = type(value)
+    if not callable(getattr(kind, "get_params", None)) or not hasattr(kind, "fit"):
         return None
-    params = get_params(deep=True)
+    params = value.get_params(deep=True)  # type: ignore[attr-defined]
     if not isinstance(params, dict):
         return None
     found = {

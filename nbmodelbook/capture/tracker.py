@@ -304,6 +304,10 @@ class Tracker:
             record.metrics = {}
         notebook_dir = str(Path(record.notebook).parent) if record.notebook else os.getcwd()
         prepare = partial(self.environments.prepare, self._modules(), notebook_dir, secrets)
+        # The cells before this one no longer change: their lineage is the writer thread's work.
+        prepare = partial(
+            _with_lineage, prepare, self.history, active.analysis.reads, active.history_index
+        )
         if evidence:
             prepare = partial(
                 _with_evidence,
@@ -375,7 +379,6 @@ class Tracker:
             if evaluation.value is None:
                 evaluation.value = metrics.get(evaluation.metric)
         record.params, record.metrics = params, metrics
-        record.lineage = self.history.lineage(active.analysis.reads, active.history_index)
         self._forget_objects(active.analysis, self.history.cells[active.history_index].code)
         return evidence
 
@@ -710,6 +713,22 @@ def _with_evidence(
     except Exception as exc:
         record.evaluations, record.candidates = [], []
         record.extra["evidence_notes"] = [f"evidence not kept ({type(exc).__name__}: {exc})"]
+    return prepare(record)
+
+
+def _with_lineage(
+    prepare: Callable[[RunRecord], RunRecord],
+    history: CellHistory,
+    reads: frozenset[str],
+    position: int,
+    record: RunRecord,
+) -> RunRecord:
+    """The writer thread's part: the cells this one's state came from, then the rest."""
+    try:
+        record.lineage = history.lineage(reads, position)
+    except Exception as exc:  # the run matters more than its lineage
+        record.lineage = []
+        record.extra["capture_error"] = f"lineage: {type(exc).__name__}: {bounded_repr(exc)}"
     return prepare(record)
 
 

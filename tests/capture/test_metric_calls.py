@@ -103,6 +103,51 @@ def test_a_cell_that_cannot_reach_a_metric_swaps_nothing() -> None:
     assert observer.stop() == []
 
 
+def test_a_cell_swaps_only_the_observed_functions_it_can_reach() -> None:
+    original_f1 = sklearn.metrics.f1_score
+    namespace = _namespace()
+    namespace["auc_of"] = ORIGINAL_AUC  # an alias bound by an earlier cell
+    observer = CallObserver()
+    code = "a = roc_auc_score([0, 1], [0.2, 0.9])\nb = auc_of([0, 1], [0.9, 0.2])\n"
+    assert observer.watch(namespace, code, {"roc_auc_score", "auc_of"})
+    assert sklearn.metrics.roc_auc_score is not ORIGINAL_AUC
+    assert namespace["auc_of"] is not ORIGINAL_AUC
+    # Not named by the cell, nor reachable from it: left as it is.
+    assert sklearn.metrics.f1_score is original_f1
+    assert sklearn.metrics.RocCurveDisplay.__dict__["from_predictions"] is ORIGINAL_DISPLAY
+    _run(code, namespace)
+    calls = observer.stop(writes={"a", "b"})
+    assert [call.spec.name for call in calls] == ["roc_auc_score", "roc_auc_score"]
+    assert sklearn.metrics.roc_auc_score is ORIGINAL_AUC and namespace["auc_of"] is ORIGINAL_AUC
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import sklearn\nf = getattr(sklearn.metrics, 'f1' + '_score')\nv = f([0, 1], [0, 1])\n",
+        "f = getattr(metrics, 'f1' + '_score')\nv = f([0, 1], [0, 1])\n",
+    ],
+)
+def test_a_cell_naming_a_whole_module_can_reach_every_observed_function(code: str) -> None:
+    namespace = _namespace()
+    observer = CallObserver()
+    assert observer.watch(namespace, code, {"metrics", "getattr"})
+    _run(code, namespace)
+    calls = observer.stop(writes={"f", "v", "sklearn"})
+    assert [call.spec.name for call in calls] == ["f1_score"]
+    assert namespace["f"] is sklearn.metrics.f1_score
+
+
+def test_a_cell_calling_a_notebook_function_can_reach_every_observed_function() -> None:
+    namespace = _namespace()
+    _run("def evaluate(y, p):\n    return metrics.f1_score(y, p)\n", namespace)
+    observer = CallObserver()
+    code = "v = evaluate([0, 1], [0, 1])\n"
+    assert observer.watch(namespace, code, {"evaluate"})
+    _run(code, namespace)
+    assert [call.spec.name for call in observer.stop(writes={"v"})] == ["f1_score"]
+
+
 def test_the_wrapper_leaves_no_frame_in_the_traceback() -> None:
     namespace = _namespace()
     observer = CallObserver()
