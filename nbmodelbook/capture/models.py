@@ -90,7 +90,7 @@ def _sklearn_style(value: object) -> dict[str, Any] | None:
     kind = type(value)
     if not callable(getattr(kind, "get_params", None)) or not hasattr(kind, "fit"):
         return None
-    params = value.get_params(deep=True)  # type: ignore[attr-defined]
+    params = estimator_params(value)
     if not isinstance(params, dict):
         return None
     found = {
@@ -103,6 +103,90 @@ def _sklearn_style(value: object) -> dict[str, Any] | None:
         # A pipeline is judged by its final estimator: that is the model family.
         found["final_estimator"] = type(steps[-1][-1]).__name__
     return found
+
+
+def estimator_params(value: Any) -> Any:
+    """`value.get_params(deep=True)`, without its cost where that is scikit-learn's own.
+
+    scikit-learn reads an estimator's parameter names off its constructor's signature at every
+    call (~0.1 ms a model once a cell's work has left the processor's caches); here they are
+    read once per class, and the values taken as `BaseEstimator.get_params` (and a pipeline's)
+    takes them. The first time a class is met, both ways are compared: a class they disagree
+    on is asked itself from then on.
+    """
+    return _planned(value, deep=True)
+
+
+def _planned(value: Any, *, deep: bool) -> Any:
+    """`value.get_params(deep=True)` (`deep`) or `value.get_params()` (how scikit-learn asks a
+    nested estimator), through the class's plan where it has a checked one."""
+
+    def asked() -> Any:
+        return value.get_params(deep=True) if deep else value.get_params()
+
+    kind = type(value)
+    plan = _plans.get(kind)
+    if plan is None:
+        expected = asked()
+        plan = _plan(kind)
+        try:
+            agrees = plan is not None and bool(_params_by(plan, value) == expected)
+        except Exception:
+            agrees = False
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        _plans[kind] = plan if agrees else _ASK
+        return expected
+    if plan is _ASK:
+        return asked()
+    return _params_by(plan, value)
+
+
+# A class's parameter names, and the attribute holding its steps (a pipeline) or "".
+_Plan = tuple[tuple[str, ...], str]
+_ASK: _Plan = ((), "?")
+_MAX_PLANS = 512
+_plans: dict[type, _Plan] = {}
+
+
+def _plan(kind: type) -> _Plan | None:
+    base = sys.modules.get("sklearn.base")
+    pipeline = sys.modules.get("sklearn.pipeline")
+    method = getattr(kind, "get_params", None)
+    if base is not None and method is base.BaseEstimator.get_params:
+        steps = ""
+    elif pipeline is not None and method is pipeline.Pipeline.get_params:
+        steps = "steps"
+    else:
+        return None
+    try:
+        return tuple(kind._get_param_names()), steps  # type: ignore[attr-defined]
+    except Exception:
+        return None
+
+
+def _params_by(plan: _Plan, value: Any) -> dict[str, Any]:
+    names, steps = plan
+    out: dict[str, Any] = {}
+    for key in names:
+        item = getattr(value, key)
+        if hasattr(item, "get_params") and not isinstance(item, type):
+            out.update((f"{key}__{name}", found) for name, found in _nested(item).items())
+        out[key] = item
+    if steps:
+        estimators = getattr(value, steps)
+        try:
+            out.update(estimators)
+        except (TypeError, ValueError):  # as scikit-learn: steps that are no (name, step) pairs
+            return out
+        for name, estimator in estimators:
+            if hasattr(estimator, "get_params"):
+                out.update((f"{name}__{key}", found) for key, found in _nested(estimator).items())
+    return out
+
+
+def _nested(value: Any) -> Any:
+    return _planned(value, deep=False)
 
 
 def _param_value(value: object, depth: int = 0) -> Any:
