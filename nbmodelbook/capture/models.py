@@ -128,14 +128,14 @@ def _planned(value: Any, *, deep: bool) -> Any:
     plan = _plans.get(kind)
     if plan is None:
         expected = asked()
-        plan = _plan(kind)
+        checked = _plan(kind)
         try:
-            agrees = plan is not None and bool(_params_by(plan, value) == expected)
+            agrees = checked is not None and bool(_params_by(checked, value) == expected)
         except Exception:
             agrees = False
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
-        _plans[kind] = plan if agrees else _ASK
+        _plans[kind] = checked if agrees and checked is not None else _ASK
         return expected
     if plan is _ASK:
         return asked()
