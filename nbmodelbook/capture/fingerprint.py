@@ -813,11 +813,18 @@ class _Ident:
 class _Related:
     """Buffer owner ids and byte span of an array; ignored when comparing signatures."""
 
-    __slots__ = ("ids", "span")
+    __slots__ = ("_layout", "ids")
 
-    def __init__(self, ids: Iterable[int], span: tuple[int, int]) -> None:
+    def __init__(
+        self, ids: Iterable[int], ptr: int, arr_layout: tuple[tuple[int, ...], tuple[int, ...], int]
+    ) -> None:
         self.ids = frozenset(ids)
-        self.span = span
+        # The span is needed only when the signature is cached, not each time it is compared.
+        self._layout = (ptr, *arr_layout)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return _byte_span(*self._layout)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Related)
@@ -825,17 +832,19 @@ class _Related:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _byte_span(ptr: int, arr: NDArray[Any]) -> tuple[int, int]:
-    if arr.size == 0:
+def _byte_span(
+    ptr: int, shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int
+) -> tuple[int, int]:
+    if 0 in shape:
         return (ptr, ptr)
     lo = hi = ptr
-    for dim, stride in zip(arr.shape, arr.strides, strict=True):
+    for dim, stride in zip(shape, strides, strict=True):
         extent = (dim - 1) * stride
         if extent < 0:
             lo += extent
         else:
             hi += extent
-    return (lo, hi + arr.dtype.itemsize)
+    return (lo, hi + itemsize)
 
 
 def _array_key(arr: NDArray[Any]) -> tuple[object, ...]:
@@ -847,15 +856,16 @@ def _array_key(arr: NDArray[Any]) -> tuple[object, ...]:
         owner = owner.base
         chain.append(id(owner))
     ptr = arr.__array_interface__["data"][0]
+    shape, strides, dtype = arr.shape, arr.strides, arr.dtype
     # The owning ndarray object pins the allocation: while it is alive the address
     # cannot be reused by another array.
     return (
         ptr,
-        arr.shape,
-        arr.strides,
-        arr.dtype.str,
+        shape,
+        strides,
+        dtype.str,
         _Ident(owner),
-        _Related(chain, _byte_span(ptr, arr)),
+        _Related(chain, ptr, (shape, strides, dtype.itemsize)),
     )
 
 
@@ -917,13 +927,16 @@ def _signature(obj: Any, kind: str) -> tuple[object, ...]:
         mask_key = _array_key(mask) if isinstance(mask, np.ndarray) else None
         return (kind, type(obj), _array_key(obj), mask_key)
     if kind == "Series":
+        # A numpy-backed Series' own ndarray: `.array` wraps it in a new extension array at
+        # every call, which costs more than the rest of the signature.
+        values = getattr(obj, "_values", None)
         return (
             kind,
             type(obj),
             obj.shape,
             obj.name,
             _dtype_key(obj.dtype),
-            _values_key(obj.array),
+            ("nd", _array_key(values)) if type(values) is np.ndarray else _values_key(obj.array),
             _index_key(obj.index),
         )
     return (

@@ -734,6 +734,19 @@ def test_cache_sees_arrow_setitem_without_invalidate(counted: list[object]) -> N
     assert after != before and after == h(df)
 
 
+def test_cache_sees_a_numpy_series_get_a_new_buffer_without_invalidate() -> None:
+    cache = FingerprintCache()
+    series = pd.Series([1, 2, 3])
+    before = cache.get(series)["hash"]
+    series[3] = 4  # enlargement: a new, longer array
+    grown = cache.get(series)["hash"]
+    assert grown != before and grown == h(series)
+    view = pd.Series(np.arange(10.0)[2:5])
+    cache.get(view)
+    view._mgr.blocks[0].values = np.arange(10.0)[3:6]  # same owner, shape and strides
+    assert cache.get(view)["hash"] == h(view)
+
+
 def test_cache_series_rename_and_ndarray_reshape(counted: list[object]) -> None:
     cache = FingerprintCache()
     s = pd.Series([1, 2, 3], name="x")
