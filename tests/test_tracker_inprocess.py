@@ -158,12 +158,19 @@ def test_secrets_bound_between_tracked_cells_are_still_found(shell: InteractiveS
     tracker = tracker_of(shell)
     run(shell, "%%track first\nx = 1")
     # Consecutive tracked cells follow each other's bindings without comparing namespaces...
-    assert tracker.secrets.since() == ()
-    # ...but an untracked cell's (and anything else that ran) are found by comparing again.
+    assert tracker.secrets.since() == set()
+    # ...and an untracked cell's: the names it bound are looked at, not the whole namespace...
     run(shell, "db_password = 'hunter2-correct-horse'")
+    assert tracker.secrets.since() == {"db_password"}
     run(shell, "%%track second\nprint('connecting with', db_password)")
     kept = saved_output(shell, "second")
     assert "hunter2-correct-horse" not in kept and "[REDACTED]" in kept
+    # ...unless it can bind names its code does not show: then everything is compared again.
+    run(shell, "exec(\"other_password = 'swordfish-' + 'battery-staple'\")")
+    assert tracker.secrets.since() is None
+    run(shell, "%%track third\nprint('connecting with', other_password)")
+    kept = saved_output(shell, "third")
+    assert "battery-staple" not in kept and "[REDACTED]" in kept
 
 
 def test_a_secret_a_tracked_cell_binds_is_found_by_the_next_one(shell: InteractiveShell) -> None:

@@ -265,8 +265,7 @@ class Tracker:
     ) -> None:
         active = self.current
         if active is None:
-            self.secrets.lose_track()
-            self._forget_mutated(result)
+            self._follow_untracked()
             return
         captured = self.outputs.stop()
         elapsed = time.perf_counter() - active.started_perf
@@ -285,8 +284,7 @@ class Tracker:
             # pre-run look.
             user_ns = self.shell.user_ns
             code = self.history.cells[active.history_index].code
-            plain = analysis.syntax_ok and not _BINDS_UNSEEN.search(code)
-            plain = plain and not _runs_opaque_code(analysis, code, user_ns)
+            plain = _binds_only_what_it_says(analysis, code, user_ns)
             secrets = self.secrets.values(
                 user_ns,
                 analysis.reads | analysis.writes,
@@ -437,11 +435,21 @@ class Tracker:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _forget_mutated(self, _result: ExecutionResult | None) -> None:
-        """After an untracked cell, drop cached fingerprints of objects it may have changed."""
-        if self.fingerprints and self.history.cells:
-            code = self.history.cells[-1].code
-            self._forget_objects(analyze_cell(code), code)
+    def _follow_untracked(self) -> None:
+        """After an untracked cell: note the names it bound (so the next tracked cell looks
+        only at those for secrets, not at a namespace of thousands of history entries), and
+        drop cached fingerprints of objects it may have changed."""
+        if not self.history.cells:
+            self.secrets.lose_track()
+            return
+        code = self.history.cells[-1].code
+        analysis = analyze_cell(code)
+        user_ns = self.shell.user_ns
+        if _binds_only_what_it_says(analysis, code, user_ns):
+            self.secrets.bound_elsewhere(analysis.writes)
+        else:
+            self.secrets.lose_track()
+        self._forget_objects(analysis, code)
 
     def _forget_objects(self, analysis: CellAnalysis, code: str) -> None:
         """A cached fingerprint is reused only while nothing could have changed its object.
@@ -515,6 +523,16 @@ def _runs_opaque_code(analysis: CellAnalysis, code: str, user_ns: dict[str, Any]
     return False
 
 
+def _binds_only_what_it_says(analysis: CellAnalysis, code: str, user_ns: dict[str, Any]) -> bool:
+    """Are the names the cell's analysis lists as bound the only new ones it can have bound
+    (no star import, exec, magic or notebook function binding names unseen)?"""
+    return (
+        analysis.syntax_ok
+        and not _BINDS_UNSEEN.search(code)
+        and not _runs_opaque_code(analysis, code, user_ns)
+    )
+
+
 def _notebook_said(user_ns: Mapping[str, Any]) -> tuple[str, ...]:
     """What the frontend says the notebook is (the candidates `detect_notebook_path` reads)."""
     said = (
@@ -579,7 +597,13 @@ class SecretNames:
         self._seen: set[str] = set()
         self._secret: set[str] = set()
         self._followed = False  # the last call was told every name the last cell bound
+        self._pending: set[str] = set()  # bound since by untracked cells
         self._looks = 0
+
+    def bound_elsewhere(self, names: Iterable[str]) -> None:
+        """An untracked cell bound these names (and, as far as can be seen, no other): look at
+        them too next time."""
+        self._pending.update(names)
 
     def lose_track(self) -> None:
         """Code ran whose bindings are not known (an untracked cell; a tracked one whose
@@ -587,11 +611,12 @@ class SecretNames:
         self._followed = False
 
     def since(self) -> Iterable[str] | None:
-        """The names that can be new since the last call: none when it was told what the last
-        (tracked) cell bound and nothing ran since; None (compare everything) otherwise."""
+        """The names that can be new since the last call: those the untracked cells since
+        bound, when it was told what the last tracked cell bound and nothing ran since that
+        binds names unseen; None (compare everything) otherwise."""
         self._looks += 1
         if self._followed and self._looks % self.FULL_LOOK_EVERY:
-            return ()
+            return set(self._pending)
         return None
 
     def values(
@@ -614,6 +639,7 @@ class SecretNames:
             # callback, `locals()[...] = ...`), they must not go unclassified.
             new = (set(new_names) | (used & user_ns.keys())) - self._seen
         self._followed = new_names is not None
+        self._pending.clear()
         if new:
             self._seen |= new
             self._secret |= {
