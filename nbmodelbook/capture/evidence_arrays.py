@@ -131,8 +131,12 @@ def take_segment_columns(
     ):
         return {}
     wanted = set(declared)
-    dtypes = list(frame.dtypes)
     verdicts: dict[Any, bool] = {}  # a frame has few distinct dtypes, often hundreds of columns
+    if not wanted and not any(
+        _may_segment_cached(dtype, pandas, verdicts) for dtype in _distinct_dtypes(frame)
+    ):
+        return {}
+    dtypes = list(frame.dtypes)
     segmenting = [_may_segment_cached(dtype, pandas, verdicts) for dtype in dtypes]
     columns: dict[str, SegmentColumn] = {}
     if not wanted and not any(segmenting):
@@ -143,6 +147,15 @@ def take_segment_columns(
             continue
         columns[label] = _copy_column(frame.iloc[:, position])
     return columns
+
+
+def _distinct_dtypes(frame: Any) -> list[Any]:
+    """The dtypes a frame's columns have, each once: read off its blocks, as `frame.dtypes`
+    builds a Series of one entry per column (costlier than everything else here)."""
+    try:
+        return [block.dtype for block in frame._mgr.blocks]
+    except Exception:  # another layout: ask pandas
+        return list(frame.dtypes)
 
 
 def _describe(value: object) -> str:
