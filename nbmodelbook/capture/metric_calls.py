@@ -148,12 +148,22 @@ def _reachable_specs(
     for name in read_names:
         try:
             value = user_ns.get(name)
-            spelled = getattr(value, "__name__", None) if callable(value) else None
+            spelled = getattr(value, "__name__", None)
         except Exception:  # an odd object: it cannot be an observed function either
             continue
-        if isinstance(spelled, str):
+        if not isinstance(spelled, str):
+            continue
+        if isinstance(value, ModuleType):
+            # A module under another name (`import sklearn.metrics as skm`): anything in it.
+            if any(_within(spec.module, spelled) for spec in _REGISTRY.values()):
+                return _REGISTRY.values()
+        elif callable(value):
             words.add(spelled)
     return [spec for spec in _REGISTRY.values() if spec.name in words or spec.owner in words]
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
 _SKLEARN_IMPORT = re.compile(r"(?m)^\s*(?:from\s+sklearn\b|import\s+sklearn\b)")

@@ -138,6 +138,21 @@ def test_a_cell_naming_a_whole_module_can_reach_every_observed_function(code: st
     assert namespace["f"] is sklearn.metrics.f1_score
 
 
+def test_a_module_read_under_another_name_can_reach_every_observed_function() -> None:
+    namespace = _namespace()
+    namespace["skm"] = sklearn.metrics
+    code = (
+        "a = skm.roc_auc_score([0, 1], [0.2, 0.9])\n"
+        "f = getattr(skm, 'f1' + '_score')\nv = f([0, 1], [0, 1])\n"
+    )
+    observer = CallObserver()
+    assert observer.watch(namespace, code, {"skm", "getattr"})
+    _run(code, namespace)
+    calls = observer.stop(writes={"a", "f", "v"})
+    assert [call.spec.name for call in calls] == ["roc_auc_score", "f1_score"]
+    assert namespace["f"] is sklearn.metrics.f1_score
+
+
 def test_a_cell_calling_a_notebook_function_can_reach_every_observed_function() -> None:
     namespace = _namespace()
     _run("def evaluate(y, p):\n    return metrics.f1_score(y, p)\n", namespace)
