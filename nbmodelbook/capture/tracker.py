@@ -265,7 +265,7 @@ class Tracker:
     ) -> None:
         active = self.current
         if active is None:
-            self._follow_untracked()
+            self._follow_untracked(result)
             return
         captured = self.outputs.stop()
         elapsed = time.perf_counter() - active.started_perf
@@ -435,17 +435,20 @@ class Tracker:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _follow_untracked(self) -> None:
+    def _follow_untracked(self, result: ExecutionResult | None) -> None:
         """After an untracked cell: note the names it bound (so the next tracked cell looks
         only at those for secrets, not at a namespace of thousands of history entries), and
         drop cached fingerprints of objects it may have changed."""
         if not self.history.cells:
             self.secrets.lose_track()
             return
-        code = self.history.cells[-1].code
+        cell = self.history.cells[-1]
+        code = cell.code
         analysis = analyze_cell(code)
         user_ns = self.shell.user_ns
-        if _binds_only_what_it_says(analysis, code, user_ns):
+        # The history's last cell is this one unless its pre-run look failed.
+        this_cell = getattr(getattr(result, "info", None), "raw_cell", None) == cell.raw
+        if this_cell and _binds_only_what_it_says(analysis, code, user_ns):
             self.secrets.bound_elsewhere(analysis.writes)
         else:
             self.secrets.lose_track()
