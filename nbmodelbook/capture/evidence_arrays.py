@@ -139,8 +139,6 @@ def take_segment_columns(
     dtypes = list(frame.dtypes)
     segmenting = [_may_segment_cached(dtype, pandas, verdicts) for dtype in dtypes]
     columns: dict[str, SegmentColumn] = {}
-    if not wanted and not any(segmenting):
-        return columns
     for position, (name, may) in enumerate(zip(frame.columns, segmenting, strict=True)):
         label = name if isinstance(name, str) else str(name)
         if label in columns or not (may or label in wanted):

@@ -816,11 +816,12 @@ class _Related:
     __slots__ = ("_layout", "ids")
 
     def __init__(
-        self, ids: Iterable[int], ptr: int, arr_layout: tuple[tuple[int, ...], tuple[int, ...], int]
+        self, ids: Iterable[int], layout: tuple[int, tuple[int, ...], tuple[int, ...], int]
     ) -> None:
         self.ids = frozenset(ids)
-        # The span is needed only when the signature is cached, not each time it is compared.
-        self._layout = (ptr, *arr_layout)
+        # (pointer, shape, strides, itemsize): the span is needed only when the signature is
+        # cached, not each time it is compared.
+        self._layout = layout
 
     @property
     def span(self) -> tuple[int, int]:
@@ -865,7 +866,7 @@ def _array_key(arr: NDArray[Any]) -> tuple[object, ...]:
         strides,
         dtype.str,
         _Ident(owner),
-        _Related(chain, ptr, (shape, strides, dtype.itemsize)),
+        _Related(chain, (ptr, shape, strides, dtype.itemsize)),
     )
 
 

@@ -142,7 +142,7 @@ def _reachable_specs(
     variable bound to one, `auc = roc_auc_score`); every one when it calls notebook functions,
     names a whole module or star-imports. Swapping each of them in and out at every cell would
     cost the cell's thread more than the cell's own analysis."""
-    if runs_notebook_functions or named & _BROAD_WORDS or ("*" in code and "import" in code):
+    if runs_notebook_functions or named & _BROAD_WORDS or _may_star_import(code):
         return _REGISTRY.values()
     words = set(named)
     for name in read_names:
@@ -160,6 +160,11 @@ def _reachable_specs(
         elif callable(value):
             words.add(spelled)
     return [spec for spec in _REGISTRY.values() if spec.name in words or spec.owner in words]
+
+
+def _may_star_import(code: str) -> bool:
+    """Can the cell bind names it does not list (`from sklearn.metrics import *`)?"""
+    return "*" in code and "import" in code
 
 
 def _within(module: str, package: str) -> bool:
@@ -538,7 +543,7 @@ class CallObserver:
         self._swapped.clear()
         user_ns = self._user_ns
         names = set(self._ns_swapped) | set(writes)
-        if "*" in self._code and "import" in self._code:
+        if _may_star_import(self._code):
             names = set(user_ns)  # `from sklearn.metrics import *`: the names are not listed
         self._restore(user_ns, names)
         self._ns_swapped.clear()
